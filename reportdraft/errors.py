@@ -115,7 +115,7 @@ class DraftValidationError(ReportDraftError):
     http_status = 422
 
 
-class AttestationRefused(ReportDraftError):
+class AttestationRefused(ReportDraftError):  # noqa: N818 - names the outcome callers handle
     """A sign-off rule refused the transition; ``reasons`` holds stable reason codes."""
 
     code = "attestation_refused"

@@ -1,0 +1,37 @@
+# The README's two commands: `make demo` and `make test`. Both set up .venv on first use.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# llama-cpp-python is built from source; the native build crashes on these CPUs (DESIGN.md §5).
+export CMAKE_ARGS := -DGGML_NATIVE=OFF
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.run-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e .
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e '.[dev]'
+	# The transformers backend's tests run on the CPU build of torch (a local wheel on these
+	# machines; a plain `torch` would pull a multi-GB CUDA build).
+	$(BIN)/python -m pip install 'torch==2.13.0' && $(BIN)/python -m pip install -e '.[transformers,dev]'
+	touch $(VENV)/.run-installed $@
+
+demo: $(VENV)/.run-installed
+	$(BIN)/reportdraft demo --out demo-out
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: $(VENV)/.dev-installed lint
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) demo-out out .pytest_cache .mypy_cache .ruff_cache
