@@ -16,8 +16,9 @@ class FindingsSubsection(Strict):
     """An organ-system subsection of Findings with its normal default text.
 
     ``terms`` is the anatomy lexicon that routes a dictated sentence here (lower-case words
-    or phrases, matched on word boundaries); the first subsection whose terms match wins,
-    so order subsections from specific to general.
+    or phrases, matched on word boundaries). Subsections are listed in reading order; the
+    subsection whose terms cover most of a sentence wins (see
+    ``reportdraft.templates.route_sentence``), and the last subsection is the catch-all.
     """
 
     key: Slug
