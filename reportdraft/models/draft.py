@@ -2,7 +2,8 @@
 
 Every statement carries the ids of its sources: dictation sentences (``D3``), AI findings
 (``A2``), template defaults (``T:<subsection>`` or ``T:technique``) and case context
-(``C:<field>``). The verifier checks each statement against exactly those sources; that
+(``C:<field>``); a sentence the radiologist wrote during review cites
+``R:radiologist``. The verifier checks each statement against exactly those sources; that
 is what makes a model's draft reviewable.
 """
 
@@ -17,7 +18,7 @@ from pydantic import Field, model_validator
 from reportdraft.models.base import Severity, Strict
 from reportdraft.models.critical import CriticalMention
 
-SOURCE_ID = r"^(D\d{1,4}|A\d{1,3}|T:[a-z][a-z0-9_]{0,40}|C:[a-z][a-z0-9_.]{0,60})$"
+SOURCE_ID = r"^(D\d{1,4}|A\d{1,3}|T:[a-z][a-z0-9_]{0,40}|C:[a-z][a-z0-9_.]{0,60}|R:radiologist)$"
 SourceId = Annotated[str, Field(pattern=SOURCE_ID)]
 
 

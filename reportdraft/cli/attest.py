@@ -1,0 +1,334 @@
+"""Attestation commands: sign, addendum, report verify, keys generate, audit verify.
+
+Input files (JSON; each validated strictly, unknown keys are errors):
+
+* ``--case CASE.json``: a ``Case`` (``reportdraft schema case``).
+* ``--draft DRAFT.json``: the model's ``Draft`` as ``reportdraft draft`` wrote it.
+* ``--signoff SIGNOFF.json``: the radiologist's edits, AI-finding decisions, flag
+  acknowledgements and critical-result communications; the format is documented in
+  :mod:`reportdraft.attest.changes` (``statement_edits`` or ``content``, ``decisions``
+  as ``{"A1": "confirmed"}``, ``acknowledgements`` as ``[{"flag_id", "reason"}]``,
+  ``communications`` as ``CommunicationRecord`` objects, optional ``reason``).
+* ``--signer SIGNER.json``: a ``Radiologist`` profile (id, name, credentials, role,
+  NPI, licenses with region/number/expiry, key_id).
+* ``--key``: the signer's Ed25519 private key, a PEM file path or the PEM text; default
+  ``REPORTDRAFT_SIGNING_KEY``.
+* ``--report REPORT.json``: a signed report this command continues (the attending's final
+  over a prelim, an amendment or correction).
+
+The output is the whole report (every version) as JSON, written only when every rule
+passed; a refusal prints each reason code and exits with status 2, writing nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from reportdraft.attest import (
+    AuditLog,
+    SigningKey,
+    SigningPolicy,
+    SignOff,
+    VerifyKey,
+    add_addendum,
+    events_for,
+    generate_signing_key,
+    load_signing_key,
+    load_verify_key,
+    open_report,
+    read_log,
+    sign,
+    verify_chain,
+    verify_report_data,
+    write_key_files,
+)
+from reportdraft.cli.common import reports_errors
+from reportdraft.errors import ConfigurationError, InputError
+from reportdraft.io import dump_json, load_case, load_draft, parse_model, read_json, write_files
+from reportdraft.models.report import Radiologist, Report, ReportStatus
+from reportdraft.settings import Settings
+
+SIGN_STATUSES = [
+    s.value for s in ReportStatus if s not in (ReportStatus.DRAFT, ReportStatus.APPENDED)
+]
+
+
+def _at(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"--at {value!r} is not an ISO-8601 timestamp") from None
+    if parsed.tzinfo is None:
+        raise InputError("--at needs a UTC offset, e.g. 2026-11-27T15:00:00Z")
+    return parsed
+
+
+def _key(value: str | None) -> SigningKey:
+    value = value or Settings.from_env().signing_key
+    if not value:
+        raise ConfigurationError("no signing key: pass --key or set REPORTDRAFT_SIGNING_KEY")
+    return load_signing_key(value)
+
+
+def _keyring(paths: tuple[str, ...]) -> dict[str, VerifyKey] | None:
+    if not paths:
+        return None
+    keys = [load_verify_key(p) for p in paths]
+    return {k.key_id: k for k in keys}
+
+
+def load_signer(path: str) -> Radiologist:
+    """Load and validate a radiologist profile."""
+    return parse_model(
+        Radiologist, read_json(path, what="signer profile"), error=InputError, what="signer profile"
+    )
+
+
+def load_report(path: str) -> Report:
+    """Load and validate a stored report."""
+    return parse_model(Report, read_json(path, what="report"), error=InputError, what="report")
+
+
+def _write_report(out: Path, report: Report) -> Path:
+    return write_files(out.parent, {out.name: dump_json(report)})[0]
+
+
+def _log(audit: Path | None, before: Report | None, after: Report, actor: str, at: datetime) -> int:
+    if audit is None:
+        return 0
+    return len(AuditLog(audit).append(events_for(before, after, actor=actor, at=at)))
+
+
+@click.command("sign")
+@click.option("--case", "case_file", type=click.Path(dir_okay=False), help="Case JSON.")
+@click.option("--draft", "draft_file", type=click.Path(dir_okay=False), help="Draft JSON.")
+@click.option(
+    "--report",
+    "report_file",
+    type=click.Path(dir_okay=False),
+    help="Existing signed report to continue (instead of --case/--draft).",
+)
+@click.option(
+    "--signoff",
+    "signoff_file",
+    type=click.Path(dir_okay=False),
+    help="Edits, decisions, acknowledgements, communications (JSON).",
+)
+@click.option(
+    "--signer",
+    "signer_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Radiologist profile JSON.",
+)
+@click.option(
+    "--key",
+    "key_value",
+    default=None,
+    metavar="PEM|PATH",
+    help="Signing key (default: REPORTDRAFT_SIGNING_KEY).",
+)
+@click.option("--status", type=click.Choice(SIGN_STATUSES), default="final", show_default=True)
+@click.option("--reason", default=None, help="Why (required for amended/corrected).")
+@click.option("--at", "at_value", default=None, help="Signing time, ISO-8601 (default: now).")
+@click.option(
+    "--policy",
+    "policy_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Site signing policy YAML (default: bundled).",
+)
+@click.option(
+    "--trust",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Public key PEM trusted for earlier versions' signatures (repeatable).",
+)
+@click.option(
+    "--audit",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Audit log (JSONL) to append this step's entries to.",
+)
+@click.option(
+    "--out",
+    "-o",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the signed report JSON.",
+)
+@reports_errors
+def sign_command(
+    case_file: str | None,
+    draft_file: str | None,
+    report_file: str | None,
+    signoff_file: str | None,
+    signer_file: str,
+    key_value: str | None,
+    status: str,
+    reason: str | None,
+    at_value: str | None,
+    policy_file: Path | None,
+    trust: tuple[str, ...],
+    audit: Path | None,
+    out: Path,
+) -> None:
+    """Sign a draft (or continue a signed report) after every sign-off rule passes."""
+    at = _at(at_value)
+    signer = load_signer(signer_file)
+    key = _key(key_value)
+    policy = SigningPolicy.load(policy_file) if policy_file else None
+    signoff = None
+    if signoff_file:
+        signoff = parse_model(
+            SignOff, read_json(signoff_file, what="signoff"), error=InputError, what="signoff"
+        )
+    if report_file:
+        if case_file or draft_file:
+            raise InputError("give either --report or --case/--draft, not both")
+        before: Report | None = load_report(report_file)
+        report = before
+    elif case_file and draft_file:
+        before = None
+        report = open_report(load_case(case_file), load_draft(draft_file), by=signer.id, at=at)
+    else:
+        raise InputError("give --case and --draft (a new report) or --report (a signed one)")
+    assert report is not None
+    signed = sign(
+        report,
+        to_status=ReportStatus(status),
+        signer=signer,
+        key=key,
+        at=at,
+        signoff=signoff,
+        reason=reason,
+        policy=policy,
+        keyring=_keyring(trust),
+    )
+    path = _write_report(out, signed)
+    logged = _log(audit, before, signed, signer.id, at)
+    current = signed.current
+    click.echo(
+        f"signed {signed.id} v{current.version} {current.status.value} by "
+        f"{signer.display()} (key {key.key_id}) -> {path}"
+        + (f"; {logged} audit entries" if audit else "")
+    )
+
+
+@click.command("addendum")
+@click.argument("report_file", metavar="REPORT.json", type=click.Path(dir_okay=False))
+@click.option("--text", required=True, help="Addendum text.")
+@click.option("--signer", "signer_file", required=True, type=click.Path(dir_okay=False))
+@click.option("--key", "key_value", default=None, metavar="PEM|PATH")
+@click.option("--reason", default=None)
+@click.option("--at", "at_value", default=None)
+@click.option("--trust", multiple=True, type=click.Path(dir_okay=False))
+@click.option("--audit", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--out", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@reports_errors
+def addendum_command(
+    report_file: str,
+    text: str,
+    signer_file: str,
+    key_value: str | None,
+    reason: str | None,
+    at_value: str | None,
+    trust: tuple[str, ...],
+    audit: Path | None,
+    out: Path,
+) -> None:
+    """Append a signed addendum to a signed report (new version, status appended)."""
+    at = _at(at_value)
+    signer = load_signer(signer_file)
+    report = load_report(report_file)
+    appended = add_addendum(
+        report,
+        text=text,
+        author=signer,
+        key=_key(key_value),
+        at=at,
+        reason=reason,
+        keyring=_keyring(trust),
+    )
+    path = _write_report(out, appended)
+    _log(audit, report, appended, signer.id, at)
+    click.echo(
+        f"appended {appended.current.addenda[-1].id} to {appended.id} "
+        f"(v{appended.current.version}) -> {path}"
+    )
+
+
+@click.group("report")
+def report_group() -> None:
+    """Signed report files."""
+
+
+@report_group.command("verify")
+@click.argument("report_file", metavar="REPORT.json", type=click.Path(dir_okay=False))
+@click.option(
+    "--trust",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Public key PEM to trust (repeatable); without it keys are not checked "
+    "against a keyring, only against the signer profiles.",
+)
+@reports_errors
+def report_verify(report_file: str, trust: tuple[str, ...]) -> None:
+    """Verify every signature and version link of REPORT.json as stored; exit 1 if any fails."""
+    data = read_json(report_file, what="report")
+    if not isinstance(data, dict):
+        raise InputError("report file must hold a JSON object")
+    problems = verify_report_data(data, keyring=_keyring(trust))
+    if problems:
+        for problem in problems:
+            click.echo(f"FAIL [{problem.code}] {problem.detail}")
+        raise SystemExit(1)
+    versions = data.get("versions")
+    click.echo(f"ok: {len(versions) if isinstance(versions, list) else 0} version(s) verified")
+
+
+@click.group("keys")
+def keys_group() -> None:
+    """Signing keys."""
+
+
+@keys_group.command("generate")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace existing key files.")
+@reports_errors
+def keys_generate(out_dir: Path, force: bool) -> None:
+    """Write a development Ed25519 key pair and its key id into --out."""
+    key = generate_signing_key()
+    written = write_key_files(key, out_dir, overwrite=force)
+    click.echo(f"key id {key.key_id}: wrote {', '.join(str(p) for p in written)}")
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """The hash-chained audit log."""
+
+
+@audit_group.command("verify")
+@click.argument("log_file", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path))
+@reports_errors
+def audit_verify(log_file: Path) -> None:
+    """Check the chain of an audit log; exit 1 naming the first broken entry."""
+    check = verify_chain(read_log(log_file))
+    if not check.ok:
+        click.echo(f"FAIL: entry {check.first_broken} of {check.count}: {check.problem}")
+        raise SystemExit(1)
+    click.echo(f"ok: {check.count} entries, chain intact")
+
+
+COMMANDS: list[click.Command] = [
+    sign_command,
+    addendum_command,
+    report_group,
+    keys_group,
+    audit_group,
+]
