@@ -14,7 +14,12 @@ import click
 
 from reportdraft import __version__
 
-COMMAND_MODULES = ("reportdraft.cli.core",)
+COMMAND_MODULES = (
+    "reportdraft.cli.core",
+    "reportdraft.cli.critical",
+    "reportdraft.cli.redline",
+    "reportdraft.cli.attest",
+)
 """Modules whose ``COMMANDS`` are added to the group, in help order."""
 
 

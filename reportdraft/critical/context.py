@@ -1,0 +1,202 @@
+"""ConText rules for radiology wording, and how their cues decide a mention's assertion.
+
+The rules are data (``reportdraft/data/critical/context_rules.yaml``); this module
+validates them and holds the decision logic, which is plain Python over cue records so it
+can be tested without spaCy. medspaCy's ConText finds the cues and their scopes; the
+*choice* among several cues reaching one finding is ours, because medspaCy only sets
+independent flags (``is_negated`` and ``is_uncertain`` at once) and a radiologist needs one
+answer with its reason.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationError, model_validator
+
+from reportdraft.critical.lexicon import CODE_PATTERN, Phrase, TokenPattern, read_yaml
+from reportdraft.errors import ConfigurationError
+from reportdraft.models.base import Strict
+from reportdraft.models.critical import Assertion, ContextTrigger
+from reportdraft.resources import package_data
+
+
+class CueCategory(StrEnum):
+    """What a ConText cue does to the findings in its scope."""
+
+    NEGATED = "negated"
+    UNCERTAIN = "uncertain"
+    HISTORICAL = "historical"
+    HYPOTHETICAL = "hypothetical"
+    CURRENT = "current"
+    """Affirms a new or worsening finding: overrides a historical cue ("known ... now larger")."""
+    PSEUDO = "pseudo"
+    """Looks like a cue but is not ("not only"); silences the shorter cue inside it."""
+    TERMINATE = "terminate"
+    """Ends other cues' scope ("no pneumothorax, but ...")."""
+    CONJUNCTION = "conjunction"
+    """Ends the scope of the rules that list it in ``terminated_by`` ("stable nodule *and*
+    large pneumothorax": the historical cue stops at "and"; a negation does not)."""
+
+
+class Direction(StrEnum):
+    """Where a cue's scope lies relative to the cue."""
+
+    FORWARD = "forward"
+    BACKWARD = "backward"
+    BIDIRECTIONAL = "bidirectional"
+
+
+ASSERTING = {
+    CueCategory.NEGATED: Assertion.NEGATED,
+    CueCategory.UNCERTAIN: Assertion.UNCERTAIN,
+    CueCategory.HISTORICAL: Assertion.HISTORICAL,
+    CueCategory.HYPOTHETICAL: Assertion.HYPOTHETICAL,
+}
+"""Cue categories that decide an assertion, and the assertion each one gives."""
+
+TIE_ORDER = (
+    Assertion.HYPOTHETICAL,
+    Assertion.HISTORICAL,
+    Assertion.UNCERTAIN,
+    Assertion.NEGATED,
+)
+"""Which cue wins when two reach a finding from the same distance. Uncertainty beats
+negation: a tie between "possible" and "not seen" is resolved towards a call."""
+
+
+class ContextRuleSpec(Strict):
+    """One cue of the rule file. See the header of ``context_rules.yaml`` for the fields."""
+
+    id: Annotated[str, Field(pattern=CODE_PATTERN)]
+    category: CueCategory
+    direction: Direction | None = None
+    phrases: list[Phrase] = Field(default_factory=list)
+    patterns: list[TokenPattern] = Field(default_factory=list)
+    max_scope: Annotated[int, Field(gt=0, le=100)] | None = None
+    asserts: Literal["negated", "uncertain", "historical", "hypothetical"] | None = None
+    resolves: bool = False
+    terminated_by: list[CueCategory] = Field(default_factory=list)
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ContextRuleSpec:
+        if not (self.phrases or self.patterns):
+            raise ValueError(f"{self.id}: needs phrases or patterns")
+        unscoped = (CueCategory.PSEUDO, CueCategory.TERMINATE, CueCategory.CONJUNCTION)
+        scoped = self.category not in unscoped
+        if self.category is CueCategory.PSEUDO and self.asserts is not None:
+            scoped = True
+        elif self.asserts is not None:
+            raise ValueError(f"{self.id}: only pseudo rules may carry `asserts`")
+        if self.resolves and self.category is not CueCategory.NEGATED:
+            raise ValueError(f"{self.id}: only negated rules may carry `resolves`")
+        if scoped and self.direction is None:
+            raise ValueError(f"{self.id}: a {self.category.value} rule needs a direction")
+        if not scoped and (
+            self.direction is not None or self.max_scope is not None or self.terminated_by
+        ):
+            raise ValueError(
+                f"{self.id}: a {self.category.value} rule has no direction, scope or terminated_by"
+            )
+        return self
+
+    @property
+    def effective_category(self) -> CueCategory:
+        """The category the cue acts as (a pseudo rule with ``asserts`` acts as that)."""
+        if self.category is CueCategory.PSEUDO and self.asserts is not None:
+            return CueCategory(self.asserts)
+        return self.category
+
+
+class RuleSet(Strict):
+    """A validated rule file."""
+
+    schema_id: Literal["reportdraft.critical.context/1"] = Field(alias="schema")
+    rules: list[ContextRuleSpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> RuleSet:
+        seen: set[str] = set()
+        for rule in self.rules:
+            if rule.id in seen:
+                raise ValueError(f"duplicate context rule id {rule.id!r}")
+            seen.add(rule.id)
+        return self
+
+    def counts(self) -> dict[str, int]:
+        """How many cue phrases and patterns each category has (pseudo counted as pseudo)."""
+        counter: Counter[str] = Counter()
+        for rule in self.rules:
+            counter[rule.category.value] += len(rule.phrases) + len(rule.patterns)
+        return dict(sorted(counter.items()))
+
+
+def load_rules(path: Path | None = None) -> RuleSet:
+    """Load and validate a ConText rule file (default: the bundled one)."""
+    source = path or package_data("critical", "context_rules.yaml")
+    data = read_yaml(source, "ConText rule file")
+    try:
+        return RuleSet.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigurationError(f"invalid ConText rule file {source}: {exc}") from exc
+
+
+@lru_cache(maxsize=1)
+def default_rules() -> RuleSet:
+    """The bundled rules, loaded once per process."""
+    return load_rules()
+
+
+@dataclass(frozen=True, slots=True)
+class Cue:
+    """A cue that reached a mention: what it is and how far from the mention it sits."""
+
+    rule_id: str
+    category: CueCategory
+    text: str
+    distance: int
+    """Tokens between the cue and the mention (0 when adjacent)."""
+    resolves: bool = False
+    """A negation saying the finding went away ("has resolved")."""
+
+    def trigger(self) -> ContextTrigger:
+        """The cue as the model's ``ContextTrigger`` (what the radiologist is shown)."""
+        return ContextTrigger(
+            rule_id=self.rule_id, text=self.text[:200], category=self.category.value
+        )
+
+
+def decide(cues: list[Cue]) -> tuple[Assertion, list[Cue]]:
+    """The assertion a set of cues gives one mention, with the cues that decided it.
+
+    The nearest asserting cue wins (ties: ``TIE_ORDER``). A *current* cue ("new",
+    "increased") turns a historical verdict into present: a known finding that grew is a
+    finding to call about. A resolution cue ("has resolved") on a finding that a
+    historical cue also reaches ("previously seen") gives historical. No asserting cue:
+    present.
+    """
+    asserting = [c for c in cues if c.category in ASSERTING]
+    current = sorted((c for c in cues if c.category is CueCategory.CURRENT), key=_nearness)
+    if not asserting:
+        return Assertion.PRESENT, []
+    winner = min(asserting, key=lambda c: (c.distance, TIE_ORDER.index(ASSERTING[c.category])))
+    verdict = ASSERTING[winner.category]
+    if verdict is Assertion.HISTORICAL and current:
+        return Assertion.PRESENT, [current[0], winner]
+    if verdict is Assertion.NEGATED and winner.resolves:
+        history = sorted(
+            (c for c in asserting if c.category is CueCategory.HISTORICAL), key=_nearness
+        )
+        if history:
+            return Assertion.HISTORICAL, [history[0], winner]
+    return verdict, [winner]
+
+
+def _nearness(cue: Cue) -> int:
+    return cue.distance

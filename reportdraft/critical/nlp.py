@@ -1,0 +1,146 @@
+"""The spaCy pipeline behind the detector: blank English, our sentence splitter, medspaCy's
+target matcher with the lexicon, and medspaCy's ConText with our rules.
+
+spaCy and medspaCy are imported here, inside :func:`build_pipeline`, and nowhere at module
+level: importing medspaCy costs about a second (it loads QuickUMLS), and ``import
+reportdraft`` must stay fast for the CLI and the API's workers. The pipeline is built once
+per detector and reused.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from reportdraft.critical.context import CueCategory, Direction, RuleSet
+from reportdraft.critical.lexicon import Lexicon
+from reportdraft.critical.sections import scan_headers, sentence_starts
+from reportdraft.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Doc
+
+SENTENCE_COMPONENT = "reportdraft_sentences"
+EXCLUDED_LABEL = "EXCLUDED"
+"""Target label of lexicon exclusions ("PE protocol"): they win by length, then are dropped."""
+
+_CONTEXT_CATEGORY = {
+    CueCategory.NEGATED: "NEGATED_EXISTENCE",
+    CueCategory.UNCERTAIN: "POSSIBLE_EXISTENCE",
+    CueCategory.HISTORICAL: "HISTORICAL",
+    CueCategory.HYPOTHETICAL: "HYPOTHETICAL",
+    CueCategory.CURRENT: "CURRENT",
+    CueCategory.PSEUDO: "PSEUDO",
+    CueCategory.TERMINATE: "TERMINATE",
+    CueCategory.CONJUNCTION: "CONJUNCTION",
+}
+
+
+class RegexSentences:
+    """spaCy component: sentence starts from :func:`sections.sentence_starts` (regex).
+
+    Header words are passed so that "FINDINGS: , There is ..." splits at the header even
+    when the caller does not ask for section awareness.
+    """
+
+    def __init__(self, header_words: list[str]) -> None:
+        self.header_words = tuple(header_words)
+
+    def __call__(self, doc: Doc) -> Doc:
+        """Mark each token that opens a sentence; every other token is marked as not."""
+        text = doc.text
+        bounds = sentence_starts(text, scan_headers(text, self.header_words))
+        j = 1  # bounds[0] is 0: the first token always opens a sentence
+        for token in doc:
+            end = token.idx + len(token.text)
+            start_here = token.i == 0
+            while j < len(bounds) and bounds[j] < end:
+                start_here = True
+                j += 1
+            token.is_sent_start = start_here
+        return doc
+
+
+def _register_sentence_component() -> None:
+    from spacy.language import Language
+
+    if Language.has_factory(SENTENCE_COMPONENT):
+        return
+
+    def make(nlp: Language, name: str, header_words: list[str]) -> RegexSentences:
+        return RegexSentences(header_words)
+
+    # spaCy validates factory arguments from their annotations, which this module's
+    # `from __future__ import annotations` turns into strings: give it the real types.
+    make.__annotations__ = {
+        "nlp": Language,
+        "name": str,
+        "header_words": list[str],
+        "return": RegexSentences,
+    }
+    Language.factory(SENTENCE_COMPONENT, default_config={"header_words": []}, func=make)
+
+
+def target_rules(lexicon: Lexicon) -> list[Any]:
+    """medspaCy ``TargetRule``s for every term, abbreviation, pattern and exclusion."""
+    from medspacy.target_matcher import TargetRule
+
+    rules: list[Any] = []
+    for entry in lexicon.entries:
+        rules += [TargetRule(term, entry.code) for term in entry.terms]
+        rules += [
+            TargetRule(abbr, entry.code, pattern=[{"ORTH": abbr}]) for abbr in entry.abbreviations
+        ]
+        rules += [
+            TargetRule(f"{entry.code} pattern {i}", entry.code, pattern=list(p))
+            for i, p in enumerate(entry.patterns, start=1)
+        ]
+        rules += [TargetRule(term, EXCLUDED_LABEL) for term in entry.exclusions]
+    return rules
+
+
+def context_rules(ruleset: RuleSet) -> list[Any]:
+    """medspaCy ``ConTextRule``s, each carrying our rule id and category as metadata."""
+    from medspacy.context import ConTextRule
+
+    rules: list[Any] = []
+    for spec in ruleset.rules:
+        acting = spec.effective_category
+        if acting is CueCategory.TERMINATE:
+            direction = "TERMINATE"
+        elif acting in (CueCategory.PSEUDO, CueCategory.CONJUNCTION):
+            direction = "PSEUDO"  # modifies nothing; a conjunction only limits scopes
+        else:
+            direction = (spec.direction or Direction.BIDIRECTIONAL).value.upper()
+        meta = {"rule_id": spec.id, "category": acting.value, "resolves": spec.resolves}
+        common: dict[str, Any] = {
+            "category": _CONTEXT_CATEGORY[acting],
+            "direction": direction,
+            "max_scope": spec.max_scope,
+            "terminated_by": {_CONTEXT_CATEGORY[c] for c in spec.terminated_by} or None,
+            "metadata": meta,
+        }
+        rules += [ConTextRule(phrase, **common) for phrase in spec.phrases]
+        rules += [
+            ConTextRule(f"{spec.id} pattern {i}", pattern=list(p), **common)
+            for i, p in enumerate(spec.patterns, start=1)
+        ]
+    return rules
+
+
+def build_pipeline(lexicon: Lexicon, ruleset: RuleSet, header_words: list[str]) -> Language:
+    """The detector's pipeline. Raises ConfigurationError when a pattern is malformed."""
+    import medspacy  # noqa: F401  (registers the medspaCy factories)
+    import spacy
+
+    _register_sentence_component()
+    nlp = spacy.blank("en")
+    nlp.add_pipe(SENTENCE_COMPONENT, config={"header_words": header_words})
+    try:
+        matcher: Any = nlp.add_pipe("medspacy_target_matcher")
+        matcher.add(target_rules(lexicon))
+        context: Any = nlp.add_pipe("medspacy_context", config={"rules": None, "span_attrs": None})
+        context.add(context_rules(ruleset))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ConfigurationError(f"critical-finding rules do not compile: {exc}") from exc
+    return nlp
