@@ -14,9 +14,12 @@ from reportdraft.io import MAX_INPUT_BYTES
 
 @click.command()
 @click.argument("source", metavar="FILE|-")
-@click.option("--section-aware", is_flag=True,
-              help="Read section headers (INDICATION:, FINDINGS:, IMPRESSION:) from the text; "
-              "indication text then counts as hypothetical.")
+@click.option(
+    "--section-aware",
+    is_flag=True,
+    help="Read section headers (INDICATION:, FINDINGS:, IMPRESSION:) from the text; "
+    "indication text then counts as hypothetical.",
+)
 @reports_errors
 def critical(source: str, section_aware: bool) -> None:
     """Print every critical-finding mention in FILE (or stdin) as JSON, with ``alert``."""

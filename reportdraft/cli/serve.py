@@ -1,0 +1,158 @@
+"""Service commands: ``serve``, ``db upgrade``, ``db verify-audit``, ``apikey create``.
+
+``reportdraft serve`` works with no setup: SQLite in ``./reportdraft.db``, migrated on
+start. For production point ``--database-url`` (or ``REPORTDRAFT_DATABASE_URL``) at
+PostgreSQL and run as many ``serve`` processes as you like behind a load balancer: they
+share the database queue (``FOR UPDATE SKIP LOCKED``) and hold no other state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from reportdraft.cli.common import reports_errors
+from reportdraft.errors import InputError
+from reportdraft.models.report import Radiologist
+from reportdraft.settings import Settings
+from reportdraft.store import Database, audit, principals, upgrade
+from reportdraft.store.principals import Role
+
+
+def _settings(database_url: str | None) -> Settings:
+    settings = Settings.from_env()
+    if database_url:
+        settings = dataclasses.replace(settings, database_url=database_url)
+    return settings
+
+
+database_option = click.option(
+    "--database-url",
+    default=None,
+    metavar="URL",
+    help="sqlite:///reportdraft.db (default) or postgresql+psycopg://user@host/db. "
+    "Env: REPORTDRAFT_DATABASE_URL.",
+)
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@database_option
+@click.option("--backend", "-b", default=None, metavar="NAME", help="Model backend.")
+@click.option("--workers", default=None, type=int, help="Drafting threads (default: max calls).")
+@click.option("--no-workers", is_flag=True, help="Serve the API only; another process drafts.")
+@click.option("--log-level", default="info", show_default=True)
+@reports_errors
+def serve(
+    host: str,
+    port: int,
+    database_url: str | None,
+    backend: str | None,
+    workers: int | None,
+    no_workers: bool,
+    log_level: str,
+) -> None:
+    """Run the HTTP API (and its drafting workers) with uvicorn."""
+    import uvicorn
+
+    from reportdraft.api import create_app
+
+    settings = _settings(database_url)
+    if backend:
+        settings = dataclasses.replace(settings, backend=backend)
+    app = create_app(settings, start_workers=not no_workers, workers=workers)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+
+
+@click.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@database_option
+@reports_errors
+def db_upgrade(database_url: str | None) -> None:
+    """Apply the migrations (serve does this on start too)."""
+    database = Database(_settings(database_url).database_url)
+    click.echo(f"database at revision {upgrade(database)}")
+    database.dispose()
+
+
+@db.command("verify-audit")
+@database_option
+@reports_errors
+def db_verify_audit(database_url: str | None) -> None:
+    """Verify every report's audit hash chain; exit 1 naming the first broken entries."""
+    database = Database(_settings(database_url).database_url)
+    with database.read() as session:
+        ids = audit.all_report_ids(session)
+        problems = audit.verify_all(session)
+    database.dispose()
+    for report_id, problem in problems.items():
+        click.echo(f"BROKEN {report_id}: {problem}")
+    click.echo(f"{len(ids) - len(problems)}/{len(ids)} audit chains verify")
+    sys.exit(1 if problems else 0)
+
+
+@click.group()
+def apikey() -> None:
+    """API keys."""
+
+
+@apikey.command("create")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option(
+    "--radiologist",
+    "profile_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Radiologist profile JSON (required for radiologist/attending keys); stored or "
+    "replaced, and bound to the configured signing key when it names none.",
+)
+@click.option("--label", default=None)
+@database_option
+@reports_errors
+def apikey_create(
+    role: str, profile_file: Path | None, label: str | None, database_url: str | None
+) -> None:
+    """Create an API key and print it once (only its SHA-256 is stored)."""
+    settings = _settings(database_url)
+    database = Database(settings.database_url)
+    upgrade(database)
+    now = datetime.now(UTC)
+    radiologist_id = None
+    with database.write() as session:
+        if profile_file is not None:
+            profile = _load_profile(profile_file)
+            if profile.key_id is None and settings.signing_key:
+                from reportdraft.attest import load_signing_key
+
+                key_id = load_signing_key(settings.signing_key).key_id
+                profile = profile.model_copy(update={"key_id": key_id})
+            principals.put_radiologist(session, profile, now=now)
+            radiologist_id = profile.id
+        key, secret = principals.create_api_key(
+            session, role=Role(role), radiologist_id=radiologist_id, label=label, now=now
+        )
+    database.dispose()
+    click.echo(secret)
+    click.echo(
+        f"key id {key.id}, role {key.role.value}; store the key now: it is not kept", err=True
+    )
+
+
+def _load_profile(path: Path) -> Radiologist:
+    try:
+        return Radiologist.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: not a valid radiologist profile: {exc}") from None
+
+
+COMMANDS = [serve, db, apikey]

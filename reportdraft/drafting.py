@@ -1,0 +1,347 @@
+"""Drafting through a model: the deterministic draft first, then narrow model rewrites.
+
+The design follows from the embedded model's weakness (DESIGN.md section 5): structure,
+section placement and source citations come from the deterministic drafter; the model is
+given one narrow job per piece — restate the dictated sources of one findings subsection
+(or of the impression) as report sentences, citing source ids from an enum of exactly
+those ids, with bounded lengths and counts. Each answer is parsed with pydantic (bounded
+re-asks with a repair prompt), then *verified* against its sources; a piece whose answer
+does not parse, drops a source, or draws a verifier flag falls back to the deterministic
+statements, which are marked ``fallback`` with a flag saying why. A model can therefore
+make a draft read better, never less grounded.
+
+Dictation is untrusted: it only ever reaches the model as quoted source data, the
+structure is decided before the model runs, and the verifier plus the critical-finding
+check run on the result whatever the model wrote.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Annotated, Any, Literal
+
+import yaml
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from reportdraft.backends import Backend, ChatMessage, GenerationRequest
+from reportdraft.errors import BackendError
+from reportdraft.models import (
+    SECTION_TITLES,
+    Case,
+    Draft,
+    DraftSection,
+    Flag,
+    FlagKind,
+    NormalizedDictation,
+    SectionKind,
+    Severity,
+    Statement,
+    Template,
+    Usage,
+)
+from reportdraft.resources import data_dir
+from reportdraft.rules_drafter import draft_with_rules
+from reportdraft.verify import source_texts, verify
+
+MAX_REASKS = 1
+"""Re-asks after an unparsable answer; each costs a full model call on a 2-core CPU."""
+
+MAX_SENTENCE_CHARS = 240
+BLOCKING = frozenset({Severity.HIGH, Severity.MEDIUM})
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A unit the model rewrites: the statements of one subsection or of the impression."""
+
+    section: SectionKind
+    subsection: str | None
+    statements: tuple[Statement, ...]
+
+    @property
+    def source_ids(self) -> list[str]:
+        """Every source the piece's statements cite, in order."""
+        return list(dict.fromkeys(src for st in self.statements for src in st.sources))
+
+
+@cache
+def _environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(str(data_dir("prompts"))),
+        undefined=StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+    )
+
+
+@cache
+def prompt_version() -> str:
+    """``v1+<hash>`` of the prompt files, so a draft names the exact prompts behind it."""
+    digest = hashlib.sha256()
+    for path in sorted(data_dir("prompts").iterdir()):
+        if path.is_file():
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return f"v1+{digest.hexdigest()[:10]}"
+
+
+@cache
+def _examples() -> dict[str, Any]:
+    loaded = yaml.safe_load((data_dir("prompts") / "examples.yaml").read_text(encoding="utf-8"))
+    return dict(loaded)
+
+
+def output_model(allowed_ids: Sequence[str], max_items: int) -> type[BaseModel]:
+    """Pydantic model of one answer; its JSON schema constrains the decoding.
+
+    Source ids are an enum of exactly the ids of this piece, and lengths and counts are
+    bounded: with bounds the small model returns valid JSON; without, it repeats itself
+    until the token limit (DESIGN.md section 5).
+    """
+    source: Any = Literal[tuple(allowed_ids)]
+    sentence = create_model(
+        "ModelSentence",
+        __config__=ConfigDict(extra="forbid"),
+        text=(Annotated[str, Field(min_length=3, max_length=MAX_SENTENCE_CHARS)], ...),
+        sources=(Annotated[list[source], Field(min_length=1, max_length=len(allowed_ids))], ...),
+    )
+    return create_model(
+        "ModelAnswer",
+        __config__=ConfigDict(extra="forbid"),
+        sentences=(Annotated[list[sentence], Field(min_length=1, max_length=max_items)], ...),
+    )
+
+
+def draft(
+    case: Case,
+    dictation: NormalizedDictation,
+    template: Template,
+    backend: Backend,
+    *,
+    created_at: datetime | None = None,
+) -> Draft:
+    """Draft ``case`` with ``backend``; the rules backend returns the deterministic draft."""
+    base = draft_with_rules(case, dictation, template, created_at=created_at)
+    if not backend.generates_text:
+        return base
+    return _ModelDrafter(case, dictation, template, backend).refine(base)
+
+
+class _ModelDrafter:
+    def __init__(
+        self, case: Case, dictation: NormalizedDictation, template: Template, backend: Backend
+    ) -> None:
+        self.case, self.dictation, self.template, self.backend = case, dictation, template, backend
+        self.sources = source_texts(case, dictation, template)
+        self.usage = Usage()
+        self.flags: list[Flag] = []
+
+    def refine(self, base: Draft) -> Draft:
+        """Rewrite each piece with the model, keeping the deterministic one where it fails."""
+        started = time.perf_counter()
+        replaced: dict[str, list[Statement]] = {}
+        for piece in _pieces(base):
+            candidate = self._rewrite(piece)
+            if candidate is None or not self._verified(base, piece, candidate):
+                candidate = [st.model_copy(update={"fallback": True}) for st in piece.statements]
+            first, *rest = piece.statements
+            replaced[first.id] = candidate
+            replaced.update({st.id: [] for st in rest})
+        sections = []
+        counter = 1
+        for section in base.sections:
+            statements: list[Statement] = []
+            for st in section.statements:
+                for new in replaced.get(st.id, [st]):
+                    statements.append(new.model_copy(update={"id": f"S{counter}"}))
+                    counter += 1
+            sections.append(DraftSection(kind=section.kind, statements=statements))
+        usage = self.usage.model_copy(update={"seconds": round(time.perf_counter() - started, 3)})
+        provenance = base.provenance.model_copy(
+            update={
+                "backend": self.backend.name,
+                "model": self.backend.model_id,
+                "prompt_version": prompt_version(),
+                "usage": usage,
+            }
+        )
+        fallback_flags = _fallback_flags(sections, self.flags)
+        return base.model_copy(
+            update={"sections": sections, "provenance": provenance, "flags": fallback_flags}
+        )
+
+    def _rewrite(self, piece: Piece) -> list[Statement] | None:
+        ids = piece.source_ids
+        max_items = min(len(piece.statements) + 1, 8)
+        answer_model = output_model(ids, max_items)
+        messages = [
+            ChatMessage(role="system", content=_environment().get_template("system.j2").render()),
+            ChatMessage(role="user", content=self._prompt(piece, max_items)),
+        ]
+        schema = answer_model.model_json_schema()
+        for attempt in range(MAX_REASKS + 1):
+            try:
+                generation = self.backend.generate(
+                    GenerationRequest(
+                        messages=messages,
+                        json_schema=schema,
+                        max_tokens=min(90 * max_items + 40, 700),
+                        temperature=0.0,
+                        seed=0,
+                    )
+                )
+            except BackendError as exc:
+                self._note(piece, f"model call failed ({exc.code}): {exc.message}")
+                return None
+            self._count(generation.prompt_tokens, generation.completion_tokens)
+            try:
+                parsed = answer_model.model_validate_json(generation.text)
+            except ValidationError as exc:
+                error = "; ".join(e["msg"] for e in exc.errors()[:3])
+                if attempt == MAX_REASKS:
+                    self._note(
+                        piece, f"model answer did not parse after {attempt + 1} tries: {error}"
+                    )
+                    return None
+                messages = [
+                    *messages,
+                    ChatMessage(role="assistant", content=generation.text[:2000]),
+                    ChatMessage(
+                        role="user",
+                        content=_environment()
+                        .get_template("repair.j2")
+                        .render(error=error, allowed_ids=ids),
+                    ),
+                ]
+                continue
+            return [
+                Statement(
+                    id=f"S{9000 + i}",
+                    subsection=piece.subsection,
+                    text=item.text.strip(),
+                    sources=list(dict.fromkeys(item.sources)),
+                    generator="model",
+                )
+                for i, item in enumerate(parsed.sentences)  # type: ignore[attr-defined]
+            ]
+        return None
+
+    def _prompt(self, piece: Piece, max_items: int) -> str:
+        sub = self.template.subsection(piece.subsection) if piece.subsection else None
+        kind = "impression" if piece.section is SectionKind.IMPRESSION else "findings"
+        guidance = self.template.impression_guidance if kind == "impression" else None
+        return (
+            _environment()
+            .get_template("rewrite.j2")
+            .render(
+                study=self.case.study,
+                section_title=SECTION_TITLES[piece.section],
+                subsection_title=sub.title if sub else None,
+                guidance=guidance,
+                examples=_examples()[kind],
+                sources=[{"id": i, "text": self.sources.get(i, "")} for i in piece.source_ids],
+                max_items=max_items,
+            )
+        )
+
+    def _verified(self, base: Draft, piece: Piece, candidate: list[Statement]) -> bool:
+        cited = {src for st in candidate for src in st.sources}
+        missing = [i for i in piece.source_ids if i not in cited]
+        if missing:
+            self._note(piece, f"model answer dropped source(s) {', '.join(missing)}")
+            return False
+        trial = _replace(base, piece, candidate)
+        new_ids = {st.id for st in candidate}
+        problems = [
+            f
+            for f in verify(trial, self.case, self.dictation, self.template)
+            if f.severity in BLOCKING
+            and (
+                f.statement_id in new_ids
+                or (f.statement_id is None and set(f.sources) & set(piece.source_ids))
+            )
+        ]
+        if problems:
+            self._note(
+                piece,
+                "verifier rejected the model answer: "
+                + "; ".join(f"{p.kind.value}: {p.message}" for p in problems[:3]),
+            )
+            return False
+        return True
+
+    def _note(self, piece: Piece, message: str) -> None:
+        self.flags.append(
+            Flag(
+                id="F1",
+                kind=FlagKind.FALLBACK,
+                severity=Severity.LOW,
+                message=message[:500],
+                statement_id=piece.statements[0].id,
+                sources=piece.source_ids,
+            )
+        )
+
+    def _count(self, prompt_tokens: int, completion_tokens: int) -> None:
+        self.usage = self.usage.model_copy(
+            update={
+                "prompt_tokens": self.usage.prompt_tokens + prompt_tokens,
+                "completion_tokens": self.usage.completion_tokens + completion_tokens,
+                "calls": self.usage.calls + 1,
+            }
+        )
+
+
+def _pieces(base: Draft) -> list[Piece]:
+    """Findings subsections and the impression that hold dictated or AI content."""
+    pieces: list[Piece] = []
+    groups: dict[tuple[SectionKind, str | None], list[Statement]] = {}
+    for section in base.sections:
+        if section.kind not in (SectionKind.FINDINGS, SectionKind.IMPRESSION):
+            continue
+        for st in section.statements:
+            if all(src.startswith(("T:", "C:")) for src in st.sources):
+                continue
+            key = (section.kind, st.subsection if section.kind is SectionKind.FINDINGS else None)
+            groups.setdefault(key, []).append(st)
+    for (kind, sub), statements in groups.items():
+        pieces.append(Piece(section=kind, subsection=sub, statements=tuple(statements)))
+    return pieces
+
+
+def _replace(base: Draft, piece: Piece, candidate: list[Statement]) -> Draft:
+    old = {st.id for st in piece.statements}
+    sections = []
+    for section in base.sections:
+        statements: list[Statement] = []
+        inserted = False
+        for st in section.statements:
+            if st.id in old:
+                if not inserted:
+                    statements.extend(candidate)
+                    inserted = True
+                continue
+            statements.append(st)
+        sections.append(DraftSection(kind=section.kind, statements=statements))
+    return base.model_copy(update={"sections": sections})
+
+
+def _fallback_flags(sections: list[DraftSection], notes: list[Flag]) -> list[Flag]:
+    """Point each fallback note at the renumbered first statement of its piece."""
+    by_sources: dict[tuple[str, ...], str] = {}
+    for section in sections:
+        for st in section.statements:
+            if st.fallback:
+                by_sources.setdefault(tuple(st.sources), st.id)
+    flags = []
+    for note in notes:
+        target = next(
+            (sid for srcs, sid in by_sources.items() if set(srcs) & set(note.sources)), None
+        )
+        flags.append(note.model_copy(update={"statement_id": target}))
+    return flags

@@ -1,0 +1,74 @@
+"""Wires the stages together: normalize → draft → verify → critical.
+
+Each stage is a plain function over typed values; this module only calls them in order
+and merges their outputs into one ``Draft``. The CLI and the API call this module and
+nothing deeper.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from reportdraft import critical, drafting
+from reportdraft.backends import Backend
+from reportdraft.dictation import normalize
+from reportdraft.models import Case, Draft, Flag, NormalizedDictation, Template
+from reportdraft.templates import TemplateLibrary, default_library
+from reportdraft.verify import verify
+
+
+@dataclass(frozen=True, kw_only=True)
+class DraftResult:
+    """A case's draft with the intermediate values a caller may want to show."""
+
+    case: Case
+    dictation: NormalizedDictation
+    template: Template
+    draft: Draft
+
+
+def prepare(
+    case: Case, library: TemplateLibrary | None = None
+) -> tuple[NormalizedDictation, Template]:
+    """Normalise the dictation and select the template (raises clear input errors)."""
+    dictation = normalize(case.dictation)
+    template = (library or default_library()).select(case.study)
+    return dictation, template
+
+
+def draft_case(
+    case: Case,
+    backend: Backend,
+    *,
+    library: TemplateLibrary | None = None,
+    now: datetime | None = None,
+) -> DraftResult:
+    """Draft ``case`` with ``backend`` and attach verifier flags and critical mentions."""
+    dictation, template = prepare(case, library)
+    draft = drafting.draft(case, dictation, template, backend, created_at=now)
+    return DraftResult(
+        case=case,
+        dictation=dictation,
+        template=template,
+        draft=annotate(case, dictation, template, draft),
+    )
+
+
+def annotate(case: Case, dictation: NormalizedDictation, template: Template, draft: Draft) -> Draft:
+    """Re-check ``draft`` against its sources: verifier flags and critical-finding mentions.
+
+    Flags the drafter attached (fallback notices) are kept; verifier and critical flags are
+    recomputed, so annotating an edited draft again gives its current state.
+    """
+    kept = [f for f in draft.flags if f.kind.value == "fallback"]
+    flags = [*kept, *verify(draft, case, dictation, template)]
+    flags += critical.missing_from_impression(draft, case, dictation)
+    return draft.model_copy(
+        update={"flags": renumber(flags), "critical": critical.detect_draft(draft)}
+    )
+
+
+def renumber(flags: list[Flag]) -> list[Flag]:
+    """Give flags stable ids ``F1``… in order (stages emit placeholder ids)."""
+    return [f.model_copy(update={"id": f"F{i}"}) for i, f in enumerate(flags, start=1)]

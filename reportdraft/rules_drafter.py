@@ -1,0 +1,287 @@
+"""The deterministic drafter: the ``rules`` backend and the fallback of every model backend.
+
+It places each dictated sentence exactly once, in the section the radiologist dictated it
+under or (for findings) in the template subsection its anatomy words route it to; keeps the
+template's normal default for every subsection nobody spoke about; writes each *confirmed*
+AI finding into its subsection (merged into a dictated sentence that already describes it);
+and builds the impression from the dictated impression, or else from the positive findings
+ordered by severity. Rejected and pending AI findings never appear in the text.
+
+Why deterministic: the small embedded model invents content (DESIGN.md section 5), so the
+structure and every source citation must not depend on it. Model backends only rewrite
+pieces of this draft, and fall back to it piece by piece when verification fails.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+
+from reportdraft.models import (
+    AIFinding,
+    Case,
+    Decision,
+    DictationSentence,
+    Draft,
+    DraftProvenance,
+    DraftSection,
+    NormalizedDictation,
+    SectionKind,
+    Statement,
+    Template,
+)
+from reportdraft.templates import render_technique, route_sentence
+
+SeverityOf = Callable[[str], int]
+"""Severity rank of a finding sentence: lower sorts first in a generated impression."""
+
+_NEGATIVE = re.compile(
+    r"\b(no|not|without|negative|normal|unremarkable|clear|intact|patent|preserved|"
+    r"maintained|unchanged|stable|within normal limits)\b",
+    re.IGNORECASE,
+)
+_POSITIVE_OVERRIDE = re.compile(
+    r"\b(there is|there are|demonstrates?|shows?|measur\w+|noted|seen|identified|"
+    r"consistent with|compatible with|suspicious|concerning|acute|new|mass|nodule|tear|"
+    r"fracture|hemorrhage|embol\w*|torsion|pneumo\w+|effusion|herniation|free air)\b",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[a-z]{3,}")
+_STOP = frozenset({"the", "and", "with", "left", "right", "bilateral", "finding", "lobe"})
+_SYNONYMS = {
+    "hemorrhage": {"hemorrhage", "hematoma", "bleed", "hemorrhagic", "ich"},
+    "embolism": {"embolism", "embolus", "emboli", "embolic", "thrombus"},
+    "nodule": {"nodule", "nodular", "mass", "lesion"},
+    "fracture": {"fracture", "fractured"},
+    "pneumothorax": {"pneumothorax"},
+    "pneumoperitoneum": {"pneumoperitoneum", "free air", "free intraperitoneal air"},
+    "torsion": {"torsion", "torsed"},
+    "tear": {"tear", "torn"},
+    "occlusion": {"occlusion", "occluded", "cutoff", "lvo"},
+}
+
+
+def draft_with_rules(
+    case: Case,
+    dictation: NormalizedDictation,
+    template: Template,
+    *,
+    severity_of: SeverityOf | None = None,
+    created_at: datetime | None = None,
+) -> Draft:
+    """Draft ``case`` deterministically on ``template``.
+
+    ``severity_of`` ranks positive findings for a generated impression (the pipeline passes
+    the critical-finding category); without it, findings keep their reading order.
+    """
+    builder = _Builder()
+    by_section = _sentences_by_section(dictation)
+
+    sections = [
+        DraftSection(
+            kind=SectionKind.TECHNIQUE, statements=_technique(builder, case, template, by_section)
+        ),
+        DraftSection(
+            kind=SectionKind.COMPARISON, statements=_comparison(builder, case, template, by_section)
+        ),
+        DraftSection(
+            kind=SectionKind.CLINICAL_HISTORY, statements=_history(builder, case, by_section)
+        ),
+    ]
+    findings = _findings(builder, case, template, by_section[SectionKind.FINDINGS])
+    sections.append(DraftSection(kind=SectionKind.FINDINGS, statements=findings))
+    impression = _impression(
+        builder, case, template, by_section[SectionKind.IMPRESSION], findings, severity_of
+    )
+    sections.append(DraftSection(kind=SectionKind.IMPRESSION, statements=impression))
+    return Draft(
+        accession_number=case.study.accession_number,
+        template_id=template.id,
+        template_version=template.version,
+        sections=sections,
+        provenance=DraftProvenance(backend="rules", created_at=created_at or datetime.now(UTC)),
+    )
+
+
+class _Builder:
+    """Hands out statement ids in reading order."""
+
+    def __init__(self) -> None:
+        self._next = 1
+
+    def statement(
+        self, text: str, sources: Iterable[str], subsection: str | None = None
+    ) -> Statement:
+        ids = list(dict.fromkeys(sources))
+        st = Statement(id=f"S{self._next}", subsection=subsection, text=text, sources=ids)
+        self._next += 1
+        return st
+
+
+def _sentences_by_section(
+    dictation: NormalizedDictation,
+) -> dict[SectionKind, list[DictationSentence]]:
+    """Group sentences by the section they were dictated under; unheaded ones are findings."""
+    grouped: dict[SectionKind, list[DictationSentence]] = {kind: [] for kind in SectionKind}
+    for sentence in dictation.sentences:
+        grouped[sentence.section or SectionKind.FINDINGS].append(sentence)
+    return grouped
+
+
+def _dictated(builder: _Builder, sentences: list[DictationSentence]) -> list[Statement]:
+    return [builder.statement(s.text, [s.id]) for s in sentences]
+
+
+def _technique(
+    builder: _Builder,
+    case: Case,
+    template: Template,
+    by_section: dict[SectionKind, list[DictationSentence]],
+) -> list[Statement]:
+    base = builder.statement(render_technique(template, case.study), ["T:technique", "C:procedure"])
+    return [base, *_dictated(builder, by_section[SectionKind.TECHNIQUE])]
+
+
+def _comparison(
+    builder: _Builder,
+    case: Case,
+    template: Template,
+    by_section: dict[SectionKind, list[DictationSentence]],
+) -> list[Statement]:
+    dictated = _dictated(builder, by_section[SectionKind.COMPARISON])
+    if case.study.comparisons:
+        described = [
+            f"{c.modality.value} {c.description or ''} dated {c.date.isoformat()}".replace(
+                "  ", " "
+            )
+            for c in case.study.comparisons
+        ]
+        return [builder.statement("; ".join(described) + ".", ["C:comparisons"]), *dictated]
+    if dictated:
+        return dictated
+    return [builder.statement(template.comparison_default, ["T:comparison"])]
+
+
+def _history(
+    builder: _Builder, case: Case, by_section: dict[SectionKind, list[DictationSentence]]
+) -> list[Statement]:
+    text = _sentence(case.study.indication)
+    sources = ["C:indication"]
+    if case.study.clinical_history:
+        text = f"{text} {_sentence(case.study.clinical_history)}"
+        sources.append("C:clinical_history")
+    return [
+        builder.statement(text, sources),
+        *_dictated(builder, by_section[SectionKind.CLINICAL_HISTORY]),
+    ]
+
+
+def _findings(
+    builder: _Builder, case: Case, template: Template, sentences: list[DictationSentence]
+) -> list[Statement]:
+    routed: dict[str, list[DictationSentence]] = {sub.key: [] for sub in template.findings}
+    for sentence in sentences:
+        routed[route_sentence(template, sentence.text)].append(sentence)
+    confirmed = [f for f in case.ai_findings if f.decision is Decision.CONFIRMED]
+    ai_routed: dict[str, list[AIFinding]] = {sub.key: [] for sub in template.findings}
+    for finding in confirmed:
+        ai_routed[route_sentence(template, f"{finding.description} {finding.location}")].append(
+            finding
+        )
+
+    statements: list[Statement] = []
+    for sub in template.findings:
+        spoken = routed[sub.key]
+        pending_ai = list(ai_routed[sub.key])
+        if not spoken and not pending_ai:
+            statements.append(builder.statement(sub.default, [f"T:{sub.key}"], sub.key))
+            continue
+        for sentence in spoken:
+            merged = [f for f in pending_ai if _describes(sentence.text, f)]
+            for finding in merged:
+                pending_ai.remove(finding)
+            statements.append(
+                builder.statement(sentence.text, [sentence.id, *(f.id for f in merged)], sub.key)
+            )
+        statements.extend(
+            builder.statement(ai_finding_text(f), [f.id], sub.key) for f in pending_ai
+        )
+    return statements
+
+
+def _impression(
+    builder: _Builder,
+    case: Case,
+    template: Template,
+    dictated: list[DictationSentence],
+    findings: list[Statement],
+    severity_of: SeverityOf | None,
+) -> list[Statement]:
+    if dictated:
+        return _dictated(builder, dictated)
+    positive = [
+        st
+        for st in findings
+        if not any(src.startswith("T:") for src in st.sources) and is_positive(st.text)
+    ]
+    if severity_of is not None:
+        positive.sort(key=lambda st: severity_of(st.text))
+    if not positive:
+        return [builder.statement(template.impression_default, ["T:impression"])]
+    return [builder.statement(st.text, st.sources) for st in positive]
+
+
+def is_positive(text: str) -> bool:
+    """True when a findings sentence reports an abnormality rather than a normal/negative."""
+    if _POSITIVE_OVERRIDE.search(text) and not re.match(r"^\s*(no|without)\b", text, re.I):
+        return True
+    return not _NEGATIVE.search(text)
+
+
+def ai_finding_text(finding: AIFinding) -> str:
+    """Report sentence for a confirmed AI finding: description, location, measurements."""
+    location = finding.location
+    if finding.laterality and finding.laterality.value not in location.lower():
+        location = f"{finding.laterality.value} {location}"
+    text = f"{finding.description[0].upper()}{finding.description[1:]} in the {location}"
+    if finding.measurements:
+        parts = [
+            f"{m.value:g} {m.unit}" + (f" ({m.label})" if m.label else "")
+            for m in finding.measurements
+        ]
+        text += ", measuring " + ", ".join(parts)
+    return text + "."
+
+
+def _terms(text: str) -> set[str]:
+    words = {w for w in _WORD.findall(text.lower()) if w not in _STOP}
+    expanded = set(words)
+    for canonical, variants in _SYNONYMS.items():
+        if (
+            words & variants
+            or canonical in words
+            or any(" " in v and v in text.lower() for v in variants)
+        ):
+            expanded |= variants | {canonical}
+    return expanded
+
+
+def _describes(text: str, finding: AIFinding) -> bool:
+    """True when a dictated sentence already describes the AI finding (same kind, same side)."""
+    lowered = text.lower()
+    if finding.laterality is not None:
+        other = {"left": "right", "right": "left"}.get(finding.laterality.value)
+        if (
+            other
+            and re.search(rf"\b{other}\b", lowered)
+            and not re.search(rf"\b{finding.laterality.value}\b", lowered)
+        ):
+            return False
+    kind_terms = _terms(f"{finding.description} {finding.finding_type.replace('_', ' ')}")
+    return bool(kind_terms & _terms(text))
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "?", "!")) else f"{text}."
