@@ -1,0 +1,306 @@
+"""The verifier's vocabularies, loaded from ``reportdraft/data/verify/*.yaml``.
+
+Why data files: findings, anatomy, qualifiers and context cues are clinical knowledge that a
+site (or the eval team) tunes without touching code, the way medspaCy ships its ConText rules
+as JSON. Each file is validated on load (unknown keys rejected, duplicate terms rejected), so
+a typo in a site override fails loudly instead of silently weakening the safety net.
+
+Each vocabulary compiles to one regular expression with its terms longest-first, so the
+longest term wins at a position ("pleural effusion" over "effusion"), and a lookup table
+from the matched surface form back to the canonical id.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from reportdraft.errors import ConfigurationError
+from reportdraft.models import Laterality
+from reportdraft.resources import package_data
+
+Term = Annotated[str, Field(min_length=1, max_length=80)]
+Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,40}$")]
+
+
+class _File(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: int = Field(ge=1)
+
+
+def _no_duplicates(entries: list[tuple[str, list[str]]], what: str) -> None:
+    seen: dict[str, str] = {}
+    for ident, terms in entries:
+        for term in terms:
+            key = " ".join(term.lower().split())
+            if key in seen and seen[key] != ident:
+                raise ValueError(
+                    f"{what} term {term!r} is listed under {seen[key]!r} and {ident!r}"
+                )
+            seen[key] = ident
+
+
+class ConceptEntry(BaseModel):
+    """A finding concept: its canonical id and the surface terms that name it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Slug
+    terms: list[Term] = Field(min_length=1)
+    significant: bool = False
+    generic: bool = False
+
+
+class FindingsFile(_File):
+    """``findings.yaml``."""
+
+    concepts: list[ConceptEntry] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> FindingsFile:
+        _no_duplicates([(c.id, c.terms) for c in self.concepts], "finding")
+        return self
+
+
+class StructureEntry(BaseModel):
+    """An anatomical structure or region and its surface terms."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Slug
+    terms: list[Term] = Field(min_length=1)
+
+
+class AnatomyFile(_File):
+    """``anatomy.yaml``."""
+
+    structures: list[StructureEntry] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> AnatomyFile:
+        _no_duplicates([(s.id, s.terms) for s in self.structures], "anatomy")
+        return self
+
+
+class QualifierGroup(BaseModel):
+    """Synonymous qualifiers ("unchanged", "stable", "no interval change")."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Slug
+    terms: list[Term] = Field(min_length=1)
+
+
+class QualifiersFile(_File):
+    """``qualifiers.yaml``."""
+
+    groups: list[QualifierGroup] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> QualifiersFile:
+        _no_duplicates([(g.id, g.terms) for g in self.groups], "qualifier")
+        return self
+
+
+class NegationFile(_File):
+    """``negation.yaml``: NegEx-style context cues."""
+
+    pseudo: list[Term] = Field(default_factory=list)
+    uncertain_pre: list[Term] = Field(default_factory=list)
+    uncertain_post: list[Term] = Field(default_factory=list)
+    hypothetical_pre: list[Term] = Field(default_factory=list)
+    post_negation: list[Term] = Field(min_length=1)
+    pre_negation_other: list[Term] = Field(default_factory=list)
+    pre_negation: list[Term] = Field(min_length=1)
+    terminators: list[Term] = Field(default_factory=list)
+    polarity_stopwords: list[Term] = Field(default_factory=list)
+
+
+class LateralityFile(_File):
+    """``laterality.yaml``."""
+
+    sides: dict[Laterality, list[Term]]
+
+    @model_validator(mode="after")
+    def _unique(self) -> LateralityFile:
+        _no_duplicates([(side.value, terms) for side, terms in self.sides.items()], "side")
+        return self
+
+
+class CoverageFile(_File):
+    """``coverage.yaml``: sentences that are not report content; words exempting a finding
+    from the impression check."""
+
+    ignorable: list[Annotated[str, Field(min_length=1, max_length=200)]]
+    impression_exempt: list[Term] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _compiles(self) -> CoverageFile:
+        for pattern in self.ignorable:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"ignorable pattern {pattern!r}: {exc}") from exc
+        return self
+
+
+class AbbreviationsFile(_File):
+    """``abbreviations.yaml``: case-sensitive expansions applied before extraction."""
+
+    expand: dict[Annotated[str, Field(pattern=r"^[A-Za-z/]{2,8}$")], Term]
+
+
+def _normal(term: str) -> str:
+    return " ".join(term.lower().split())
+
+
+def _pattern(terms: list[str], *, plural: bool) -> re.Pattern[str]:
+    """One case-insensitive alternation, longest term first, on word (and hyphen) bounds."""
+    pieces = sorted({_normal(t) for t in terms}, key=len, reverse=True)
+    if not pieces:
+        return re.compile(r"(?!)")
+    alternatives = [r"\s+".join(re.escape(word) for word in t.split(" ")) for t in pieces]
+    suffix = r"(?:e?s)?" if plural else ""
+    return re.compile(rf"(?<![\w-])(?:{'|'.join(alternatives)}){suffix}(?![\w-])", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """A compiled vocabulary: find its terms in text and map them to canonical ids."""
+
+    pattern: re.Pattern[str]
+    ids: dict[str, str]
+
+    @classmethod
+    def build(cls, entries: list[tuple[str, list[str]]], *, plural: bool = True) -> Vocabulary:
+        """Compile ``(id, terms)`` pairs."""
+        ids = {_normal(t): ident for ident, terms in entries for t in terms}
+        return cls(pattern=_pattern(list(ids), plural=plural), ids=ids)
+
+    def lookup(self, surface: str) -> str | None:
+        """Canonical id of a matched surface form (plural suffixes stripped if needed)."""
+        key = _normal(surface)
+        for candidate in (key, key[:-1], key[:-2]):
+            if candidate in self.ids:
+                return self.ids[candidate]
+        return None
+
+    def finditer(self, text: str) -> Iterator[tuple[int, int, str, str]]:
+        """Yield ``(start, end, surface, id)`` for every match, left to right."""
+        for match in self.pattern.finditer(text):
+            ident = self.lookup(match.group(0))
+            if ident is not None:
+                yield match.start(), match.end(), match.group(0), ident
+
+
+@dataclass(frozen=True)
+class Cues:
+    """Compiled context cues (see ``negation.yaml``)."""
+
+    pseudo: Vocabulary
+    uncertain_pre: Vocabulary
+    uncertain_post: Vocabulary
+    hypothetical_pre: Vocabulary
+    post_negation: Vocabulary
+    pre_negation_other: Vocabulary
+    pre_negation: Vocabulary
+    terminators: Vocabulary
+    stopwords: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Every vocabulary the extractor uses, compiled once."""
+
+    findings: Vocabulary
+    significant: frozenset[str]
+    generic: frozenset[str]
+    anatomy: Vocabulary
+    qualifiers: Vocabulary
+    sides: Vocabulary
+    cues: Cues
+    abbreviations: re.Pattern[str]
+    expansions: dict[str, str]
+    ignorable: re.Pattern[str]
+    impression_exempt: Vocabulary
+
+
+FileT = TypeVar("FileT", bound=_File)
+
+
+def _load(path: Path, model: type[FileT]) -> FileT:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return model.model_validate(raw)
+    except (OSError, yaml.YAMLError, ValidationError) as exc:
+        raise ConfigurationError(f"verifier vocabulary {path.name} is invalid: {exc}") from exc
+
+
+def _cue_vocabulary(ident: str, terms: list[str]) -> Vocabulary:
+    return Vocabulary.build([(ident, terms)], plural=False)
+
+
+def load_lexicon(directory: Path | None = None) -> Lexicon:
+    """Load and compile the vocabularies from ``directory`` (default: the bundled ones).
+
+    Raises :class:`~reportdraft.errors.ConfigurationError` naming the file when one is
+    malformed.
+    """
+    base = directory or package_data("verify")
+    findings = _load(base / "findings.yaml", FindingsFile)
+    anatomy = _load(base / "anatomy.yaml", AnatomyFile)
+    qualifiers = _load(base / "qualifiers.yaml", QualifiersFile)
+    negation = _load(base / "negation.yaml", NegationFile)
+    laterality = _load(base / "laterality.yaml", LateralityFile)
+    abbreviations = _load(base / "abbreviations.yaml", AbbreviationsFile)
+    coverage = _load(base / "coverage.yaml", CoverageFile)
+    names = (
+        "pseudo",
+        "uncertain_pre",
+        "uncertain_post",
+        "hypothetical_pre",
+        "post_negation",
+        "pre_negation_other",
+        "pre_negation",
+        "terminators",
+    )
+    cue_words = {w for name in names for t in getattr(negation, name) for w in t.lower().split()}
+    cues = Cues(
+        **{name: _cue_vocabulary(name, list(getattr(negation, name))) for name in names},
+        stopwords=frozenset(w.lower() for w in negation.polarity_stopwords) | cue_words,
+    )
+    expansions = dict(abbreviations.expand)
+    keys = sorted(expansions, key=len, reverse=True)
+    return Lexicon(
+        findings=Vocabulary.build([(c.id, c.terms) for c in findings.concepts]),
+        significant=frozenset(c.id for c in findings.concepts if c.significant),
+        generic=frozenset(c.id for c in findings.concepts if c.generic),
+        anatomy=Vocabulary.build([(s.id, s.terms) for s in anatomy.structures]),
+        qualifiers=Vocabulary.build([(g.id, g.terms) for g in qualifiers.groups], plural=False),
+        sides=Vocabulary.build(
+            [(side.value, terms) for side, terms in laterality.sides.items()], plural=False
+        ),
+        cues=cues,
+        abbreviations=re.compile(
+            rf"(?<![\w/])(?:{'|'.join(map(re.escape, keys))})(?![\w/])" if keys else r"(?!)"
+        ),
+        expansions=expansions,
+        ignorable=re.compile(
+            "|".join(f"(?:{p})" for p in coverage.ignorable) or r"(?!)", re.IGNORECASE
+        ),
+        impression_exempt=_cue_vocabulary("exempt", list(coverage.impression_exempt)),
+    )
+
+
+@cache
+def lexicon() -> Lexicon:
+    """The bundled lexicon, loaded once per process."""
+    return load_lexicon()
