@@ -1,0 +1,113 @@
+"""The FastAPI application factory.
+
+``create_app(settings)`` opens the database, runs the migrations, re-queues jobs a
+crashed worker left behind, and (unless ``start_workers=False``) starts the drafting
+workers and the webhook dispatcher for the app's lifetime. Everything it needs comes from
+``settings`` and the keyword arguments; nothing here reads the environment.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from fastapi import FastAPI
+
+from reportdraft import __version__
+from reportdraft.api import admin, errors, routes
+from reportdraft.api.limits import DEFAULT_MAX_BODY, BodyLimitMiddleware, RateLimiter
+from reportdraft.api.state import AppState, utcnow
+from reportdraft.api.webhooks import Dispatcher
+from reportdraft.api.worker import BackendFactory, Drafter, WorkerPool
+from reportdraft.attest import SigningKey, load_signing_key
+from reportdraft.settings import Settings
+from reportdraft.store import Database, upgrade
+
+log = logging.getLogger("reportdraft.api")
+
+
+def create_app(
+    settings: Settings,
+    *,
+    start_workers: bool = True,
+    signing_keys: Sequence[SigningKey] = (),
+    database: Database | None = None,
+    backend_factory: BackendFactory | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY,
+    rate_per_s: float = 50.0,
+    rate_burst: int = 200,
+    workers: int | None = None,
+    lease_s: float | None = None,
+    wait_timeout_s: float = 120.0,
+    clock: Callable[[], datetime] = utcnow,
+    webhook_poll_s: float = 0.5,
+    overdue_sweep_s: float = 30.0,
+) -> FastAPI:
+    """Build the service.
+
+    ``signing_keys`` add to ``settings.signing_key`` (the service signs as the
+    authenticated radiologist with the key registered in their profile).
+    ``database`` reuses an open :class:`Database` (tests); ``backend_factory`` replaces
+    the backend built from ``settings`` (tests of failure paths); ``rate_per_s`` 0
+    disables rate limiting.
+    """
+    db = database or Database(settings.database_url)
+    keys = {k.key_id: k for k in signing_keys}
+    if settings.signing_key:
+        configured = load_signing_key(settings.signing_key)
+        keys = {configured.key_id: configured, **keys}
+    state = AppState(
+        settings=settings,
+        db=db,
+        limiter=RateLimiter(rate=rate_per_s, burst=rate_burst),
+        signing_keys=keys,
+        clock=clock,
+        wait_timeout_s=wait_timeout_s,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        upgrade(db)
+        pool: WorkerPool | None = None
+        dispatcher: Dispatcher | None = None
+        if start_workers:
+            pool = WorkerPool(
+                state,
+                Drafter(state, backend_factory),
+                threads=workers or max(1, settings.max_model_calls),
+                lease_s=lease_s or max(60.0, 3 * settings.model_timeout_s),
+            )
+            pool.start()
+            dispatcher = Dispatcher(state, poll_s=webhook_poll_s, sweep_s=overdue_sweep_s)
+            dispatcher.start()
+        log.info("reportdraft API ready (database %s, workers %s)", db.dialect, start_workers)
+        try:
+            yield
+        finally:
+            if pool is not None:
+                pool.stop()
+            if dispatcher is not None:
+                dispatcher.stop()
+            if database is None:
+                db.dispose()
+
+    app = FastAPI(
+        title="reportdraft",
+        version=__version__,
+        summary="LLM-assisted radiology report drafting: create, edit, sign, render.",
+        description=(
+            "Authenticate with `Authorization: Bearer <api key>`. Errors are "
+            '`{"error": {"code", "message", "details"}}`. Changes to a report need '
+            "`If-Match` with its `ETag`."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.rd = state
+    errors.install(app)
+    app.include_router(admin.public)
+    app.include_router(routes.router)
+    app.include_router(admin.router)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
+    return app

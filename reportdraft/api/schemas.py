@@ -1,0 +1,271 @@
+"""Request and response bodies of the HTTP API (pydantic; unknown keys rejected).
+
+Domain values (``Case``, ``Draft``, ``ReportVersion``, ``CommunicationRecord``) appear in
+the bodies as they are, so the OpenAPI document describes exactly what the pipeline and
+the attestation module accept and produce.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AnyHttpUrl, Field, model_validator
+
+from reportdraft.attest import StatementEdit
+from reportdraft.models import (
+    CommunicationMethod,
+    CommunicationState,
+    Decision,
+    Draft,
+    DraftSection,
+    Priority,
+    Recipient,
+    Strict,
+)
+from reportdraft.models.report import ReportStatus, ReportVersion
+from reportdraft.store.principals import Role
+
+Reason = Annotated[str, Field(min_length=3, max_length=1000)]
+ReportState = Annotated[
+    str,
+    Field(
+        description="queued, drafting, failed (no draft), or the report's lifecycle status: "
+        "draft, preliminary, final, amended, corrected, appended"
+    ),
+]
+
+
+class ErrorDetail(Strict):
+    """The error itself."""
+
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorBody(Strict):
+    """Every 4xx/5xx response body."""
+
+    error: ErrorDetail
+
+
+class Links(Strict):
+    """Where to find a report and its renderings."""
+
+    self: str
+    audit: str
+    pdf: str
+    fhir: str
+    hl7: str
+
+
+class DraftingError(Strict):
+    """Why drafting failed (the report keeps its case; it is never lost)."""
+
+    code: str
+    message: str
+
+
+class ReportSummary(Strict):
+    """A report in a listing."""
+
+    id: str
+    state: ReportState
+    priority: Priority
+    accession_number: str
+    version: int
+    critical_open: bool
+    created_at: datetime
+    updated_at: datetime
+    links: Links
+
+
+class ReportOut(ReportSummary):
+    """A report: the model's draft (sources, flags, critical mentions) and the current version.
+
+    ``draft`` is what the model produced (with the verifier's flags and the critical
+    mentions); ``current`` is the radiologist's report version (edited content, decisions,
+    acknowledgements, communications, signature). Both are null until drafting finishes.
+    """
+
+    error: DraftingError | None = None
+    versions: int = 0
+    draft: Draft | None = None
+    current: ReportVersion | None = None
+
+
+class ReportPage(Strict):
+    """A page of reports, newest first; pass ``next_cursor`` as ``cursor`` for the next."""
+
+    items: list[ReportSummary]
+    next_cursor: str | None
+
+
+class EditRequest(Strict):
+    """Edit the draft version: statement edits, or the complete edited content."""
+
+    statement_edits: list[StatementEdit] = Field(default_factory=list, max_length=500)
+    content: list[DraftSection] | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> EditRequest:
+        if (self.content is None) == (not self.statement_edits):
+            raise ValueError("give exactly one of statement_edits or content")
+        return self
+
+
+class DecisionsRequest(Strict):
+    """Confirm or reject AI findings by id."""
+
+    decisions: dict[
+        Annotated[str, Field(pattern=r"^A\d{1,3}$")],
+        Literal[Decision.CONFIRMED, Decision.REJECTED],
+    ] = Field(min_length=1, max_length=50)
+
+
+class FlagAckRequest(Strict):
+    """Why a flag may stand."""
+
+    reason: Reason
+
+
+class CommunicationRequest(Strict):
+    """Document the communication of one alerting critical finding.
+
+    Give ``recipient``, ``method`` and ``notified_at`` for a communication, or
+    ``override_reason`` to record a decision not to communicate. The service fills the
+    finding label, category, time identified and the communicating radiologist.
+    """
+
+    finding_code: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,60}$")]
+    recipient: Recipient | None = None
+    method: CommunicationMethod | None = None
+    notified_at: datetime | None = None
+    read_back: bool = False
+    override_reason: Annotated[str, Field(min_length=3, max_length=500)] | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> CommunicationRequest:
+        notified = (self.recipient, self.method, self.notified_at)
+        if self.override_reason is None and any(v is None for v in notified):
+            raise ValueError("give recipient, method and notified_at, or override_reason")
+        if self.notified_at is not None and self.notified_at.tzinfo is None:
+            raise ValueError("notified_at must include a UTC offset")
+        return self
+
+
+class CommunicationAckRequest(Strict):
+    """The recipient's acknowledgement (default: now) and whether they read it back."""
+
+    acknowledged_at: datetime | None = None
+    read_back: bool = True
+
+    @model_validator(mode="after")
+    def _aware(self) -> CommunicationAckRequest:
+        if self.acknowledged_at is not None and self.acknowledged_at.tzinfo is None:
+            raise ValueError("acknowledged_at must include a UTC offset")
+        return self
+
+
+class SignRequest(Strict):
+    """Sign the draft: ``preliminary`` (radiologist or attending) or ``final`` (attending)."""
+
+    status: Literal[ReportStatus.PRELIMINARY, ReportStatus.FINAL]
+    reason: Reason | None = None
+
+
+class AmendRequest(Strict):
+    """Change a signed report: a new signed ``amended`` or ``corrected`` version."""
+
+    status: Literal[ReportStatus.AMENDED, ReportStatus.CORRECTED] = ReportStatus.AMENDED
+    reason: Reason
+    statement_edits: list[StatementEdit] = Field(default_factory=list, max_length=500)
+    content: list[DraftSection] | None = None
+
+
+class AddendumRequest(Strict):
+    """Text appended to a signed report, signed by its author."""
+
+    text: Annotated[str, Field(min_length=1, max_length=5000)]
+    reason: Reason | None = None
+
+
+class OverdueItem(Strict):
+    """A critical result whose communication is late."""
+
+    report_id: str
+    accession_number: str
+    finding_code: str
+    label: str
+    category: int
+    state: CommunicationState
+    identified_at: datetime
+    communication_id: str | None
+
+
+class AuditEntryOut(Strict):
+    """One audit entry."""
+
+    report_id: str
+    seq: int
+    event: str
+    actor: str
+    at: datetime
+    data: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class AuditOut(Strict):
+    """A report's audit trail and whether its hash chain verifies."""
+
+    report_id: str
+    verified: bool
+    problem: str | None
+    entries: list[AuditEntryOut]
+
+
+class ApiKeyRequest(Strict):
+    """Create an API key; signing roles name the radiologist profile they sign as."""
+
+    role: Role
+    radiologist_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9\-_.@]{1,64}$")] | None = None
+    label: Annotated[str, Field(max_length=200)] | None = None
+
+
+class ApiKeyOut(Strict):
+    """A created key: ``key`` is shown this once and never again."""
+
+    id: str
+    role: Role
+    radiologist_id: str | None
+    key: str
+
+
+class WebhookRequest(Strict):
+    """Subscribe a URL to events (``secret`` generated when not given)."""
+
+    url: AnyHttpUrl
+    events: list[
+        Literal["report.drafted", "critical.detected", "critical.overdue", "report.signed"]
+    ] = Field(min_length=1, max_length=4)
+    secret: Annotated[str, Field(min_length=16, max_length=200)] | None = None
+
+
+class WebhookOut(Strict):
+    """A subscription; ``secret`` only in the response that created it."""
+
+    id: str
+    url: str
+    events: list[str]
+    active: bool
+    secret: str | None = None
+
+
+class Health(Strict):
+    """Liveness and readiness."""
+
+    status: Literal["ok"]
+    database: str
+    queue: dict[str, int]

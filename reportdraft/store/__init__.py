@@ -1,0 +1,34 @@
+"""Persistence for the service: SQLAlchemy 2 on SQLite (default) or PostgreSQL.
+
+Public API::
+
+    from reportdraft.store import Database, upgrade
+    db = Database("sqlite:///reportdraft.db")     # or postgresql+psycopg://...
+    upgrade(db)                                   # Alembic migrations, programmatic
+
+    reports.create(db, case=..., created_by=key_id, now=..., idempotency_key=..., body_sha256=...)
+    with db.read() as s:  reports.get(s, report_id) / reports.list_reports(s, ...)
+    with db.write() as s: reports.save(s, report_id, expected_version=n, now=..., report=...)
+                          audit.append(s, report_id=..., event=..., actor=..., at=...)
+    jobs.claim(db, worker=..., now=..., lease_s=...) / jobs.finish(s, job, now=...)
+
+Modules: ``db`` (engines, transactions), ``tables`` (ORM), ``migrate`` (Alembic),
+``reports``, ``jobs`` (queue), ``audit`` (hash chain), ``principals`` (API keys,
+radiologists), ``outbox`` (webhooks).
+"""
+
+from reportdraft.store import audit, jobs, outbox, principals, reports
+from reportdraft.store.db import Database
+from reportdraft.store.migrate import current_revision, head_revision, upgrade
+
+__all__ = [
+    "Database",
+    "audit",
+    "current_revision",
+    "head_revision",
+    "jobs",
+    "outbox",
+    "principals",
+    "reports",
+    "upgrade",
+]

@@ -1,0 +1,327 @@
+"""Reports: create (idempotently), read, list, and conditional writes.
+
+Payloads cross the boundary as domain models only: :class:`StoredReport` carries a
+validated ``Case``, ``Draft`` and attested ``Report``; the JSON columns are written from
+``model_dump(mode="json")`` and read back through ``model_validate``, so a row that does
+not match the models fails loudly instead of reaching a radiologist.
+
+Every write is conditional on the ETag counter (``UPDATE ... WHERE id = ? AND version =
+?``): of two writers holding the same version exactly one succeeds, the other gets
+:class:`StaleVersion` (the API answers 412). On PostgreSQL the UPDATE also takes the
+row lock that serialises the audit append following it in the same transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from reportdraft.errors import ConflictError, InputError, NotFoundError
+from reportdraft.models import Case, Draft, Priority
+from reportdraft.models.report import Report
+from reportdraft.store import audit, jobs
+from reportdraft.store.db import Database
+from reportdraft.store.tables import IdempotencyRow, ReportRow
+
+QUEUED = "queued"
+DRAFTING = "drafting"
+FAILED = "failed"
+PENDING_STATES = frozenset({QUEUED, DRAFTING})
+"""Report states before a draft exists."""
+
+
+class StaleVersion(ConflictError):  # noqa: N818 - names the outcome, like AttestationRefused
+    """The report changed since the caller read it (ETag mismatch): 412 in the API."""
+
+    code = "precondition_failed"
+    http_status = 412
+
+
+class IdempotencyKeyReused(ConflictError):  # noqa: N818
+    """The Idempotency-Key was used before with a different request body."""
+
+    code = "idempotency_key_reused"
+    http_status = 422
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoredReport:
+    """A report row with its payloads validated into domain models."""
+
+    id: str
+    accession: str
+    priority: Priority
+    state: str
+    version: int
+    case: Case
+    draft: Draft | None
+    report: Report | None
+    error_code: str | None
+    error: str | None
+    critical_open: bool
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def etag(self) -> str:
+        """The strong ETag of this representation: the quoted version counter."""
+        return f'"{self.version}"'
+
+
+def new_report_id() -> str:
+    """A fresh, unguessable report id (``r-`` + 32 hex digits)."""
+    return f"r-{uuid.uuid4().hex}"
+
+
+def request_hash(body: bytes) -> str:
+    """The sha256 an idempotency record keeps of the request body."""
+    return hashlib.sha256(body).hexdigest()
+
+
+def _stored(row: ReportRow) -> StoredReport:
+    return StoredReport(
+        id=row.id,
+        accession=row.accession,
+        priority=Priority(row.priority),
+        state=row.state,
+        version=row.version,
+        case=Case.model_validate(row.case_doc),
+        draft=Draft.model_validate(row.draft_doc) if row.draft_doc is not None else None,
+        report=Report.model_validate(row.report_doc) if row.report_doc is not None else None,
+        error_code=row.error_code,
+        error=row.error,
+        critical_open=row.critical_open,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def get(session: Session, report_id: str, *, for_update: bool = False) -> StoredReport:
+    """The report ``report_id``; raises ``NotFoundError``."""
+    query = select(ReportRow).where(ReportRow.id == report_id)
+    if for_update:
+        query = query.with_for_update()
+    row = session.scalars(query).first()
+    if row is None:
+        raise NotFoundError(f"no report {report_id}")
+    return _stored(row)
+
+
+def find(session: Session, report_id: str) -> StoredReport | None:
+    """The report ``report_id`` or None."""
+    row = session.get(ReportRow, report_id)
+    return _stored(row) if row is not None else None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Created:
+    """The outcome of :func:`create`: the report and whether this call created it."""
+
+    report: StoredReport
+    created: bool
+
+
+def create(
+    db: Database,
+    *,
+    case: Case,
+    created_by: str,
+    now: datetime,
+    idempotency_key: str | None = None,
+    body_sha256: str | None = None,
+) -> Created:
+    """Store a new report for ``case`` and queue its drafting job, in one transaction.
+
+    With ``idempotency_key``, the (creator, key) record is written in the same
+    transaction; a later call with the same key and body returns the first report
+    (``created=False``), one with a different body raises :class:`IdempotencyKeyReused`.
+    Two racing calls with the same key both end with the one report: the loser's insert
+    hits the unique constraint, rolls back, and reads the winner's record.
+    """
+    if idempotency_key is not None and body_sha256 is None:
+        raise InputError("an idempotency key needs the request body hash")
+    if idempotency_key is not None:
+        with db.read() as session:
+            found = _replay(session, created_by, idempotency_key, body_sha256)
+        if found is not None:
+            return Created(report=found, created=False)
+    try:
+        with db.write() as session:
+            if idempotency_key is not None:
+                found = _replay(session, created_by, idempotency_key, body_sha256)
+                if found is not None:
+                    return Created(report=found, created=False)
+            stored = _insert(session, case=case, created_by=created_by, now=now)
+            if idempotency_key is not None:
+                session.add(
+                    IdempotencyRow(
+                        api_key_id=created_by,
+                        key=idempotency_key,
+                        request_sha256=body_sha256,
+                        report_id=stored.id,
+                        created_at=now,
+                    )
+                )
+                session.flush()
+            return Created(report=stored, created=True)
+    except IntegrityError:
+        if idempotency_key is None:
+            raise
+    with db.read() as session:
+        found = _replay(session, created_by, idempotency_key, body_sha256)
+    if found is None:  # pragma: no cover - the constraint fired, so the row exists
+        raise ConflictError("idempotency record vanished; retry the request")
+    return Created(report=found, created=False)
+
+
+def _replay(
+    session: Session, api_key_id: str, key: str, body_sha256: str | None
+) -> StoredReport | None:
+    row = session.scalars(
+        select(IdempotencyRow).where(
+            IdempotencyRow.api_key_id == api_key_id, IdempotencyRow.key == key
+        )
+    ).first()
+    if row is None:
+        return None
+    if row.request_sha256 != body_sha256:
+        raise IdempotencyKeyReused(
+            "this Idempotency-Key was already used with a different request body"
+        )
+    return get(session, row.report_id)
+
+
+def _insert(session: Session, *, case: Case, created_by: str, now: datetime) -> StoredReport:
+    row = ReportRow(
+        id=new_report_id(),
+        accession=case.study.accession_number,
+        priority=case.study.priority.value,
+        state=QUEUED,
+        version=1,
+        case_doc=case.model_dump(mode="json"),
+        draft_doc=None,
+        report_doc=None,
+        critical_open=False,
+        created_by=created_by,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    session.flush()
+    jobs.enqueue(session, report_id=row.id, priority=case.study.priority, now=now)
+    audit.append(
+        session,
+        report_id=row.id,
+        event="report.created",
+        actor=created_by,
+        at=now,
+        data={"accession": row.accession, "priority": row.priority},
+    )
+    return _stored(row)
+
+
+def save(
+    session: Session,
+    report_id: str,
+    *,
+    expected_version: int,
+    now: datetime,
+    state: str | None = None,
+    draft: Draft | None = None,
+    report: Report | None = None,
+    error_code: str | None = None,
+    error: str | None = None,
+    critical_open: bool | None = None,
+) -> int:
+    """Write the given fields if the row is still at ``expected_version``; return the new one.
+
+    Raises :class:`StaleVersion` when another writer got there first and
+    ``NotFoundError`` when the report does not exist.
+    """
+    values: dict[str, Any] = {"version": expected_version + 1, "updated_at": now}
+    if state is not None:
+        values["state"] = state
+    if draft is not None:
+        values["draft_doc"] = draft.model_dump(mode="json")
+    if report is not None:
+        values["report_doc"] = report.model_dump(mode="json")
+    if error_code is not None:
+        values["error_code"] = error_code
+    if error is not None:
+        values["error"] = error
+    if critical_open is not None:
+        values["critical_open"] = critical_open
+    result = session.execute(
+        update(ReportRow)
+        .where(ReportRow.id == report_id, ReportRow.version == expected_version)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        if session.get(ReportRow, report_id) is None:
+            raise NotFoundError(f"no report {report_id}")
+        raise StaleVersion(
+            f"report {report_id} changed (it is no longer version {expected_version}); "
+            "read it again and retry"
+        )
+    return expected_version + 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class Page:
+    """One page of a listing and the cursor of the next page (None at the end)."""
+
+    items: list[StoredReport]
+    next_cursor: str | None
+
+
+def list_reports(
+    session: Session,
+    *,
+    state: str | None = None,
+    priority: Priority | None = None,
+    accession: str | None = None,
+    critical_open: bool | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page:
+    """Reports newest first, filtered; ``cursor`` is the last id of the previous page."""
+    query = select(ReportRow)
+    if state is not None:
+        query = query.where(ReportRow.state == state)
+    if priority is not None:
+        query = query.where(ReportRow.priority == priority.value)
+    if accession is not None:
+        query = query.where(ReportRow.accession == accession)
+    if critical_open is not None:
+        query = query.where(ReportRow.critical_open == critical_open)
+    if cursor is not None:
+        anchor = session.get(ReportRow, cursor)
+        if anchor is None:
+            raise InputError("cursor: unknown report id")
+        query = query.where(
+            (ReportRow.created_at < anchor.created_at)
+            | ((ReportRow.created_at == anchor.created_at) & (ReportRow.id < anchor.id))
+        )
+    rows = list(
+        session.scalars(
+            query.order_by(ReportRow.created_at.desc(), ReportRow.id.desc()).limit(limit + 1)
+        )
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(items=[_stored(r) for r in rows], next_cursor=rows[-1].id if more else None)
+
+
+def count(session: Session) -> int:
+    """How many reports there are."""
+    return int(session.scalar(select(func.count()).select_from(ReportRow)) or 0)
