@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "reportdraft.cli.critical",
     "reportdraft.cli.redline",
     "reportdraft.cli.attest",
+    "reportdraft.cli.render",
     "reportdraft.cli.serve",
 )
 """Modules whose ``COMMANDS`` are added to the group, in help order."""

@@ -15,11 +15,14 @@ from pathlib import Path
 
 import click
 
+from reportdraft.attest import SigningKey, load_signing_key
 from reportdraft.cli.common import reports_errors
 from reportdraft.errors import InputError
 from reportdraft.io import parse_model, read_json, write_files
 from reportdraft.models import Report
 from reportdraft.render import check_us_core, render_fhir, render_hl7, render_pdf
+from reportdraft.render.fhir import structured_bundle
+from reportdraft.render.pades import sign_pdf
 
 FORMATS = ("pdf", "fhir", "hl7", "all")
 
@@ -29,14 +32,30 @@ def load_report(path: str) -> Report:
     return parse_model(Report, read_json(path, what="report"), error=InputError, what="report")
 
 
-def render_files(report: Report, fmt: str) -> dict[str, str | bytes]:
-    """The files ``render`` writes for ``fmt``, by name."""
+def render_files(
+    report: Report, fmt: str, *, pades_key: SigningKey | None = None
+) -> dict[str, str | bytes]:
+    """The files ``render`` writes for ``fmt``, by name.
+
+    With ``pades_key`` the PDF gets a PAdES signature by the report's signer with the FHIR
+    JSON (text form) embedded, and the FHIR and HL7 outputs carry that signed PDF.
+    """
     current = report.current
     stem = re.sub(
         r"[^A-Za-z0-9\-_.]", "_", f"{current.case.study.accession_number}-v{current.version}"
     )
     wanted = {"pdf", "fhir", "hl7"} if fmt == "all" else {fmt}
     pdf = render_pdf(report)
+    if pades_key is not None:
+        if current.signer is None:
+            raise InputError("the report is not signed: nothing to PAdES-sign")
+        embedded = json.dumps(structured_bundle(report), indent=2, ensure_ascii=False)
+        pdf = sign_pdf(
+            pdf,
+            key=pades_key,
+            signer=current.signer,
+            attachments={f"{stem}.fhir.json": (embedded.encode("utf-8"), "application/fhir+json")},
+        )
     files: dict[str, str | bytes] = {}
     if "pdf" in wanted:
         files[f"{stem}.pdf"] = pdf
@@ -66,11 +85,18 @@ def render_files(report: Report, fmt: str) -> dict[str, str | bytes]:
     type=click.Path(file_okay=False, path_type=Path),
     help="Output directory.",
 )
+@click.option(
+    "--pades-key",
+    default=None,
+    metavar="PEM|PATH",
+    help="Also PAdES-sign the PDF with this key (the report signer's; needs pyhanko).",
+)
 @reports_errors
-def render_command(report_file: str, fmt: str, out_dir: Path) -> None:
+def render_command(report_file: str, fmt: str, out_dir: Path, pades_key: str | None) -> None:
     """Render the signed REPORT.json as PDF, FHIR R4 Bundle and/or HL7 v2 ORU^R01."""
     report = load_report(report_file)
-    for path in write_files(out_dir, render_files(report, fmt)):
+    key = load_signing_key(pades_key) if pades_key else None
+    for path in write_files(out_dir, render_files(report, fmt, pades_key=key)):
         click.echo(str(path))
 
 

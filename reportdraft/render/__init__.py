@@ -1,0 +1,36 @@
+"""Rendering the signed report for delivery: PDF, FHIR R4 (US Core) Bundle, HL7 v2 ORU^R01.
+
+The public API (everything else in the package is internal)::
+
+    pdf = render_pdf(report)                       # bytes, DejaVu embedded, reproducible
+    bundle = render_fhir(report, pdf=pdf)          # transaction Bundle as a JSON-ready dict
+    problems = check_us_core(bundle)               # [] when it conforms to our profile
+    er7 = render_hl7(report, pdf=pdf)              # ORU^R01, segments separated by \\r
+    lines = report_lines(report)                   # the text every format carries
+    signed_pdf = sign_pdf(pdf, key=key, signer=radiologist)   # PAdES (optional pyhanko)
+
+``report`` is a :class:`reportdraft.models.Report` (its current version is rendered) or a
+single :class:`reportdraft.models.ReportVersion`. Only signed versions are rendered; a
+draft raises :class:`reportdraft.errors.RenderError`, as does any output that fails its
+validator (fhir.resources, hl7apy strict mode).
+"""
+
+from reportdraft.render.fhir import render_fhir
+from reportdraft.render.fhir_profile import check_us_core
+from reportdraft.render.hl7 import pdf_from_hl7, render_hl7, text_lines
+from reportdraft.render.pades import sign_pdf
+from reportdraft.render.pdf import render_pdf
+from reportdraft.render.text import TextLine, report_lines, report_text
+
+__all__ = [
+    "TextLine",
+    "check_us_core",
+    "pdf_from_hl7",
+    "render_fhir",
+    "render_hl7",
+    "render_pdf",
+    "report_lines",
+    "report_text",
+    "sign_pdf",
+    "text_lines",
+]
