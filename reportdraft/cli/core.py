@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -140,33 +141,60 @@ def templates() -> None:
 def demo(
     backend: str | None, model: str | None, base_url: str | None, dialect: str | None, out_dir: Path
 ) -> None:
-    """Run every bundled example through the whole pipeline and say where it wrote what."""
+    """Run every bundled example through the whole workflow and say where it wrote what.
+
+    Per case: draft (default: the embedded model), verify, critical findings, a simulated
+    attending's review and signature (reportdraft.demo), the redline of draft vs signed
+    report, the PDF / FHIR / HL7 renderings, and a signature check of the signed report.
+    """
+    from reportdraft import demo as simulated
+    from reportdraft.attest import generate_signing_key, verify_report
+    from reportdraft.redline import redline, render_html
+    from reportdraft.render import check_us_core, render_fhir, render_hl7, render_pdf
+
     settings = Settings.from_env()
     chosen = make_backend(settings, backend, model, base_url, dialect)
     lib = library(settings)
+    key = generate_signing_key()
     examples = sorted(data_dir("examples").glob("*.json"))
+    write_files(out_dir, {"demo-signing-key.pub.pem": key.verify_key.public_pem().decode()})
     click.echo(
         f"reportdraft demo: {len(examples)} example cases, backend {chosen.name} "
-        f"({chosen.model_id})"
+        f"({chosen.model_id}); signing key {key.key_id} (public key in {out_dir}/)"
     )
     for path in examples:
         start = time.perf_counter()
         case = load_case(path)
         result = pipeline.draft_case(case, chosen, library=lib)
+        report = simulated.review_and_sign(result, key=key, at=datetime.now(UTC))
+        problems = verify_report(report, keyring={key.key_id: key.verify_key})
+        signed = report.versions[-1]
+        pdf = render_pdf(report)
+        bundle = render_fhir(report, pdf=pdf)
+        violations = check_us_core(bundle)
         target = out_dir / path.stem
-        files = {
-            "draft.json": dump_json(result.draft),
-            "draft.txt": format_draft(result.draft, result.template),
-        }
-        write_files(target, files)
+        write_files(
+            target,
+            {
+                "draft.json": dump_json(result.draft),
+                "draft.txt": format_draft(result.draft, result.template),
+                "report.json": dump_json(report),
+                "redline.html": render_html(redline(result.draft, signed)),
+                "report.pdf": pdf,
+                "report.fhir.json": json.dumps(bundle, indent=2, ensure_ascii=False),
+                "report.hl7": render_hl7(report, pdf=pdf).replace("\r", "\n"),
+            },
+        )
         alerts = sorted({m.label for m in result.draft.critical if m.alert})
         fallback = sum(st.fallback for st in result.draft.statements())
+        status = "signature ok" if not problems else f"SIGNATURE PROBLEMS: {problems}"
         click.echo(
             f"  {path.stem:<22} {result.template.id:<18} {time.perf_counter() - start:5.1f}s  "
             f"{len(result.draft.flags):2d} flags  {fallback:2d} fallback stmts  "
+            f"{signed.status.value} ({status}; US Core: {len(violations)} violations)  "
             f"alerts: {', '.join(alerts) or '-'}  -> {target}/"
         )
-    click.echo(f"done: outputs under {out_dir}/")
+    click.echo(f"done: drafts, signed reports, redlines, PDF/FHIR/HL7 under {out_dir}/")
 
 
 COMMANDS = [draft, verify, demo, schema, templates]
