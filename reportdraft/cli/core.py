@@ -182,7 +182,7 @@ def demo(
                 "redline.html": render_html(redline(result.draft, signed)),
                 "report.pdf": pdf,
                 "report.fhir.json": json.dumps(bundle, indent=2, ensure_ascii=False),
-                "report.hl7": render_hl7(report, pdf=pdf).replace("\r", "\n"),
+                "report.hl7": render_hl7(report, pdf=pdf),
             },
         )
         alerts = sorted({m.label for m in result.draft.critical if m.alert})

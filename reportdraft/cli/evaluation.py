@@ -75,7 +75,7 @@ def eval_command(
         shown = "n/a" if f1 is None else f"{f1:.3f}"
         click.echo(
             f"{system.name}: {len(system.scores.per_case)} cases, {system.failures} failed, "
-            f"{system.cached} cached, finding F1 {shown}"
+            f"{system.skipped} skipped, {system.cached} cached, finding F1 {shown}"
         )
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
