@@ -9,6 +9,7 @@ measurements (unit, "percent", "point", "by") or when said in several words.
 from __future__ import annotations
 
 import itertools
+import random
 import re
 from pathlib import Path
 
@@ -80,7 +81,10 @@ def test_new_paragraph_and_blank_line_count_paragraphs() -> None:
         ("Heart normal.", 1),
     ]
     # a "next line" breaks the sentence but not the paragraph
-    assert [s.paragraph for s in normalize("a next line b").sentences] == [0, 0]
+    assert [s.paragraph for s in normalize("lungs clear next line heart normal").sentences] == [
+        0,
+        0,
+    ]
 
 
 # --- "period", "colon", "new line" as words ----------------------------------------------
@@ -95,7 +99,7 @@ def test_new_paragraph_and_blank_line_count_paragraphs() -> None:
         ),
         ("the period of observation was short period", ["The period of observation was short."]),
         ("periodic periosteal reaction period", ["Periodic periosteal reaction."]),
-        ("stable over a six month period period", ["Stable over a six month period."]),
+        ("stable over a period period", ["Stable over a period."]),
         (
             "during the postpartum period the uterus is enlarged period",
             ["During the postpartum period the uterus is enlarged."],
@@ -126,6 +130,9 @@ def test_command_words_used_as_words(raw: str, expected: list[str]) -> None:
             "no nodule period of note the heart is normal",
             ["No nodule.", "Of note the heart is normal"],
         ),
+        ("no acute findings at this time period", ["No acute findings at this time."]),
+        ("the stenosis is short period", ["The stenosis is short."]),
+        ("recommend followup period", ["Recommend followup."]),
         ("findings colon the lungs are clear", ["The lungs are clear"]),
         ("heart colon normal size", ["Heart: normal size"]),
     ],
@@ -299,7 +306,7 @@ def test_numbers_and_units(spoken: str, written: str) -> None:
         "at this point five nodules",
         "two or three small foci",
         "the lesions were counted one by one",
-        "T2 three weighted",
+        "L4 two",
         "two views of the chest",
         "three nodules are seen",
         "by the way the liver is normal",
@@ -453,6 +460,106 @@ def test_empty_dictation_raises(raw: str) -> None:
     assert info.value.code == "empty_dictation"
 
 
+@pytest.mark.parametrize("raw", ["two by", "5 x", "one point", "point", "L4", "C five"])
+def test_rules_at_the_very_end_of_the_text(raw: str) -> None:
+    assert normalize(raw).sentences[0].text
+
+
+_FUZZ_VOCAB = [
+    "period",
+    "full stop",
+    "comma",
+    "colon",
+    "semicolon",
+    "new line",
+    "next paragraph",
+    "scratch that",
+    "delete that",
+    "correction",
+    "open paren",
+    "close paren",
+    "dash",
+    "hyphen",
+    "question mark",
+    "the",
+    "a",
+    "sigmoid",
+    "postpartum",
+    "of",
+    "note",
+    "findings",
+    "impression",
+    "history",
+    "clinical",
+    "technique",
+    "exam",
+    "one",
+    "two",
+    "twenty",
+    "three",
+    "hundred",
+    "thousand",
+    "point",
+    "five",
+    "by",
+    "x",
+    "percent",
+    "cm",
+    "millimeters",
+    "cc",
+    "hu",
+    "C",
+    "L4",
+    "T",
+    "s",
+    "lungs",
+    "clear",
+    "right",
+    "left",
+    "No.",
+    "Dr.",
+    "e.g.",
+    "1.",
+    "2)",
+    "3.5",
+    ",",
+    ".",
+    ":",
+    ";",
+    "?",
+    "!",
+    "(",
+    ")",
+    "-",
+    "\n",
+    "\n\n",
+    "FINDINGS:",
+    "IMPRESSION:,",
+    "10:30",
+    "1,200",
+    "é",
+    "_",
+    "’",
+]
+
+
+def test_random_mixtures_keep_every_invariant() -> None:
+    """Seeded random word salads: never a crash, ids and offsets always valid."""
+    rng = random.Random(20240607)
+    for _ in range(1500):
+        raw = " ".join(rng.choice(_FUZZ_VOCAB) for _ in range(rng.randint(0, 30)))
+        try:
+            result = normalize(raw)
+        except EmptyDictationError:
+            continue
+        previous_end = 0
+        for index, sentence in enumerate(result.sentences, start=1):
+            assert sentence.id == f"D{index}"
+            assert previous_end <= sentence.start < sentence.end <= len(result.raw), raw
+            assert sentence.text
+            previous_end = sentence.end
+
+
 # --- realistic transcripts ---------------------------------------------------------------
 
 
@@ -481,7 +588,10 @@ def test_realistic_spoken_ct_dictation() -> None:
         ),
         (SectionKind.FINDINGS, "The sigmoid colon is not imaged."),
         (SectionKind.FINDINGS, "Small left pleural effusion."),
-        (SectionKind.FINDINGS, "There are 3 nodules in the right lung measuring up to 5 mm."),
+        (
+            SectionKind.FINDINGS,
+            "There are three nodules in the right lung measuring up to 5 mm.",
+        ),
         (SectionKind.FINDINGS, "Degenerative change at T11-12."),
         (SectionKind.IMPRESSION, "Enlarging left lower lobe nodule, now 1.2 cm."),
         (SectionKind.IMPRESSION, "Small left pleural effusion."),

@@ -1,0 +1,59 @@
+"""Dictation normalisation: a voice engine's raw transcript -> numbered, sectioned sentences.
+
+The radiologist's words arrive as recogniser output ("findings colon the lungs are clear
+period ...") or as partly punctuated text (MTSamples' ``"FINDINGS: , The uterus ..."``).
+:func:`normalize` turns either into :class:`~reportdraft.models.NormalizedDictation`:
+sentences with stable ids (``D1``, ``D2``, ...), the report section they were dictated
+under, a paragraph number, and character offsets into the raw transcript, so that every
+statement of a draft can cite, and a reviewer can highlight, exactly what was said.
+
+Three passes, each linear in the length of the transcript:
+
+1. :mod:`~reportdraft.dictation.tokens` splits the text with one compiled regex;
+2. :mod:`~reportdraft.dictation.editor` applies spoken commands, section headers, list
+   numbers and number/unit rules (its docstring lists every rule, including how
+   "period" and "colon" are told apart from the words);
+3. :mod:`~reportdraft.dictation.sentences` splits and renders the sentences.
+
+Dictation is untrusted text that is later shown to a language model: these rules are the
+only interpretation applied, and nothing but spoken commands (and stray duplicate
+punctuation) is removed. The lexicons are data in ``reportdraft/data/dictation/``; a site
+can load its own with :func:`load_lexicon` and pass it to :func:`normalize`.
+"""
+
+from __future__ import annotations
+
+from reportdraft.dictation.editor import Editor
+from reportdraft.dictation.lexicon import DictationLexicon, load_lexicon
+from reportdraft.dictation.sentences import SentenceBuilder
+from reportdraft.dictation.tokens import tokenize
+from reportdraft.errors import EmptyDictationError
+from reportdraft.models.dictation import NormalizedDictation
+
+__all__ = ["DEFAULT_LEXICON", "DictationLexicon", "load_lexicon", "normalize"]
+
+DEFAULT_LEXICON = load_lexicon()
+"""The bundled lexicons, compiled once at import."""
+
+
+def normalize(raw: str, *, lexicon: DictationLexicon | None = None) -> NormalizedDictation:
+    """Normalise a dictation transcript into sentences with ids, sections and offsets.
+
+    Offsets index ``result.raw``. That is ``raw`` as the model stores it: the domain
+    models strip surrounding whitespace, so ``raw`` is normalised the same way first and
+    ``result.raw[s.start:s.end]`` is always the span sentence ``s`` was dictated in.
+    The same transcript always gives the same sentences and ids.
+
+    Raises :class:`~reportdraft.errors.EmptyDictationError` when no word is left once
+    spoken commands are removed.
+    """
+    lex = lexicon or DEFAULT_LEXICON
+    text = NormalizedDictation(raw=raw, sentences=[]).raw
+    items = Editor(tokenize(text, lex), lex).run()
+    sentences = SentenceBuilder().build(items)
+    if not sentences:
+        raise EmptyDictationError(
+            f"empty dictation: no words remain once spoken commands are removed "
+            f"({len(raw)} characters received)"
+        )
+    return NormalizedDictation(raw=text, sentences=sentences)
