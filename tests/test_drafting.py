@@ -30,6 +30,7 @@ def embedded_drafts() -> dict[str, pipeline.DraftResult]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(2400)  # the first test pays for drafting all examples (~15 s each)
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_embedded_model_drafts_every_example(
     path: Path, embedded_drafts: dict[str, pipeline.DraftResult]
