@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from reportdraft.models.base import Strict
 from reportdraft.models.draft import SectionKind
@@ -28,7 +28,12 @@ class DictationSentence(Strict):
 
 
 class NormalizedDictation(Strict):
-    """The transcript and its normalised sentences."""
+    """The transcript and its normalised sentences.
+
+    ``raw`` is kept byte for byte (no whitespace stripping), because sentence offsets index it.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
 
     raw: str
     sentences: list[DictationSentence]
