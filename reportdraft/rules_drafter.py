@@ -100,6 +100,7 @@ def draft_with_rules(
         template_id=template.id,
         template_version=template.version,
         sections=sections,
+        subsection_titles={sub.key: sub.title for sub in template.findings},
         provenance=DraftProvenance(backend="rules", created_at=created_at or datetime.now(UTC)),
     )
 

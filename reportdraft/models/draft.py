@@ -130,6 +130,10 @@ class Draft(Strict):
     template_id: str
     template_version: str
     sections: list[DraftSection] = Field(min_length=1)
+    subsection_titles: dict[str, str] = Field(
+        default_factory=dict,
+        description="Printed title of each findings subsection key, from the template.",
+    )
     flags: list[Flag] = Field(default_factory=list)
     critical: list[CriticalMention] = Field(default_factory=list)
     provenance: DraftProvenance

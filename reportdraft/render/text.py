@@ -162,13 +162,13 @@ def section_paragraphs(version: ReportVersion, kind: SectionKind) -> list[str]:
     if not statements:
         return []
     if kind is SectionKind.FINDINGS:
-        return _findings_paragraphs(statements)
+        return _findings_paragraphs(statements, version.draft.subsection_titles)
     if kind is SectionKind.IMPRESSION and len(statements) > 1:
         return [f"{n}. {clean(st.text)}" for n, st in enumerate(statements, start=1)]
     return [" ".join(clean(st.text) for st in statements)]
 
 
-def _findings_paragraphs(statements: list[Statement]) -> list[str]:
+def _findings_paragraphs(statements: list[Statement], titles: dict[str, str]) -> list[str]:
     groups: list[tuple[str | None, list[str]]] = []
     for st in statements:
         if groups and groups[-1][0] == st.subsection:
@@ -178,7 +178,8 @@ def _findings_paragraphs(statements: list[Statement]) -> list[str]:
     paragraphs = []
     for subsection, texts in groups:
         body = " ".join(texts)
-        paragraphs.append(f"{humanize(subsection)}: {body}" if subsection else body)
+        title = titles.get(subsection or "") or humanize(subsection or "")
+        paragraphs.append(f"{title}: {body}" if subsection else body)
     return paragraphs
 
 
