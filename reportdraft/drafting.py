@@ -203,6 +203,12 @@ class _ModelDrafter:
                 parsed = answer_model.model_validate_json(generation.text)
             except ValidationError as exc:
                 error = "; ".join(e["msg"] for e in exc.errors()[:3])
+                if generation.finish_reason == "length":
+                    # Cut at max_tokens: greedy decoding would cut the re-ask the same way.
+                    self._note(
+                        piece, f"model answer hit the token limit and did not parse: {error}"
+                    )
+                    return None
                 if attempt == MAX_REASKS:
                     self._note(
                         piece, f"model answer did not parse after {attempt + 1} tries: {error}"

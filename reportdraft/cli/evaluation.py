@@ -36,7 +36,9 @@ THRESHOLD_FAILED = 1
     "--system", "systems", multiple=True, metavar="NAME", help="Run only these systems (repeat)."
 )
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="First N cases only.")
-@click.option("--no-cache", is_flag=True, help="Re-draft every case (the cache is not read).")
+@click.option(
+    "--no-cache", is_flag=True, help="Re-draft every case (the cache is neither read nor written)."
+)
 @click.option(
     "--injection/--no-injection", default=None, help="Override the suite's error-injection setting."
 )
@@ -130,6 +132,13 @@ def eval_build(
     if data is None:
         raise ConfigurationError("no data folder: pass --data DIR or set REPORTDRAFT_DATA")
     library = TemplateLibrary.load(bundled("templates"), *settings.template_dirs)
+    checkout = Path(__file__).resolve().parents[2]
+    if source != "examples" and out_dir.resolve().is_relative_to(checkout):
+        click.echo(
+            f"warning: {out_dir} is inside the reportdraft checkout; the public data's licence "
+            "forbids redistributing it: do not commit these files",
+            err=True,
+        )
     report = write_suite(source, data, out_dir, library=library, split=split, limit=limit)
     click.echo(report.summary())
     for path in report.files:
