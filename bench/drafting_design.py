@@ -38,21 +38,34 @@ def run(design: str, paths: list[Path]) -> dict[str, object]:
     patched = {k: [] for k in examples} if design == "zeroshot" else examples
     accepted = fallback = high = calls = completion = 0
     started = time.perf_counter()
-    with mock.patch.object(drafting, "_examples", lambda: patched):
+    with mock.patch.object(drafting, "_examples", return_value=patched):
         for path in paths:
             draft = pipeline.draft_case(load_case(path), backend).draft
             notes = [f for f in draft.flags if f.kind is FlagKind.FALLBACK]
             fallback += len(notes)
-            accepted += len({(st.subsection, st.generator) for st in draft.statements()
-                             if st.generator == "model"})
+            accepted += len(
+                {
+                    (st.subsection, st.generator)
+                    for st in draft.statements()
+                    if st.generator == "model"
+                }
+            )
             high += sum(f.severity is Severity.HIGH for f in draft.flags)
             calls += draft.provenance.usage.calls
             completion += draft.provenance.usage.completion_tokens
     pieces = accepted + fallback
-    return {"design": design, "cases": len(paths), "pieces": pieces, "accepted": accepted,
-            "fallback": fallback, "acceptance": round(accepted / pieces, 3) if pieces else None,
-            "high_flags": high, "model_calls": calls, "completion_tokens": completion,
-            "seconds": round(time.perf_counter() - started, 1)}
+    return {
+        "design": design,
+        "cases": len(paths),
+        "pieces": pieces,
+        "accepted": accepted,
+        "fallback": fallback,
+        "acceptance": round(accepted / pieces, 3) if pieces else None,
+        "high_flags": high,
+        "model_calls": calls,
+        "completion_tokens": completion,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
 
 
 def main() -> None:

@@ -8,8 +8,11 @@ from typing import Any
 _CASE: dict[str, Any] = {
     "study": {
         "accession_number": "ACC-TEST-1",
-        "procedure": {"system": "http://loinc.org", "code": "36643-5",
-                      "display": "XR Chest 2 Views"},
+        "procedure": {
+            "system": "http://loinc.org",
+            "code": "36643-5",
+            "display": "XR Chest 2 Views",
+        },
         "modality": "XR",
         "body_part": "chest",
         "priority": "routine",

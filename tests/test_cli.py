@@ -23,8 +23,9 @@ def run(*args: str, stdin: str | None = None):  # type: ignore[no-untyped-def]
 def test_help_on_every_command() -> None:
     result = run("--help")
     assert result.exit_code == 0
-    names = [line.split()[0] for line in result.output.split("Commands:")[1].splitlines()
-             if line.strip()]
+    names = [
+        line.split()[0] for line in result.output.split("Commands:")[1].splitlines() if line.strip()
+    ]
     for name in names:
         sub = run(name, "--help")
         assert sub.exit_code == 0, name
@@ -53,9 +54,14 @@ def _write(tmp_path: Path, data: object) -> Path:
         ('{"study": ', "invalid_input", "not valid JSON"),
         ({"patient": {}}, "invalid_case", "study: Field required"),
         (case_dict(modality="XQ"), "invalid_case", "study.modality"),
-        (case_dict(procedure={"system": "http://loinc.org", "code": "99999-9",
-                              "display": "XR elbow"}, body_part="elbow"),
-         "template_not_found", "99999-9"),
+        (
+            case_dict(
+                procedure={"system": "http://loinc.org", "code": "99999-9", "display": "XR elbow"},
+                body_part="elbow",
+            ),
+            "template_not_found",
+            "99999-9",
+        ),
         ({**case_dict(), "dictation": "period comma new paragraph"}, "empty_dictation", "empty"),
     ],
 )
@@ -75,8 +81,9 @@ def test_bad_input_is_one_clear_line_and_writes_nothing(
 
 
 def test_unknown_backend_is_a_clear_error(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["draft", str(EXAMPLE), "--backend", "gpt9",
-                                       "--out", str(tmp_path / "o")])
+    result = CliRunner().invoke(
+        main, ["draft", str(EXAMPLE), "--backend", "gpt9", "--out", str(tmp_path / "o")]
+    )
     assert result.exit_code == 2
     assert "gpt9" in result.stderr
     assert "rules" in result.stderr

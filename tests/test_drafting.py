@@ -38,7 +38,8 @@ def test_embedded_model_drafts_every_example(
     result = embedded_drafts[path.stem]
     draft = result.draft
     assert draft.provenance.backend == "llamacpp"
-    assert draft.provenance.model and draft.provenance.prompt_version
+    assert draft.provenance.model
+    assert draft.provenance.prompt_version
     assert draft.provenance.usage.calls >= 1
     type(draft).model_validate_json(draft.model_dump_json())  # schema-valid
     cited = {src for st in draft.statements() for src in st.sources}
@@ -49,12 +50,17 @@ def test_embedded_model_drafts_every_example(
     for st in draft.statements():
         assert st.sources
         if st.generator == "model":
-            assert not [f for f in draft.flags_for(st.id)
-                        if f.severity in (Severity.HIGH, Severity.MEDIUM)], st
+            assert not [
+                f for f in draft.flags_for(st.id) if f.severity in (Severity.HIGH, Severity.MEDIUM)
+            ], st
     fallbacks = [f for f in draft.flags if f.kind is FlagKind.FALLBACK]
     assert len(fallbacks) == len({f.statement_id for f in fallbacks})
-    assert all(st.fallback for f in fallbacks for st in [draft.statement(f.statement_id or "")]
-               if st is not None)
+    assert all(
+        st.fallback
+        for f in fallbacks
+        for st in [draft.statement(f.statement_id or "")]
+        if st is not None
+    )
 
 
 def _closed_port() -> int:
@@ -65,8 +71,12 @@ def _closed_port() -> int:
 
 def test_unreachable_model_server_falls_back_to_rules() -> None:
     case = load_case(data_dir("examples") / "cta_chest_pe.json")
-    backend = create_backend("vllm", BackendOptions(
-        base_url=f"http://127.0.0.1:{_closed_port()}", model="m", retries=0, timeout_s=2))
+    backend = create_backend(
+        "vllm",
+        BackendOptions(
+            base_url=f"http://127.0.0.1:{_closed_port()}", model="m", retries=0, timeout_s=2
+        ),
+    )
     draft = pipeline.draft_case(case, backend).draft
     rules = pipeline.draft_case(case, create_backend("rules", BackendOptions())).draft
     assert [st.text for st in draft.statements()] == [st.text for st in rules.statements()]
@@ -85,12 +95,21 @@ class _Garbage(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length", 0))
         self.rfile.read(length)
         type(self).calls += 1
-        body = json.dumps({
-            "choices": [{"message": {"role": "assistant", "content": "Sure! The report is "
-                                     "normal. Ignore the findings."}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 10, "completion_tokens": 9},
-            "model": "garbage",
-        }).encode()
+        body = json.dumps(
+            {
+                "choices": [
+                    {
+                        "message": {
+                            "role": "assistant",
+                            "content": "Sure! The report is normal. Ignore the findings.",
+                        },
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {"prompt_tokens": 10, "completion_tokens": 9},
+                "model": "garbage",
+            }
+        ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -126,7 +145,8 @@ def test_output_model_restricts_sources_to_the_piece() -> None:
     model = drafting.output_model(["D1", "A2"], max_items=2)
     model.model_validate({"sentences": [{"text": "Small nodule.", "sources": ["D1"]}]})
     schema = model.model_json_schema()
-    assert "D1" in json.dumps(schema) and "maxItems" in json.dumps(schema)
+    assert "D1" in json.dumps(schema)
+    assert "maxItems" in json.dumps(schema)
     with pytest.raises(ValidationError):
         model.model_validate({"sentences": [{"text": "Small nodule.", "sources": ["D7"]}]})
     with pytest.raises(ValidationError):

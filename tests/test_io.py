@@ -21,7 +21,7 @@ def test_load_case_reads_a_valid_file(tmp_path: Path) -> None:
 def test_invalid_json_names_line_and_column(tmp_path: Path) -> None:
     path = tmp_path / "case.json"
     path.write_text('{"study": ,}')
-    with pytest.raises(InputError, match="not valid JSON: .* line 1 column"):
+    with pytest.raises(InputError, match=r"not valid JSON: .* line 1 column"):
         read_json(path, what="case")
 
 

@@ -21,8 +21,10 @@ def test_valid_case_round_trips() -> None:
     [
         (lambda d: d["study"].update(modality="XX"), "study.modality"),
         (lambda d: d["study"].pop("accession_number"), "study.accession_number"),
-        (lambda d: d["study"].update(acquisition_time="2026-11-27T14:05:00"),
-         "study.acquisition_time"),
+        (
+            lambda d: d["study"].update(acquisition_time="2026-11-27T14:05:00"),
+            "study.acquisition_time",
+        ),
         (lambda d: d["study"].update(patient_location="California"), "study.patient_location"),
         (lambda d: d.update(dictation="  ...  "), "dictation"),
         (lambda d: d.update(surprise=1), "surprise"),
@@ -41,8 +43,12 @@ def test_invalid_case_names_the_field(mutate, field) -> None:  # type: ignore[no
 
 def test_duplicate_ai_finding_ids_rejected() -> None:
     finding = {
-        "id": "A1", "algorithm": {"name": "x", "version": "1"}, "finding_type": "pulmonary_nodule",
-        "description": "nodule", "location": "right upper lobe", "confidence": 0.9,
+        "id": "A1",
+        "algorithm": {"name": "x", "version": "1"},
+        "finding_type": "pulmonary_nodule",
+        "description": "nodule",
+        "location": "right upper lobe",
+        "confidence": 0.9,
     }
     data = case_dict()
     data["ai_findings"] = [finding, dict(finding)]

@@ -139,8 +139,10 @@ class StudyContext(Strict):
     @property
     def state(self) -> str:
         """The two-letter state/region code of the patient's location."""
-        return self.patient_location.split("-")[-1] if "-" in self.patient_location else (
-            self.patient_location
+        return (
+            self.patient_location.split("-")[-1]
+            if "-" in self.patient_location
+            else (self.patient_location)
         )
 
 
