@@ -428,8 +428,9 @@ def test_ids_are_stable_for_the_same_transcript() -> None:
 
 
 def test_offsets_index_the_stored_raw_text() -> None:
-    result = normalize("  \n lungs clear period heart normal \n")
-    assert result.raw == "lungs clear period heart normal"
+    raw = "  \n lungs clear period heart normal \n"
+    result = normalize(raw)
+    assert result.raw == raw
     assert [result.raw[s.start : s.end] for s in result.sentences] == [
         "lungs clear period",
         "heart normal",

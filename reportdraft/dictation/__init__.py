@@ -39,8 +39,7 @@ DEFAULT_LEXICON = load_lexicon()
 def normalize(raw: str, *, lexicon: DictationLexicon | None = None) -> NormalizedDictation:
     """Normalise a dictation transcript into sentences with ids, sections and offsets.
 
-    Offsets index ``result.raw``. That is ``raw`` as the model stores it: the domain
-    models strip surrounding whitespace, so ``raw`` is normalised the same way first and
+    Offsets index ``result.raw``, which is ``raw`` exactly as given:
     ``result.raw[s.start:s.end]`` is always the span sentence ``s`` was dictated in.
     The same transcript always gives the same sentences and ids.
 
@@ -48,12 +47,11 @@ def normalize(raw: str, *, lexicon: DictationLexicon | None = None) -> Normalize
     spoken commands are removed.
     """
     lex = lexicon or DEFAULT_LEXICON
-    text = NormalizedDictation(raw=raw, sentences=[]).raw
-    items = Editor(tokenize(text, lex), lex).run()
+    items = Editor(tokenize(raw, lex), lex).run()
     sentences = SentenceBuilder().build(items)
     if not sentences:
         raise EmptyDictationError(
             f"empty dictation: no words remain once spoken commands are removed "
             f"({len(raw)} characters received)"
         )
-    return NormalizedDictation(raw=text, sentences=sentences)
+    return NormalizedDictation(raw=raw, sentences=sentences)
