@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "reportdraft.cli.attest",
     "reportdraft.cli.render",
     "reportdraft.cli.serve",
+    "reportdraft.cli.evaluation",
 )
 """Modules whose ``COMMANDS`` are added to the group, in help order."""
 

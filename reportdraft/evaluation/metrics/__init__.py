@@ -1,0 +1,28 @@
+"""Built-in metric groups; importing this package registers them (see ``REPORT_ORDER``)."""
+
+from reportdraft.evaluation.metrics import (  # noqa: F401 - imported to register the groups
+    critical,
+    edits,
+    findings,
+    grounding,
+    lexical,
+    structure,
+    usage,
+)
+from reportdraft.evaluation.metrics.base import (
+    MetricGroup,
+    MetricInfo,
+    Values,
+    build_groups,
+    group_names,
+    register_group,
+)
+
+__all__ = [
+    "MetricGroup",
+    "MetricInfo",
+    "Values",
+    "build_groups",
+    "group_names",
+    "register_group",
+]

@@ -1,0 +1,198 @@
+"""Drafting every case with every system, through a cache of model outputs.
+
+The expensive part of an evaluation is drafting (5-30 s per case with the embedded model
+on a laptop CPU); metrics take milliseconds. So each draft is stored in the output
+directory under a key of (system fingerprint, case hash, prompt version): re-running a
+suite after changing a metric, a threshold or the report recomputes nothing but metrics,
+while changing the model, the server, the prompts or the case re-drafts exactly the
+affected cases. Only successful drafts are cached; an error is retried on the next run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+from tqdm import tqdm
+
+from reportdraft.errors import ReportDraftError
+from reportdraft.evaluation.suite import EvalCase, SystemSpec, safe_name
+from reportdraft.models import Case, Draft
+
+Drafter = Callable[[Case], Draft]
+"""Drafts one case (the pipeline: normalise, draft, verify, critical) and returns the draft."""
+
+DrafterFactory = Callable[[SystemSpec], Drafter]
+"""Builds a system's drafter; called only when some case of that system is not cached."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaseOutput:
+    """One system's output on one case: the draft, or the error that prevented it."""
+
+    case_id: str
+    draft: Draft | None
+    seconds: float | None
+    error: str | None = None
+    error_code: str | None = None
+    cached: bool = False
+    skipped: bool = False
+
+
+def case_hash(case: Case) -> str:
+    """sha256 of the case's canonical JSON: same inputs, same hash, whatever the key order."""
+    payload = json.dumps(case.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def system_fingerprint(spec: SystemSpec) -> dict[str, str | None]:
+    """What makes two systems produce different drafts (the display name does not)."""
+    return {
+        "backend": spec.backend,
+        "model": spec.model,
+        "base_url": spec.base_url,
+        "dialect": spec.dialect,
+    }
+
+
+def current_prompt_version() -> str:
+    """The drafter's prompt version (content hash of the bundled prompts)."""
+    from reportdraft import drafting
+
+    return drafting.prompt_version()
+
+
+class OutputCache:
+    """Drafts stored as JSON files under ``<out>/cache/<system>/``."""
+
+    def __init__(self, root: Path) -> None:
+        """Use ``root`` (created on first write) as the cache directory."""
+        self.root = root
+
+    @staticmethod
+    def key(spec: SystemSpec, digest: str, prompt_version: str) -> str:
+        """The cache key of (system fingerprint, case hash, prompt version)."""
+        material = json.dumps(
+            {"system": system_fingerprint(spec), "case": digest, "prompt": prompt_version},
+            sort_keys=True,
+        )
+        return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+    def _path(self, spec: SystemSpec, key: str) -> Path:
+        return self.root / safe_name(spec.name) / f"{key[:32]}.json"
+
+    def get(self, spec: SystemSpec, key: str) -> tuple[Draft, float] | None:
+        """The cached draft and its drafting time, or None (a corrupt entry is a miss)."""
+        path = self._path(spec, key)
+        try:
+            entry = json.loads(path.read_text(encoding="utf-8"))
+            if entry.get("key") != key:
+                return None
+            return Draft.model_validate(entry["draft"]), float(entry["seconds"])
+        except (OSError, ValueError, KeyError, TypeError, ValidationError):
+            return None
+
+    def put(self, spec: SystemSpec, key: str, case_id: str, draft: Draft, seconds: float) -> None:
+        """Store a draft atomically (write, then rename)."""
+        path = self._path(spec, key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        entry = {
+            "key": key,
+            "system": spec.name,
+            "fingerprint": system_fingerprint(spec),
+            "case_id": case_id,
+            "seconds": seconds,
+            "draft": draft.model_dump(mode="json"),
+        }
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(entry), encoding="utf-8")
+        tmp.replace(path)
+
+
+def run_system(
+    spec: SystemSpec,
+    cases: Sequence[EvalCase],
+    factory: DrafterFactory,
+    *,
+    cache: OutputCache | None,
+    prompt_version: str,
+    progress: bool = True,
+) -> list[CaseOutput]:
+    """Draft every case with one system, reading and filling the cache.
+
+    The drafter is built lazily, so a fully cached re-run needs neither the model nor the
+    server. A ``ReportDraftError`` on one case is recorded for that case and the run goes
+    on; failing to *build* the drafter (backend unavailable) propagates: the system cannot
+    be evaluated at all, and a CI gate must say so.
+    """
+    drafter: Drafter | None = None
+    outputs: list[CaseOutput] = []
+    bar = tqdm(
+        cases,
+        desc=f"draft {spec.name}",
+        unit="case",
+        file=sys.stderr,
+        disable=not progress,
+        leave=True,
+    )
+    for index, item in enumerate(bar):
+        if spec.max_cases is not None and index >= spec.max_cases:
+            outputs.append(CaseOutput(case_id=item.case_id, draft=None, seconds=None, skipped=True))
+            continue
+        key = OutputCache.key(spec, case_hash(item.case), prompt_version)
+        hit = cache.get(spec, key) if cache is not None else None
+        if hit is not None:
+            outputs.append(
+                CaseOutput(case_id=item.case_id, draft=hit[0], seconds=hit[1], cached=True)
+            )
+            continue
+        if drafter is None:
+            drafter = factory(spec)
+        start = time.perf_counter()
+        try:
+            draft = drafter(item.case)
+        except ReportDraftError as exc:
+            outputs.append(
+                CaseOutput(
+                    case_id=item.case_id,
+                    draft=None,
+                    seconds=None,
+                    error=exc.message,
+                    error_code=exc.code,
+                )
+            )
+            continue
+        seconds = time.perf_counter() - start
+        if cache is not None:
+            cache.put(spec, key, item.case_id, draft, seconds)
+        outputs.append(CaseOutput(case_id=item.case_id, draft=draft, seconds=seconds))
+    return outputs
+
+
+def pipeline_factory(template_dirs: Sequence[Path] = ()) -> DrafterFactory:
+    """A factory drafting through ``reportdraft.pipeline`` with the suite's backends."""
+
+    def build(spec: SystemSpec) -> Drafter:
+        from reportdraft import pipeline
+        from reportdraft.backends import BackendOptions, create_backend
+        from reportdraft.resources import data_dir
+        from reportdraft.templates import TemplateLibrary
+
+        backend = create_backend(
+            spec.backend,
+            BackendOptions(model=spec.model, base_url=spec.base_url, dialect=spec.dialect),
+        )
+        library = TemplateLibrary.load(data_dir("templates"), *template_dirs)
+
+        def draft(case: Case) -> Draft:
+            return pipeline.draft_case(case, backend, library=library).draft
+
+        return draft
+
+    return build
