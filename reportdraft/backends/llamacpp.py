@@ -25,6 +25,7 @@ Why it looks the way it does:
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import threading
@@ -118,6 +119,21 @@ def loaded_models() -> list[tuple[str, int, int]]:
 def clear_model_cache() -> None:
     """Drop every cached model (they are freed once no backend instance holds them)."""
     with _MODELS_LOCK:
+        _MODELS.clear()
+
+
+@atexit.register
+def _close_models() -> None:
+    """Free the models before interpreter teardown.
+
+    Left to the garbage collector at exit, llama-cpp-python's finaliser runs after its
+    C bindings are gone and prints a ``TypeError`` traceback on every process exit.
+    """
+    with _MODELS_LOCK:
+        for loaded in _MODELS.values():
+            close = getattr(loaded.llama, "close", None)
+            if close is not None:
+                close()
         _MODELS.clear()
 
 
