@@ -32,6 +32,8 @@ lint: $(VENV)/.dev-installed
 
 test: $(VENV)/.dev-installed lint
 	$(BIN)/pytest
+	# The QA suite over the examples (rules + embedded model); exits non-zero on a failed gate.
+	$(BIN)/reportdraft eval eval/examples.yaml --out out/eval-examples -q
 
 clean:
 	rm -rf $(VENV) demo-out out .pytest_cache .mypy_cache .ruff_cache
