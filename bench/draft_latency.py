@@ -9,7 +9,7 @@ For every bundled example this times, in the same process and interleaved:
 and reports medians, the rules/validate and llamacpp/rules ratios, token counts and how
 many statements fell back. Writes ``bench/results/draft_latency.json``.
 
-    python bench/draft_latency.py [--repeats 5] [--no-model]
+    python bench/draft_latency.py [--repeats 5] [--no-model] [--server URL]
 """
 
 from __future__ import annotations
@@ -33,10 +33,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--no-model", action="store_true")
+    parser.add_argument(
+        "--server",
+        metavar="URL",
+        default=None,
+        help="also draft through the vllm client against this "
+        "OpenAI-compatible server (e.g. python -m llama_cpp.server)",
+    )
+    parser.add_argument("--dialect", default="llamacpp", choices=["llamacpp", "vllm"])
     args = parser.parse_args()
 
     rules = create_backend("rules", BackendOptions())
     model = None if args.no_model else create_backend("llamacpp", BackendOptions())
+    server = (
+        create_backend(
+            "vllm", BackendOptions(base_url=args.server, dialect=args.dialect, timeout_s=300)
+        )
+        if args.server
+        else None
+    )
     rows: list[dict[str, str | float | int]] = []
     for path in sorted(data_dir("examples").glob("*.json")):
         case = load_case(path)
@@ -70,6 +85,15 @@ def main() -> None:
                 ),
                 "flags": len(result.draft.flags),
             }
+        if server is not None:
+            start = time.perf_counter()
+            served = pipeline.draft_case(case, server).draft
+            row |= {
+                "vllm_s": round(time.perf_counter() - start, 3),
+                "vllm_fallback_statements": sum(st.fallback for st in served.statements()),
+                "vllm_model_statements": sum(st.generator == "model" for st in served.statements()),
+                "vllm_flags": len(served.flags),
+            }
         rows.append(row)
         print(json.dumps(row))
 
@@ -86,6 +110,13 @@ def main() -> None:
         summary["median_llamacpp_s"] = llama_s
         summary["llamacpp_over_rules"] = round(llama_s * 1000 / rules_ms, 1)
         summary["drafts_with_fallback"] = sum(int(r["fallback_statements"]) > 0 for r in rows)
+        summary["flags"] = sum(int(r["flags"]) for r in rows)
+    if server is not None:
+        summary["median_vllm_s"] = statistics.median(float(r["vllm_s"]) for r in rows)
+        summary["vllm_drafts_with_fallback"] = sum(
+            int(r["vllm_fallback_statements"]) > 0 for r in rows
+        )
+        summary["vllm_flags"] = sum(int(r["vllm_flags"]) for r in rows)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(
         json.dumps(

@@ -24,7 +24,9 @@ from __future__ import annotations
 import importlib
 import json
 import re
-from typing import Annotated, Any
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Annotated, Any, NamedTuple
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -51,7 +53,7 @@ from reportdraft.api.schemas import (
 )
 from reportdraft.errors import ConflictError
 from reportdraft.models import Case, Priority
-from reportdraft.models.report import Report, ReportStatus
+from reportdraft.models.report import Radiologist, Report, ReportStatus
 from reportdraft.store import audit, reports
 from reportdraft.store.principals import Role
 
@@ -372,29 +374,24 @@ def sign_report(
     if_match: IfMatch = None,
 ) -> ReportOut:
     """Sign as ``preliminary`` or ``final`` (final needs an attending key); 409 on refusal."""
-    expected = required_version(if_match)
     if body.status is ReportStatus.FINAL and principal.role is not A:
         raise ApiError(403, "only an attending key may sign a final report")
-    state = app_state(request)
-    profile = service.signer(principal)
-    key = service.signing_key(state, profile)
-    ring = service.keyring(state)
-    stored = service.mutate(
-        state,
-        _path_id(report_id),
-        if_match=expected,
-        actor=principal.actor,
-        step=lambda report, now: attest.sign(
+    return _as_signer(
+        request,
+        response,
+        report_id,
+        principal,
+        if_match,
+        lambda report, now, me: attest.sign(
             report,
             to_status=body.status,
-            signer=profile,
-            key=key,
-            at=now,
             reason=body.reason,
-            keyring=ring,
+            at=now,
+            signer=me.profile,
+            key=me.key,
+            keyring=me.keyring,
         ),
     )
-    return _out(stored, response)
 
 
 @router.post("/reports/{report_id}/amend", response_model=ReportOut)
@@ -407,31 +404,26 @@ def amend_report(
     if_match: IfMatch = None,
 ) -> ReportOut:
     """Amend or correct a signed report: a new signed version, with the reason."""
-    expected = required_version(if_match)
-    state = app_state(request)
-    profile = service.signer(principal)
-    key = service.signing_key(state, profile)
-    ring = service.keyring(state)
     change = service.signoff(
         content=body.content, statement_edits=body.statement_edits, reason=body.reason
     )
-    stored = service.mutate(
-        state,
-        _path_id(report_id),
-        if_match=expected,
-        actor=principal.actor,
-        step=lambda report, now: attest.sign(
+    return _as_signer(
+        request,
+        response,
+        report_id,
+        principal,
+        if_match,
+        lambda report, now, me: attest.sign(
             report,
             to_status=body.status,
-            signer=profile,
-            key=key,
-            at=now,
             signoff=change,
             reason=body.reason,
-            keyring=ring,
+            at=now,
+            signer=me.profile,
+            key=me.key,
+            keyring=me.keyring,
         ),
     )
-    return _out(stored, response)
 
 
 @router.post("/reports/{report_id}/addenda", response_model=ReportOut)
@@ -444,25 +436,52 @@ def add_addendum(
     if_match: IfMatch = None,
 ) -> ReportOut:
     """Append a signed addendum to a signed report."""
+    return _as_signer(
+        request,
+        response,
+        report_id,
+        principal,
+        if_match,
+        lambda report, now, me: attest.add_addendum(
+            report,
+            text=body.text,
+            author=me.profile,
+            key=me.key,
+            at=now,
+            reason=body.reason,
+            keyring=me.keyring,
+        ),
+    )
+
+
+class _Signer(NamedTuple):
+    """Who signs: the caller's profile, its signing key and the keyring to verify with."""
+
+    profile: Radiologist
+    key: attest.SigningKey
+    keyring: Mapping[str, attest.VerifyKey]
+
+
+def _as_signer(
+    request: Request,
+    response: Response,
+    report_id: str,
+    principal: Principal,
+    if_match: str | None,
+    step: Callable[[Report, datetime, _Signer], Report],
+) -> ReportOut:
+    """Apply a signing ``step`` as the caller's radiologist profile with its registered key,
+    through the conditional (If-Match) update of ``service.mutate``."""
     expected = required_version(if_match)
     state = app_state(request)
     profile = service.signer(principal)
-    key = service.signing_key(state, profile)
-    ring = service.keyring(state)
+    me = _Signer(profile, service.signing_key(state, profile), service.keyring(state))
     stored = service.mutate(
         state,
         _path_id(report_id),
         if_match=expected,
         actor=principal.actor,
-        step=lambda report, now: attest.add_addendum(
-            report,
-            text=body.text,
-            author=profile,
-            key=key,
-            at=now,
-            reason=body.reason,
-            keyring=ring,
-        ),
+        step=lambda report, now: step(report, now, me),
     )
     return _out(stored, response)
 
