@@ -7,7 +7,7 @@ PostgreSQL, for three workloads:
 * ``read``  — GET /v1/reports/{id} of a drafted report;
 * ``create`` — POST /v1/reports (202; drafting continues in the server's workers);
 * ``sign_render`` — POST /v1/reports/{id}/sign (final) then GET /v1/reports/{id}/pdf
-  (501 until the renderer is installed: then it measures the refusal path).
+  (the PDF is rendered on request).
 
 The baseline, measured in the same run, is GET /health at the same concurrency: results
 are also given as ratios of its requests/s. Every workload is bounded in requests and in
