@@ -18,6 +18,7 @@ check run on the result whatever the model wrote.
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from reportdraft.backends import Backend, ChatMessage, GenerationRequest
-from reportdraft.errors import BackendError
+from reportdraft.errors import BackendError, ConfigurationError
 from reportdraft.models import (
     SECTION_TITLES,
     Case,
@@ -45,7 +46,7 @@ from reportdraft.models import (
     Template,
     Usage,
 )
-from reportdraft.resources import data_dir
+from reportdraft.resources import data_dir, package_data
 from reportdraft.rules_drafter import draft_with_rules
 from reportdraft.verify import source_texts, verify
 
@@ -261,6 +262,16 @@ class _ModelDrafter:
         if missing:
             self._note(piece, f"model answer dropped source(s) {', '.join(missing)}")
             return False
+        novel = sorted(
+            {
+                w
+                for st in candidate
+                for w in novel_words(st.text, [self.sources.get(src, "") for src in st.sources])
+            }
+        )
+        if novel:
+            self._note(piece, f"model answer used words its sources do not: {', '.join(novel[:8])}")
+            return False
         trial = _replace(base, piece, candidate)
         new_ids = {st.id for st in candidate}
         problems = [
@@ -301,6 +312,27 @@ class _ModelDrafter:
                 "calls": self.usage.calls + 1,
             }
         )
+
+
+_WORDS = re.compile(r"[A-Za-z][A-Za-z\-']*")
+
+
+@cache
+def _glue_words() -> frozenset[str]:
+    loaded = yaml.safe_load(package_data("drafting", "glue_words.yaml").read_text("utf-8"))
+    if set(loaded) != {"words"}:
+        raise ConfigurationError("glue_words.yaml: expected exactly the key 'words'")
+    return frozenset(str(w).lower() for w in loaded["words"])
+
+
+def novel_words(text: str, sources: Sequence[str]) -> list[str]:
+    """Words of four or more letters in ``text`` that no source uses (glue words excepted).
+
+    The model's job is to *restate* its sources; a new content word is either an invented
+    finding, a misspelling, or meta text, and the deterministic statement is safer.
+    """
+    known = {w.lower() for src in sources for w in _WORDS.findall(src)} | _glue_words()
+    return [w for w in _WORDS.findall(text) if len(w) >= 4 and w.lower() not in known]
 
 
 def _pieces(base: Draft) -> list[Piece]:

@@ -171,3 +171,26 @@ def test_dictated_instructions_cannot_remove_findings_or_alerts() -> None:
     }
     assert any("embol" in st.text.lower() for st in draft.section(SectionKind.IMPRESSION))
     assert any(m.alert and m.finding_code == "pulmonary_embolism" for m in draft.critical)
+
+
+@pytest.mark.parametrize(
+    ("text", "sources", "novel"),
+    [
+        (
+            "The cardiomediastal silhouette is normal.",
+            ["The cardiomediastinal silhouette is normal."],
+            ["cardiomediastal"],
+        ),
+        ("The kidneys are normal. The source is D7.", ["The kidneys are normal."], ["source"]),
+        (
+            "Acute 2.1 cm right parietal hemorrhage without midline shift.",
+            ["acute right parietal hemorrhage 2.1 cm", "no midline shift"],
+            [],
+        ),
+        ("Small pneumothorax with rib fracture.", ["Small pneumothorax."], ["fracture"]),
+    ],
+)
+def test_model_sentences_may_only_restate_their_sources(
+    text: str, sources: list[str], novel: list[str]
+) -> None:
+    assert drafting.novel_words(text, sources) == novel
