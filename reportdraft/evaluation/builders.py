@@ -57,6 +57,28 @@ class BuildReport:
     by_template: Counter[str] = field(default_factory=Counter)
     files: list[Path] = field(default_factory=list)
 
+    def add(
+        self,
+        cases: list[EvalCase],
+        ident: str,
+        case: dict[str, Any],
+        reference: Reference,
+        template_id: str,
+        limit: int | None,
+    ) -> bool:
+        """Validate and append one built case (counting it, or skipping it as invalid).
+
+        Returns True once ``limit`` cases are collected, so the builder stops reading.
+        """
+        try:
+            cases.append(EvalCase(id=ident, case=Case.model_validate(case), reference=reference))
+        except ValidationError:
+            self.skipped["invalid case"] += 1
+            return False
+        self.written += 1
+        self.by_template[template_id] += 1
+        return limit is not None and len(cases) >= limit
+
     def summary(self) -> str:
         """One paragraph for the CLI."""
         skipped = ", ".join(f"{n} {reason}" for reason, n in self.skipped.most_common()) or "none"
@@ -142,17 +164,7 @@ def build_openi(
             "patient": _patient(ident.upper()),
             "dictation": findings,
         }
-        try:
-            item = EvalCase(
-                id=ident, case=Case.model_validate(case), reference=Reference(impression=impression)
-            )
-        except ValidationError:
-            report.skipped["invalid case"] += 1
-            continue
-        cases.append(item)
-        report.written += 1
-        report.by_template[template.id] += 1
-        if limit is not None and len(cases) >= limit:
+        if report.add(cases, ident, case, Reference(impression=impression), template.id, limit):
             break
     return cases, report
 
@@ -302,17 +314,7 @@ def build_mtsamples(
             "patient": _patient(ident.upper()),
             "dictation": dictation[:MAX_DICTATION_CHARS],
         }
-        try:
-            item = EvalCase(
-                id=ident, case=Case.model_validate(case), reference=Reference(sections=reference)
-            )
-        except ValidationError:
-            report.skipped["invalid case"] += 1
-            continue
-        cases.append(item)
-        report.written += 1
-        report.by_template[template.id] += 1
-        if limit is not None and len(cases) >= limit:
+        if report.add(cases, ident, case, Reference(sections=reference), template.id, limit):
             break
     return cases, report
 
