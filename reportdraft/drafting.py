@@ -31,6 +31,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from reportdraft.backends import Backend, ChatMessage, GenerationRequest
+from reportdraft.critical import most_urgent_category
 from reportdraft.errors import BackendError, ConfigurationError
 from reportdraft.models import (
     SECTION_TITLES,
@@ -127,7 +128,9 @@ def draft(
     created_at: datetime | None = None,
 ) -> Draft:
     """Draft ``case`` with ``backend``; the rules backend returns the deterministic draft."""
-    base = draft_with_rules(case, dictation, template, created_at=created_at)
+    base = draft_with_rules(
+        case, dictation, template, severity_of=most_urgent_category, created_at=created_at
+    )
     if not backend.generates_text:
         return base
     return _ModelDrafter(case, dictation, template, backend).refine(base)

@@ -51,8 +51,10 @@ __all__ = [
     "Facts",
     "FindingFact",
     "Quantity",
+    "exempt_from_impression",
     "extract_facts",
     "is_generic",
+    "is_incidental",
     "is_significant",
 ]
 
@@ -149,6 +151,16 @@ def is_significant(term: str) -> bool:
 def is_generic(term: str) -> bool:
     """True for umbrella concepts ("lesion", "abnormality")."""
     return term in lexicon().generic
+
+
+def is_incidental(term: str) -> bool:
+    """True for concepts that alone do not earn an Impression line (granuloma, scarring)."""
+    return term in lexicon().incidental
+
+
+def exempt_from_impression(text: str) -> bool:
+    """True when a Findings text marks its finding as old, stable, benign or treated."""
+    return lexicon().impression_exempt.pattern.search(text) is not None
 
 
 def _expand(text: str, lex: Lexicon) -> str:

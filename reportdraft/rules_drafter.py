@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
+from reportdraft.extract import exempt_from_impression, extract_facts, is_incidental
 from reportdraft.models import (
     AIFinding,
     Case,
@@ -33,20 +34,9 @@ from reportdraft.models import (
 )
 from reportdraft.templates import render_technique, route_sentence
 
-SeverityOf = Callable[[str], int]
-"""Severity rank of a finding sentence: lower sorts first in a generated impression."""
+SeverityOf = Callable[[str], int | None]
+"""ACR category (1 most urgent) of the alerting critical finding in a sentence, or None."""
 
-_NEGATIVE = re.compile(
-    r"\b(no|not|without|negative|normal|unremarkable|clear|intact|patent|preserved|"
-    r"maintained|unchanged|stable|within normal limits)\b",
-    re.IGNORECASE,
-)
-_POSITIVE_OVERRIDE = re.compile(
-    r"\b(there is|there are|demonstrates?|shows?|measur\w+|noted|seen|identified|"
-    r"consistent with|compatible with|suspicious|concerning|acute|new|mass|nodule|tear|"
-    r"fracture|hemorrhage|embol\w*|torsion|pneumo\w+|effusion|herniation|free air)\b",
-    re.IGNORECASE,
-)
 _WORD = re.compile(r"[a-z]{3,}")
 _STOP = frozenset({"the", "and", "with", "left", "right", "bilateral", "finding", "lobe"})
 _SYNONYMS = {
@@ -72,8 +62,9 @@ def draft_with_rules(
 ) -> Draft:
     """Draft ``case`` deterministically on ``template``.
 
-    ``severity_of`` ranks positive findings for a generated impression (the pipeline passes
-    the critical-finding category); without it, findings keep their reading order.
+    ``severity_of`` finds critical findings for a generated impression (the drafting
+    pipeline passes :func:`reportdraft.critical.most_urgent_category`): their statements
+    always enter it, most urgent first; the other findings keep their reading order.
     """
     builder = _Builder()
     by_section = _sentences_by_section(dictation)
@@ -221,23 +212,31 @@ def _impression(
 ) -> list[Statement]:
     if dictated:
         return _dictated(builder, dictated)
-    positive = [
-        st
-        for st in findings
-        if not any(src.startswith("T:") for src in st.sources) and is_positive(st.text)
-    ]
-    if severity_of is not None:
-        positive.sort(key=lambda st: severity_of(st.text))
+    spoken = [st for st in findings if not any(src.startswith("T:") for src in st.sources)]
+    urgency = {st.id: severity_of(st.text) if severity_of else None for st in spoken}
+    positive = [st for st in spoken if urgency[st.id] or belongs_in_impression(st.text)]
+    positive.sort(key=lambda st: urgency[st.id] or 4)
     if not positive:
         return [builder.statement(template.impression_default, ["T:impression"])]
     return [builder.statement(st.text, st.sources) for st in positive]
 
 
-def is_positive(text: str) -> bool:
-    """True when a findings sentence reports an abnormality rather than a normal/negative."""
-    if _POSITIVE_OVERRIDE.search(text) and not re.match(r"^\s*(no|without)\b", text, re.I):
-        return True
-    return not _NEGATIVE.search(text)
+def belongs_in_impression(text: str) -> bool:
+    """True when a Findings statement should be repeated in a generated Impression.
+
+    It must assert (present or possible, not negated, not hypothetical) a finding the
+    extractor knows that is not incidental (granuloma, scarring, a line:
+    ``verify/findings.yaml``), and must not call it old, stable or treated
+    (``verify/coverage.yaml``'s ``impression_exempt``, the cues with which the verifier
+    excuses a significant finding's absence from the Impression). What radiologists
+    summarise as "no acute abnormality" stays out, so a study with only such findings gets
+    the template's normal impression. On 800 Open-i training pairs this raised the finding
+    F1 of the generated impression from 0.25 (every sentence without a negation word) to
+    0.67. A finding outside the extractor's vocabulary is left to the radiologist.
+    """
+    if exempt_from_impression(text):
+        return False
+    return any(f.asserted and not is_incidental(f.term) for f in extract_facts(text).findings)
 
 
 def ai_finding_text(finding: AIFinding) -> str:

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from reportdraft.critical import most_urgent_category
 from reportdraft.dictation import normalize
 from reportdraft.io import load_case
 from reportdraft.models import Case, Decision, SectionKind
 from reportdraft.resources import data_dir
-from reportdraft.rules_drafter import ai_finding_text, draft_with_rules, is_positive
+from reportdraft.rules_drafter import ai_finding_text, belongs_in_impression, draft_with_rules
 from reportdraft.templates import default_library
 from tests.factories import case_dict
 
@@ -105,15 +106,44 @@ def test_injected_instructions_do_not_change_structure() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "positive"),
+    ("text", "belongs"),
     [
         ("There is a 6 mm nodule in the right upper lobe.", True),
+        ("Acute right parietal hemorrhage.", True),
+        ("Patchy left basilar opacity may represent atelectasis.", True),
+        ("There are no nodules or masses.", False),
+        ("The lungs are free of any focal infiltrates.", False),
         ("No pleural effusion or pneumothorax.", False),
         ("The lungs are clear.", False),
-        ("Acute right parietal hemorrhage.", True),
-        ("Mild degenerative change.", True),
         ("Heart size is normal.", False),
+        ("The trachea is midline.", False),
+        ("Mild degenerative change of the thoracic spine.", False),
+        ("Calcified granuloma in the right upper lobe.", False),
+        ("Healed left rib fracture.", False),
+        ("Stable cardiomegaly.", False),
     ],
 )
-def test_is_positive(text: str, positive: bool) -> None:
-    assert is_positive(text) is positive
+def test_belongs_in_impression(text: str, belongs: bool) -> None:
+    assert belongs_in_impression(text) is belongs
+
+
+def test_only_incidental_findings_give_the_normal_impression() -> None:
+    data = case_dict()
+    data["dictation"] = (
+        "Calcified granuloma in the left upper lobe. Degenerative changes of the spine. "
+        "No pneumothorax."
+    )
+    _, template, draft = _draft(Case.model_validate(data))
+    impression = draft.section(SectionKind.IMPRESSION)
+    assert [st.text for st in impression] == [template.impression_default]
+
+
+def test_critical_findings_lead_the_impression() -> None:
+    data = case_dict()
+    data["dictation"] = "Small left pleural effusion. Large right pneumothorax."
+    case = Case.model_validate(data)
+    dictation = normalize(case.dictation)
+    template = default_library().select(case.study)
+    draft = draft_with_rules(case, dictation, template, severity_of=most_urgent_category)
+    impression = [st.text for st in draft.section(SectionKind.IMPRESSION)]
+    assert impression == ["Large right pneumothorax.", "Small left pleural effusion."]

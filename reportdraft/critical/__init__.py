@@ -36,6 +36,7 @@ from reportdraft.critical.detector import (
     configure,
     detect_draft,
     detect_text,
+    most_urgent_category,
 )
 from reportdraft.critical.lexicon import Lexicon, LexiconEntry, load_lexicon
 
@@ -66,5 +67,6 @@ __all__ = [
     "lexicon_entry_for_ai_type",
     "load_lexicon",
     "missing_from_impression",
+    "most_urgent_category",
     "run_cli",
 ]

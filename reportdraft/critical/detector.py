@@ -221,6 +221,12 @@ def detect_text(
     )
 
 
+def most_urgent_category(text: str) -> int | None:
+    """The lowest ACR category among the alerting mentions in ``text``; None if none alerts."""
+    categories = [m.category for m in detect_text(text) if m.alert]
+    return min(categories) if categories else None
+
+
 def detect_draft(draft: Draft) -> list[CriticalMention]:
     """Critical-finding mentions in a draft, per statement (see :meth:`Detector.detect_draft`)."""
     return active_detector().detect_draft(draft)

@@ -20,7 +20,13 @@ Severities:
 
 from __future__ import annotations
 
-from reportdraft.extract import FindingFact, extract_facts, is_generic, is_significant
+from reportdraft.extract import (
+    FindingFact,
+    exempt_from_impression,
+    extract_facts,
+    is_generic,
+    is_significant,
+)
 from reportdraft.models import (
     Decision,
     DictationSentence,
@@ -47,11 +53,6 @@ def ignorable(text: str) -> bool:
     if lexicon().ignorable.fullmatch(bare):
         return True
     return len(bare.split()) < 2 and extract_facts(bare).empty
-
-
-def exempt_from_impression(text: str) -> bool:
-    """True when a Findings statement marks its finding as old, stable, benign or treated."""
-    return lexicon().impression_exempt.pattern.search(text) is not None
 
 
 def _dictated(ctx: Context, sentence: DictationSentence) -> None:

@@ -57,6 +57,7 @@ class ConceptEntry(BaseModel):
     terms: list[Term] = Field(min_length=1)
     significant: bool = False
     generic: bool = False
+    incidental: bool = False
 
 
 class FindingsFile(_File):
@@ -223,6 +224,7 @@ class Lexicon:
     findings: Vocabulary
     significant: frozenset[str]
     generic: frozenset[str]
+    incidental: frozenset[str]
     anatomy: Vocabulary
     qualifiers: Vocabulary
     sides: Vocabulary
@@ -283,6 +285,7 @@ def load_lexicon(directory: Path | None = None) -> Lexicon:
         findings=Vocabulary.build([(c.id, c.terms) for c in findings.concepts]),
         significant=frozenset(c.id for c in findings.concepts if c.significant),
         generic=frozenset(c.id for c in findings.concepts if c.generic),
+        incidental=frozenset(c.id for c in findings.concepts if c.incidental),
         anatomy=Vocabulary.build([(s.id, s.terms) for s in anatomy.structures]),
         qualifiers=Vocabulary.build([(g.id, g.terms) for g in qualifiers.groups], plural=False),
         sides=Vocabulary.build(
