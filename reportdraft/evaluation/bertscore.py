@@ -75,7 +75,9 @@ class BertScore(MetricPlugin):
     def _bert_scorer(self) -> Any:
         if self._scorer is None:
             from bert_score import BERTScorer
+            from transformers.utils import logging as hf_logging
 
+            hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # ours shows
             layers = self.options.get("num_layers") or _last_layer(self.weights)
             self._scorer = BERTScorer(
                 model_type=str(self.weights),

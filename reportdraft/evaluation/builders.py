@@ -12,8 +12,9 @@ redistribution) and writes ``SUITE_DIR/<name>.cases.jsonl`` plus ``SUITE_DIR/<na
   stripped) is the dictation, and the technique/comparison/findings/impression sections
   are the reference. The modality and contrast come from the description and sample
   name (word lists in ``reportdraft/data/evaluation/mtsamples.yaml``); the template is the
-  one the project's template library selects for that modality and body part; rows with
-  no template are skipped and counted.
+  one the project's template library selects for that modality and body part. Rows with
+  no template, and clinic notes filed under radiology (``CC:``/``HX:`` neurology case
+  histories, whose "findings" are the history and exam), are skipped and counted.
 
 Patients and studies are synthetic placeholders (the data is de-identified report text).
 """
@@ -176,6 +177,7 @@ class _WordLists(BaseModel):
     headers: dict[SectionKind, list[str]]
     modalities: dict[Modality, list[str]]
     contrast: dict[Contrast, list[str]]
+    clinic_note_headers: list[str] = Field(default_factory=list)
 
 
 @cache
@@ -255,10 +257,14 @@ def build_mtsamples(
     """MTSamples radiology transcriptions as cases with sectioned references."""
     report = BuildReport(name="mtsamples-dev")
     cases: list[EvalCase] = []
+    rules = mtsamples_rules()
     for row in _jsonl(data / "mtsamples" / "radiology_dev.jsonl"):
         transcription = str(row.get("transcription") or "")
         described = f"{row.get('sample_name') or ''}. {row.get('description') or ''}"
         parts = split_transcription(transcription)
+        if any(" ".join(h.upper().split()) in rules.clinic_note_headers for h, _ in parts):
+            report.skipped["clinic note, not an imaging report"] += 1
+            continue
         sections: dict[SectionKind, list[str]] = {}
         for header, body in parts:
             sections.setdefault(_section_of(header), []).append(body)

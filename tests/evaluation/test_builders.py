@@ -3,6 +3,7 @@ and (when the public data is present) the Open-i and MTSamples suites."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -98,6 +99,7 @@ def test_mtsamples_builds_some_cases_and_counts_the_rest(tmp_path: Path) -> None
     assert len(cases) + sum(report.skipped.values()) == 136
     assert len(cases) >= 30
     assert any(k.startswith("no template") for k in report.skipped)
+    assert report.skipped["clinic note, not an imaging report"] > 0
     assert all(c.reference.sections for c in cases)
     for item in cases:
         assert "FINDINGS:" not in item.case.dictation
@@ -105,3 +107,28 @@ def test_mtsamples_builds_some_cases_and_counts_the_rest(tmp_path: Path) -> None
     written = write_suite("mtsamples", DATA, tmp_path, library=TemplateLibrary.load(), limit=5)
     suite = load_suite(written.files[0])
     assert len(load_cases(suite.cases_path())) == 5
+
+
+def test_mtsamples_clinic_notes_are_skipped_not_scored(tmp_path: Path) -> None:
+    rows = [
+        {
+            "note_id": 1,
+            "sample_name": "MRI Brain",
+            "description": "MRI brain without contrast.",
+            "transcription": "CC:, Headache. HX:, 40 y/o RHF with headaches. MRI brain, "
+            "FINDINGS:, No mass. IMPRESSION:, Normal MRI brain.",
+        },
+        {
+            "note_id": 2,
+            "sample_name": "CT Head",
+            "description": "CT head without contrast.",
+            "transcription": "FINDINGS:, No intracranial hemorrhage. IMPRESSION:, No acute "
+            "intracranial abnormality.",
+        },
+    ]
+    folder = tmp_path / "mtsamples"
+    folder.mkdir()
+    (folder / "radiology_dev.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    cases, report = build_mtsamples(tmp_path, library=TemplateLibrary.load())
+    assert [c.id for c in cases] == ["mtsamples-2"]
+    assert report.skipped == {"clinic note, not an imaging report": 1}
