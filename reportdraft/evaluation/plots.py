@@ -113,8 +113,12 @@ def lexical_bars(result: EvalResult) -> str | None:
 
 
 def error_kinds(result: EvalResult) -> str | None:
-    """Stacked verifier flag counts by modality, one panel per system."""
-    tables = [(name, t) for name, t in result.error_kinds.items() if t]
+    """Stacked verifier flag counts by modality, one panel per system that has any."""
+    tables = [
+        (name, t)
+        for name, t in result.error_kinds.items()
+        if any(n for counts in t.values() for n in counts.values())
+    ]
     if not tables:
         return None
     fig, axes = plt.subplots(1, len(tables), figsize=(4.2 * len(tables), 3.2), squeeze=False)

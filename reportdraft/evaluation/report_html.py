@@ -157,6 +157,11 @@ def _error_kinds(result: EvalResult) -> str:
     for system, table in result.error_kinds.items():
         if not table:
             continue
+        if not any(n for counts in table.values() for n in counts.values()):
+            parts.append(
+                f'<p class="muted">{escape(system)}: no verifier error flag on any case.</p>'
+            )
+            continue
         kinds = list(next(iter(table.values())))
         rows = [[_l(mod), *(f"<td>{table[mod][k]}</td>" for k in kinds)] for mod in table]
         parts.append(

@@ -109,7 +109,7 @@ class ErrorsGroup(MetricGroup):
         *(
             MetricInfo(
                 name=f"errors_{kind.value}",
-                label=f"{kind.value.replace('_', ' ').capitalize()} errors",
+                label=f"{kind.value.replace('_', ' ').capitalize().replace(' ai ', ' AI ')} errors",
                 higher_is_better=False,
                 basis="inputs",
                 needs_draft=True,
