@@ -17,7 +17,6 @@ check run on the result whatever the model wrote.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 from collections.abc import Sequence
@@ -27,7 +26,6 @@ from functools import cache
 from typing import Annotated, Any, Literal
 
 import yaml
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from reportdraft.backends import Backend, ChatMessage, GenerationRequest
@@ -47,7 +45,8 @@ from reportdraft.models import (
     Template,
     Usage,
 )
-from reportdraft.resources import data_dir, package_data
+from reportdraft.prompts import PromptSet, load_prompts
+from reportdraft.resources import package_data
 from reportdraft.rules_drafter import draft_with_rules
 from reportdraft.verify import source_texts, verify
 
@@ -72,30 +71,9 @@ class Piece:
         return list(dict.fromkeys(src for st in self.statements for src in st.sources))
 
 
-@cache
-def _environment() -> Environment:
-    return Environment(
-        loader=FileSystemLoader(str(data_dir("prompts"))),
-        undefined=StrictUndefined,
-        autoescape=False,
-        keep_trailing_newline=True,
-    )
-
-
-@cache
 def prompt_version() -> str:
-    """``v1+<hash>`` of the prompt files, so a draft names the exact prompts behind it."""
-    digest = hashlib.sha256()
-    for path in sorted(data_dir("prompts").iterdir()):
-        if path.is_file():
-            digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return f"v1+{digest.hexdigest()[:10]}"
-
-
-@cache
-def _examples() -> dict[str, Any]:
-    loaded = yaml.safe_load((data_dir("prompts") / "examples.yaml").read_text(encoding="utf-8"))
-    return dict(loaded)
+    """The bundled prompt set's version (``v1+<hash>`` of its files)."""
+    return load_prompts().version
 
 
 def output_model(allowed_ids: Sequence[str], max_items: int) -> type[BaseModel]:
@@ -125,22 +103,33 @@ def draft(
     template: Template,
     backend: Backend,
     *,
+    prompts: PromptSet | None = None,
     created_at: datetime | None = None,
 ) -> Draft:
-    """Draft ``case`` with ``backend``; the rules backend returns the deterministic draft."""
+    """Draft ``case`` with ``backend``; the rules backend returns the deterministic draft.
+
+    ``prompts`` is the prompt set a model backend uses (the bundled one when None).
+    """
     base = draft_with_rules(
         case, dictation, template, severity_of=most_urgent_category, created_at=created_at
     )
     if not backend.generates_text:
         return base
-    return _ModelDrafter(case, dictation, template, backend).refine(base)
+    drafter = _ModelDrafter(case, dictation, template, backend, prompts or load_prompts())
+    return drafter.refine(base)
 
 
 class _ModelDrafter:
     def __init__(
-        self, case: Case, dictation: NormalizedDictation, template: Template, backend: Backend
+        self,
+        case: Case,
+        dictation: NormalizedDictation,
+        template: Template,
+        backend: Backend,
+        prompts: PromptSet,
     ) -> None:
         self.case, self.dictation, self.template, self.backend = case, dictation, template, backend
+        self.prompts = prompts
         self.sources = source_texts(case, dictation, template)
         self.usage = Usage()
         self.flags: list[Flag] = []
@@ -170,7 +159,7 @@ class _ModelDrafter:
             update={
                 "backend": self.backend.name,
                 "model": self.backend.model_id,
-                "prompt_version": prompt_version(),
+                "prompt_version": self.prompts.version,
                 "usage": usage,
             }
         )
@@ -184,7 +173,7 @@ class _ModelDrafter:
         max_items = min(len(piece.statements) + 1, 8)
         answer_model = output_model(ids, max_items)
         messages = [
-            ChatMessage(role="system", content=_environment().get_template("system.j2").render()),
+            ChatMessage(role="system", content=self.prompts.render("system.j2")),
             ChatMessage(role="user", content=self._prompt(piece, max_items)),
         ]
         schema = answer_model.model_json_schema()
@@ -223,9 +212,7 @@ class _ModelDrafter:
                     ChatMessage(role="assistant", content=generation.text[:2000]),
                     ChatMessage(
                         role="user",
-                        content=_environment()
-                        .get_template("repair.j2")
-                        .render(error=error, allowed_ids=ids),
+                        content=self.prompts.render("repair.j2", error=error, allowed_ids=ids),
                     ),
                 ]
                 continue
@@ -245,18 +232,15 @@ class _ModelDrafter:
         sub = self.template.subsection(piece.subsection) if piece.subsection else None
         kind = "impression" if piece.section is SectionKind.IMPRESSION else "findings"
         guidance = self.template.impression_guidance if kind == "impression" else None
-        return (
-            _environment()
-            .get_template("rewrite.j2")
-            .render(
-                study=self.case.study,
-                section_title=SECTION_TITLES[piece.section],
-                subsection_title=sub.title if sub else None,
-                guidance=guidance,
-                examples=_examples()[kind],
-                sources=[{"id": i, "text": self.sources.get(i, "")} for i in piece.source_ids],
-                max_items=max_items,
-            )
+        return self.prompts.render(
+            "rewrite.j2",
+            study=self.case.study,
+            section_title=SECTION_TITLES[piece.section],
+            subsection_title=sub.title if sub else None,
+            guidance=guidance,
+            examples=self.prompts.examples[kind],
+            sources=[{"id": i, "text": self.sources.get(i, "")} for i in piece.source_ids],
+            max_items=max_items,
         )
 
     def _verified(self, base: Draft, piece: Piece, candidate: list[Statement]) -> bool:

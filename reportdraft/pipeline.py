@@ -14,6 +14,7 @@ from reportdraft import critical, drafting
 from reportdraft.backends import Backend
 from reportdraft.dictation import normalize
 from reportdraft.models import Case, Draft, Flag, NormalizedDictation, Template
+from reportdraft.prompts import PromptSet
 from reportdraft.templates import TemplateLibrary, default_library
 from reportdraft.verify import verify
 
@@ -42,11 +43,15 @@ def draft_case(
     backend: Backend,
     *,
     library: TemplateLibrary | None = None,
+    prompts: PromptSet | None = None,
     now: datetime | None = None,
 ) -> DraftResult:
-    """Draft ``case`` with ``backend`` and attach verifier flags and critical mentions."""
+    """Draft ``case`` with ``backend`` and attach verifier flags and critical mentions.
+
+    ``prompts`` is the model's prompt set (the bundled one when None).
+    """
     dictation, template = prepare(case, library)
-    draft = drafting.draft(case, dictation, template, backend, created_at=now)
+    draft = drafting.draft(case, dictation, template, backend, prompts=prompts, created_at=now)
     return DraftResult(
         case=case,
         dictation=dictation,

@@ -50,6 +50,7 @@ class SystemResult:
     spec: SystemSpec | None
     outputs: list[CaseOutput] | None
     scores: Scores
+    prompt_version: str | None = None
 
     @property
     def failures(self) -> int:
@@ -213,17 +214,22 @@ def run_suite(
     ready, unavailable = available_groups(groups)
     infos = metric_infos(ready)
     version = prompt_version or current_prompt_version()
-    factory = factory or pipeline_factory(template_dirs)
+    prompt_dirs = {spec.name: suite.prompts_dir(spec) for spec in specs}
+    factory = factory or pipeline_factory(template_dirs, prompt_dirs)
     cache = OutputCache(out_dir / "cache") if use_cache else None
 
     results: list[SystemResult] = []
     for spec in specs:
+        folder = prompt_dirs[spec.name]
+        spec_version = spec.prompt_version or (
+            current_prompt_version(folder) if folder else version
+        )
         outputs = run_system(
             spec,
             [c.item for c in contexts],
             factory,
             cache=cache,
-            prompt_version=spec.prompt_version or version,
+            prompt_version=spec_version,
             progress=progress,
         )
         candidates = [
@@ -238,6 +244,7 @@ def run_suite(
                 spec=spec,
                 outputs=outputs,
                 scores=score(ready, contexts, candidates, suite.stats),
+                prompt_version=spec_version,
             )
         )
 

@@ -32,6 +32,8 @@ def _system(result: SystemResult) -> dict[str, Any]:
         "model": spec.model if spec else None,
         "base_url": spec.base_url if spec else None,
         "dialect": spec.dialect if spec else None,
+        "prompts": spec.prompts if spec else None,
+        "prompt_version": result.prompt_version,
         "cases": len(result.scores.per_case),
         "failures": result.failures,
         "skipped": result.skipped,

@@ -261,6 +261,7 @@ def render_html(result: EvalResult, *, generated: datetime | None = None) -> str
     systems = ", ".join(
         f"<b>{escape(s.name)}</b> ({escape(s.spec.backend)}"
         + (f", {escape(s.spec.model)}" if s.spec and s.spec.model else "")
+        + (f", prompts {escape(s.spec.prompts)}" if s.spec and s.spec.prompts else "")
         + ")"
         for s in result.systems
         if s.spec

@@ -14,7 +14,7 @@ import hashlib
 import json
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,11 +61,11 @@ def system_fingerprint(spec: SystemSpec) -> dict[str, str | None]:
     }
 
 
-def current_prompt_version() -> str:
-    """The drafter's prompt version (content hash of the bundled prompts)."""
-    from reportdraft import drafting
+def current_prompt_version(folder: Path | None = None) -> str:
+    """The version (content hash) of the prompt set in ``folder``; the bundled one when None."""
+    from reportdraft.prompts import load_prompts
 
-    return drafting.prompt_version()
+    return load_prompts(folder).version
 
 
 class OutputCache:
@@ -175,15 +175,24 @@ def run_system(
     return outputs
 
 
-def pipeline_factory(template_dirs: Sequence[Path] = ()) -> DrafterFactory:
-    """A factory drafting through ``reportdraft.pipeline`` with the suite's backends."""
+def pipeline_factory(
+    template_dirs: Sequence[Path] = (),
+    prompt_dirs: Mapping[str, Path | None] | None = None,
+) -> DrafterFactory:
+    """A factory drafting through ``reportdraft.pipeline`` with the suite's backends.
+
+    ``prompt_dirs`` maps a system name to its prompt folder (None or absent: bundled).
+    """
 
     def build(spec: SystemSpec) -> Drafter:
         from reportdraft import pipeline
         from reportdraft.backends import BackendOptions, create_backend
+        from reportdraft.prompts import load_prompts
         from reportdraft.resources import data_dir
         from reportdraft.templates import TemplateLibrary
 
+        folder = (prompt_dirs or {}).get(spec.name)
+        prompts = load_prompts(folder) if folder is not None else None
         backend = create_backend(
             spec.backend,
             BackendOptions(model=spec.model, base_url=spec.base_url, dialect=spec.dialect),
@@ -191,7 +200,7 @@ def pipeline_factory(template_dirs: Sequence[Path] = ()) -> DrafterFactory:
         library = TemplateLibrary.load(data_dir("templates"), *template_dirs)
 
         def draft(case: Case) -> Draft:
-            return pipeline.draft_case(case, backend, library=library).draft
+            return pipeline.draft_case(case, backend, library=library, prompts=prompts).draft
 
         return draft
 

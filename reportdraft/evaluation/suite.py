@@ -46,8 +46,10 @@ class _Config(BaseModel):
 class SystemSpec(_Config):
     """One system under test: a backend, its model and server, and a prompt-version label.
 
-    ``prompt_version`` None means "the prompts bundled now" (their content hash), so editing
-    a prompt invalidates cached outputs without anyone remembering to bump a label.
+    ``prompt_version`` None means the content hash of the system's prompt set (``prompts``,
+    else the bundled one), so editing a prompt invalidates cached outputs without anyone
+    remembering to bump a label. Two systems that differ only in ``prompts`` compare two
+    prompt versions on the same cases.
     """
 
     name: Name
@@ -56,6 +58,11 @@ class SystemSpec(_Config):
     base_url: str | None = None
     dialect: Literal["vllm", "llamacpp"] | None = None
     prompt_version: str | None = None
+    prompts: str | None = Field(
+        default=None,
+        description="Folder of another prompt set (system.j2, rewrite.j2, repair.j2, "
+        "examples.yaml), relative to the suite file; default: the bundled prompts.",
+    )
     max_cases: Annotated[int, Field(ge=1)] | None = Field(
         default=None,
         description="Draft only the first N cases with this system (a slow model in CI); "
@@ -135,6 +142,15 @@ class Suite(_Config):
     def cases_path(self) -> Path:
         """The cases JSONL as an absolute path (relative to the suite file)."""
         path = Path(self.cases)
+        if not path.is_absolute() and self.path is not None:
+            path = self.path.parent / path
+        return path
+
+    def prompts_dir(self, spec: SystemSpec) -> Path | None:
+        """The system's prompt folder as a path (relative to the suite file); None: bundled."""
+        if spec.prompts is None:
+            return None
+        path = Path(spec.prompts).expanduser()
         if not path.is_absolute() and self.path is not None:
             path = self.path.parent / path
         return path
