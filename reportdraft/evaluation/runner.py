@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -61,6 +62,40 @@ def system_fingerprint(spec: SystemSpec) -> dict[str, str | None]:
     }
 
 
+_NOT_DRAFTING = frozenset({"evaluation", "api", "store", "render", "attest", "cli", "__pycache__"})
+"""Package parts a draft does not depend on: editing them keeps cached drafts valid."""
+
+
+@cache
+def drafter_version() -> str:
+    """Content hash of the code, rules and templates every draft depends on.
+
+    Part of the cache key, so a re-run after upgrading or editing the drafter, verifier,
+    critical-finding rules or templates drafts again instead of scoring stale drafts; a
+    change to metrics or reports does not.
+    """
+    from reportdraft.resources import data_dir
+
+    package = Path(__file__).resolve().parent.parent
+    return tree_digest([(package, "reportdraft"), (data_dir("templates"), "templates")])
+
+
+def tree_digest(roots: Sequence[tuple[Path, str]]) -> str:
+    """Hash of the files under each root, less the parts drafts do not depend on."""
+    digest = hashlib.sha256()
+    for root, label in roots:
+        for path in sorted(root.rglob("*")):
+            parts = path.relative_to(root).parts
+            if (
+                not path.is_file()
+                or _NOT_DRAFTING & set(parts)
+                or parts[:2] == ("data", "evaluation")
+            ):
+                continue
+            digest.update(f"{label}/{'/'.join(parts)}".encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def current_prompt_version(folder: Path | None = None) -> str:
     """The version (content hash) of the prompt set in ``folder``; the bundled one when None."""
     from reportdraft.prompts import load_prompts
@@ -77,9 +112,14 @@ class OutputCache:
 
     @staticmethod
     def key(spec: SystemSpec, digest: str, prompt_version: str) -> str:
-        """The cache key of (system fingerprint, case hash, prompt version)."""
+        """The cache key of (system fingerprint, case hash, prompt version, drafter version)."""
         material = json.dumps(
-            {"system": system_fingerprint(spec), "case": digest, "prompt": prompt_version},
+            {
+                "system": system_fingerprint(spec),
+                "case": digest,
+                "prompt": prompt_version,
+                "drafter": drafter_version(),
+            },
             sort_keys=True,
         )
         return hashlib.sha256(material.encode("utf-8")).hexdigest()

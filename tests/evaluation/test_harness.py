@@ -186,3 +186,38 @@ def test_max_cases_skips_without_failing_and_pairs_only_shared_cases(tmp_path: P
     assert rows
     assert all(c.result.n <= 2 for c in rows)
     assert all(w.case_id in {"acc-1", "acc-2-bad"} for w in result.worst["terse"])
+
+
+def test_a_changed_drafter_invalidates_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(tmp_path)
+    from reportdraft.evaluation import runner
+
+    monkeypatch.setattr(runner, "drafter_version", lambda: "edited-drafter")
+    again = run(tmp_path)
+    assert again.system("echo").cached == 0
+
+
+def test_drafter_version_covers_drafting_code_and_templates_not_metrics(tmp_path: Path) -> None:
+    from reportdraft.evaluation.runner import tree_digest
+
+    files = {
+        "pkg/rules_drafter.py": "x = 1\n",
+        "pkg/data/verify/findings.yaml": "a: 1\n",
+        "pkg/data/evaluation/mtsamples.yaml": "b: 1\n",
+        "pkg/evaluation/metrics.py": "y = 1\n",
+        "templates/xr.yaml": "t: 1\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    roots = [(tmp_path / "pkg", "reportdraft"), (tmp_path / "templates", "templates")]
+    before = tree_digest(roots)
+    for unrelated in ("pkg/data/evaluation/mtsamples.yaml", "pkg/evaluation/metrics.py"):
+        (tmp_path / unrelated).write_text("changed\n")
+        assert tree_digest(roots) == before
+    for related in ("pkg/rules_drafter.py", "pkg/data/verify/findings.yaml", "templates/xr.yaml"):
+        (tmp_path / related).write_text("changed\n")
+        assert tree_digest(roots) != before
+        before = tree_digest(roots)
