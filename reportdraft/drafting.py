@@ -71,11 +71,6 @@ class Piece:
         return list(dict.fromkeys(src for st in self.statements for src in st.sources))
 
 
-def prompt_version() -> str:
-    """The bundled prompt set's version (``v1+<hash>`` of its files)."""
-    return load_prompts().version
-
-
 def output_model(allowed_ids: Sequence[str], max_items: int) -> type[BaseModel]:
     """Pydantic model of one answer; its JSON schema constrains the decoding.
 

@@ -20,6 +20,7 @@ from reportdraft.evaluation.runner import (
     DrafterFactory,
     OutputCache,
     current_prompt_version,
+    drafter_version,
     pipeline_factory,
     run_system,
 )
@@ -108,6 +109,7 @@ class EvalResult:
     injection: InjectionResult | None
     thresholds: list[ThresholdResult]
     prompt_version: str
+    drafter_version: str = ""
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -218,6 +220,7 @@ def run_suite(
     factory = factory or pipeline_factory(template_dirs, prompt_dirs)
     cache = OutputCache(out_dir / "cache") if use_cache else None
 
+    code_version = drafter_version(tuple(template_dirs))
     results: list[SystemResult] = []
     for spec in specs:
         folder = prompt_dirs[spec.name]
@@ -230,6 +233,7 @@ def run_suite(
             factory,
             cache=cache,
             prompt_version=spec_version,
+            code_version=code_version,
             progress=progress,
         )
         candidates = [
@@ -324,5 +328,6 @@ def run_suite(
         injection=injected,
         thresholds=check_thresholds(suite, all_results),
         prompt_version=version,
+        drafter_version=code_version,
         notes=notes,
     )

@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from reportdraft.evaluation.harness import EvalResult, SystemResult
-from reportdraft.evaluation.runner import CaseOutput, drafter_version
+from reportdraft.evaluation.runner import CaseOutput
 from reportdraft.evaluation.stats import Interval
 
 
@@ -51,7 +51,7 @@ def to_dict(result: EvalResult) -> dict[str, Any]:
         "description": result.suite.description,
         "cases": len(result.contexts),
         "prompt_version": result.prompt_version,
-        "drafter_version": drafter_version(),
+        "drafter_version": result.drafter_version,
         "confidence": result.suite.stats.confidence,
         "resamples": result.suite.stats.resamples,
         "seed": result.suite.stats.seed,

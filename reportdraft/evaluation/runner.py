@@ -67,17 +67,19 @@ _NOT_DRAFTING = frozenset({"evaluation", "api", "store", "render", "attest", "cl
 
 
 @cache
-def drafter_version() -> str:
+def drafter_version(template_dirs: tuple[Path, ...] = ()) -> str:
     """Content hash of the code, rules and templates every draft depends on.
 
     Part of the cache key, so a re-run after upgrading or editing the drafter, verifier,
-    critical-finding rules or templates drafts again instead of scoring stale drafts; a
-    change to metrics or reports does not.
+    critical-finding rules or templates (bundled, or a site's ``template_dirs``) drafts
+    again instead of scoring stale drafts; a change to metrics or reports does not.
     """
     from reportdraft.resources import data_dir
 
     package = Path(__file__).resolve().parent.parent
-    return tree_digest([(package, "reportdraft"), (data_dir("templates"), "templates")])
+    roots = [(package, "reportdraft"), (data_dir("templates"), "templates")]
+    roots += [(d, f"site-templates-{i}") for i, d in enumerate(template_dirs)]
+    return tree_digest(roots)
 
 
 def tree_digest(roots: Sequence[tuple[Path, str]]) -> str:
@@ -111,14 +113,14 @@ class OutputCache:
         self.root = root
 
     @staticmethod
-    def key(spec: SystemSpec, digest: str, prompt_version: str) -> str:
-        """The cache key of (system fingerprint, case hash, prompt version, drafter version)."""
+    def key(spec: SystemSpec, digest: str, prompt_version: str, code_version: str) -> str:
+        """The cache key of (system fingerprint, case hash, prompt and drafter versions)."""
         material = json.dumps(
             {
                 "system": system_fingerprint(spec),
                 "case": digest,
                 "prompt": prompt_version,
-                "drafter": drafter_version(),
+                "drafter": code_version,
             },
             sort_keys=True,
         )
@@ -162,9 +164,13 @@ def run_system(
     *,
     cache: OutputCache | None,
     prompt_version: str,
+    code_version: str | None = None,
     progress: bool = True,
 ) -> list[CaseOutput]:
     """Draft every case with one system, reading and filling the cache.
+
+    ``code_version`` is the drafter's version in the cache key (default: the installed
+    package with the bundled templates, :func:`drafter_version`).
 
     The drafter is built lazily, so a fully cached re-run needs neither the model nor the
     server. A ``ReportDraftError`` on one case is recorded for that case and the run goes
@@ -172,6 +178,7 @@ def run_system(
     be evaluated at all, and a CI gate must say so.
     """
     drafter: Drafter | None = None
+    code = code_version or drafter_version()
     outputs: list[CaseOutput] = []
     bar = tqdm(
         cases,
@@ -185,7 +192,7 @@ def run_system(
         if spec.max_cases is not None and index >= spec.max_cases:
             outputs.append(CaseOutput(case_id=item.case_id, draft=None, seconds=None, skipped=True))
             continue
-        key = OutputCache.key(spec, case_hash(item.case), prompt_version)
+        key = OutputCache.key(spec, case_hash(item.case), prompt_version, code)
         hit = cache.get(spec, key) if cache is not None else None
         if hit is not None:
             outputs.append(

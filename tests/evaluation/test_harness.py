@@ -192,9 +192,9 @@ def test_a_changed_drafter_invalidates_the_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run(tmp_path)
-    from reportdraft.evaluation import runner
+    from reportdraft.evaluation import harness
 
-    monkeypatch.setattr(runner, "drafter_version", lambda: "edited-drafter")
+    monkeypatch.setattr(harness, "drafter_version", lambda template_dirs=(): "edited-drafter")
     again = run(tmp_path)
     assert again.system("echo").cached == 0
 
