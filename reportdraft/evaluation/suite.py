@@ -139,21 +139,20 @@ class Suite(_Config):
             raise ValueError(f"thresholds: unknown system(s) {', '.join(unknown)}")
         return self
 
-    def cases_path(self) -> Path:
-        """The cases JSONL as an absolute path (relative to the suite file)."""
-        path = Path(self.cases)
+    def resolve(self, value: str) -> Path:
+        """A path from the suite file as an absolute path (relative to the suite file)."""
+        path = Path(value).expanduser()
         if not path.is_absolute() and self.path is not None:
             path = self.path.parent / path
         return path
 
+    def cases_path(self) -> Path:
+        """The cases JSONL as an absolute path (relative to the suite file)."""
+        return self.resolve(self.cases)
+
     def prompts_dir(self, spec: SystemSpec) -> Path | None:
-        """The system's prompt folder as a path (relative to the suite file); None: bundled."""
-        if spec.prompts is None:
-            return None
-        path = Path(spec.prompts).expanduser()
-        if not path.is_absolute() and self.path is not None:
-            path = self.path.parent / path
-        return path
+        """The system's prompt folder (relative to the suite file); None: the bundled one."""
+        return None if spec.prompts is None else self.resolve(spec.prompts)
 
     def system(self, name: str) -> SystemSpec:
         """The system called ``name`` (ConfigurationError when absent)."""
