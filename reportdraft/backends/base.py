@@ -61,6 +61,17 @@ class GenerationRequest(Strict):
     temperature: Annotated[float, Field(ge=0.0, le=2.0)] = 0.0
     seed: int | None = 0
 
+    def chat_params(self) -> dict[str, Any]:
+        """The OpenAI-style chat parameters every runtime takes (schema handling differs)."""
+        params: dict[str, Any] = {
+            "messages": [m.model_dump() for m in self.messages],
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+        }
+        if self.seed is not None:
+            params["seed"] = self.seed
+        return params
+
 
 class Generation(Strict):
     """A model's answer with the usage numbers the draft's provenance records.

@@ -184,13 +184,7 @@ class LlamaCppBackend(Backend):
 
     def generate(self, request: GenerationRequest) -> Generation:
         """Run one chat completion, grammar-constrained when the request has a schema."""
-        kwargs: dict[str, Any] = {
-            "messages": [m.model_dump() for m in request.messages],
-            "max_tokens": request.max_tokens,
-            "temperature": request.temperature,
-        }
-        if request.seed is not None:
-            kwargs["seed"] = request.seed
+        kwargs = request.chat_params()
         if request.json_schema is not None:
             kwargs["grammar"] = compile_schema(request.json_schema)
         with self._model.lock:

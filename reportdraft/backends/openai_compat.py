@@ -120,14 +120,7 @@ class OpenAICompatBackend(Backend):
 
     def request_body(self, request: GenerationRequest, model: str) -> dict[str, Any]:
         """The JSON body sent for ``request`` (public so tests and logs can show it)."""
-        body: dict[str, Any] = {
-            "model": model,
-            "messages": [m.model_dump() for m in request.messages],
-            "max_tokens": request.max_tokens,
-            "temperature": request.temperature,
-        }
-        if request.seed is not None:
-            body["seed"] = request.seed
+        body: dict[str, Any] = {"model": model, **request.chat_params()}
         if request.json_schema is not None:
             body["response_format"] = response_format(self.dialect, request.json_schema)
         return body
