@@ -16,6 +16,7 @@ time whatever it holds.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from reportdraft.dictation.lexicon import DictationLexicon
@@ -95,31 +96,38 @@ def _sub100(tokens: list[Token], i: int, lex: DictationLexicon) -> tuple[int, in
     return value, j
 
 
-def _sub1000(tokens: list[Token], i: int, lex: DictationLexicon) -> tuple[int, int] | None:
-    found = _sub100(tokens, i, lex)
+def _scaled(
+    tokens: list[Token],
+    i: int,
+    lex: DictationLexicon,
+    part: Callable[[list[Token], int, DictationLexicon], tuple[int, int] | None],
+    scale: frozenset[str],
+    factor: int,
+    most: int,
+) -> tuple[int, int] | None:
+    """``part`` [scale word [part]]: "three hundred twelve", "two thousand five hundred".
+
+    ``most`` is the largest multiplicand the scale word takes (9 hundred, 999 thousand).
+    """
+    found = part(tokens, i, lex)
     if found is None:
         return None
     value, j = found
-    if 1 <= value <= 9 and _word(tokens, j) in lex.hundred:
-        value, j = value * 100, j + 1
-        rest = _sub100(tokens, j, lex)
+    if 1 <= value <= most and _word(tokens, j) in scale:
+        value, j = value * factor, j + 1
+        rest = part(tokens, j, lex)
         if rest is not None and rest[0] > 0:
             value, j = value + rest[0], rest[1]
     return value, j
+
+
+def _sub1000(tokens: list[Token], i: int, lex: DictationLexicon) -> tuple[int, int] | None:
+    return _scaled(tokens, i, lex, _sub100, lex.hundred, 100, 9)
 
 
 def parse_integer(tokens: list[Token], i: int, lex: DictationLexicon) -> tuple[int, int] | None:
     """A spoken integer below a million starting at token ``i``: (value, next index)."""
-    found = _sub1000(tokens, i, lex)
-    if found is None:
-        return None
-    value, j = found
-    if 1 <= value <= 999 and _word(tokens, j) in lex.thousand:
-        value, j = value * 1000, j + 1
-        rest = _sub1000(tokens, j, lex)
-        if rest is not None and rest[0] > 0:
-            value, j = value + rest[0], rest[1]
-    return value, j
+    return _scaled(tokens, i, lex, _sub1000, lex.thousand, 1000, 999)
 
 
 def _fraction(tokens: list[Token], i: int, lex: DictationLexicon) -> tuple[str, int] | None:
