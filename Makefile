@@ -16,10 +16,11 @@ $(VENV)/.run-installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -e '.[dev]'
-	# The transformers backend's tests run on the CPU build of torch (a local wheel on these
-	# machines; a plain `torch` would pull a multi-GB CUDA build).
-	$(BIN)/python -m pip install 'torch==2.13.0' && $(BIN)/python -m pip install -e '.[transformers,dev]'
+	# The CPU build of torch first (a local wheel on these machines): the dev extras need
+	# torch (bert-score, the transformers backend), and a plain `torch` requirement would
+	# pull a multi-GB CUDA build.
+	$(BIN)/python -m pip install 'torch==2.13.0'
+	$(BIN)/python -m pip install -e '.[transformers,dev]'
 	touch $(VENV)/.run-installed $@
 
 demo: $(VENV)/.run-installed

@@ -53,6 +53,16 @@ class FlagKind(StrEnum):
     IMPRESSION_CONSISTENCY = "impression_consistency"
     CRITICAL_NOT_IN_IMPRESSION = "critical_not_in_impression"
     FALLBACK = "fallback"
+    DEFAULT_CONFLICT = "default_conflict"
+    """A template default (or one clause of it) denied what a source asserts: dropped."""
+    INTERNAL_CONTRADICTION = "internal_contradiction"
+    """The dictation (or a confirmed AI finding) asserts and denies the same finding."""
+    INSTRUCTION_IN_DICTATION = "instruction_in_dictation"
+    """A dictated sentence addressed to the drafting system: kept out of the draft."""
+    ANATOMY = "anatomy"
+    """An anatomical qualifier (medial/lateral, level, direction, category, time) differs."""
+    MALFORMED_TEXT = "malformed_text"
+    """Model text with markup, JSON fragments or repeated sentences."""
 
 
 class Flag(Strict):
