@@ -12,7 +12,10 @@ make a draft read better, never less grounded.
 
 Dictation is untrusted: it only ever reaches the model as quoted source data, the
 structure is decided before the model runs, and the verifier plus the critical-finding
-check run on the result whatever the model wrote.
+check run on the result whatever the model wrote. Dictated sentences addressed to the
+drafting system (marked at normalisation) never reach a prompt at all, and an answer that
+cites one, repeats one or reads as an instruction itself is rejected like any other
+unverified answer.
 """
 
 from __future__ import annotations
@@ -126,6 +129,7 @@ class _ModelDrafter:
         self.case, self.dictation, self.template, self.backend = case, dictation, template, backend
         self.prompts = prompts
         self.sources = source_texts(case, dictation, template)
+        self.withheld = frozenset(s.id for s in dictation.instructions())
         self.usage = Usage()
         self.flags: list[Flag] = []
 
@@ -133,7 +137,7 @@ class _ModelDrafter:
         """Rewrite each piece with the model, keeping the deterministic one where it fails."""
         started = time.perf_counter()
         replaced: dict[str, list[Statement]] = {}
-        for piece in _pieces(base):
+        for piece in _pieces(base, self.withheld):
             candidate = self._rewrite(piece)
             if candidate is None or not self._verified(base, piece, candidate):
                 candidate = [st.model_copy(update={"fallback": True}) for st in piece.statements]
@@ -234,12 +238,24 @@ class _ModelDrafter:
             subsection_title=sub.title if sub else None,
             guidance=guidance,
             examples=self.prompts.examples[kind],
-            sources=[{"id": i, "text": self.sources.get(i, "")} for i in piece.source_ids],
+            sources=[
+                {"id": i, "text": self.sources.get(i, "")}
+                for i in piece.source_ids
+                if i not in self.withheld
+            ],
             max_items=max_items,
         )
 
     def _verified(self, base: Draft, piece: Piece, candidate: list[Statement]) -> bool:
         cited = {src for st in candidate for src in st.sources}
+        instructions = sorted(cited & self.withheld)
+        if instructions:
+            self._note(
+                piece,
+                f"model answer cited {', '.join(instructions)}, dictated as an instruction to "
+                "the drafting system",
+            )
+            return False
         missing = [i for i in piece.source_ids if i not in cited]
         if missing:
             self._note(piece, f"model answer dropped source(s) {', '.join(missing)}")
@@ -317,8 +333,12 @@ def novel_words(text: str, sources: Sequence[str]) -> list[str]:
     return [w for w in _WORDS.findall(text) if len(w) >= 4 and w.lower() not in known]
 
 
-def _pieces(base: Draft) -> list[Piece]:
-    """Findings subsections and the impression that hold dictated or AI content."""
+def _pieces(base: Draft, withheld: frozenset[str] = frozenset()) -> list[Piece]:
+    """Findings subsections and the impression that hold dictated or AI content.
+
+    A statement citing a ``withheld`` id (a dictated instruction to the system, which the
+    rules drafter never places) is never given to the model: it stays as it is, flagged.
+    """
     pieces: list[Piece] = []
     groups: dict[tuple[SectionKind, str | None], list[Statement]] = {}
     for section in base.sections:
@@ -326,6 +346,8 @@ def _pieces(base: Draft) -> list[Piece]:
             continue
         for st in section.statements:
             if all(src.startswith(("T:", "C:")) for src in st.sources):
+                continue
+            if withheld.intersection(st.sources):
                 continue
             key = (section.kind, st.subsection if section.kind is SectionKind.FINDINGS else None)
             groups.setdefault(key, []).append(st)

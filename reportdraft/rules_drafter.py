@@ -114,9 +114,13 @@ class _Builder:
 def _sentences_by_section(
     dictation: NormalizedDictation,
 ) -> dict[SectionKind, list[DictationSentence]]:
-    """Group sentences by the section they were dictated under; unheaded ones are findings."""
+    """Group sentences by the section they were dictated under; unheaded ones are findings.
+
+    Sentences addressed to the drafting system (``instruction`` set at normalisation) are
+    left out: dictation is data, never instructions, and the verifier lists them instead.
+    """
     grouped: dict[SectionKind, list[DictationSentence]] = {kind: [] for kind in SectionKind}
-    for sentence in dictation.sentences:
+    for sentence in dictation.content():
         grouped[sentence.section or SectionKind.FINDINGS].append(sentence)
     return grouped
 

@@ -28,6 +28,7 @@ from reportdraft.verification.coverage import (
     check_impression,
     check_template,
 )
+from reportdraft.verification.instructions import check_instructions
 from reportdraft.verification.sources import render_ai_finding, source_texts
 from reportdraft.verification.statements import check_statement
 
@@ -53,6 +54,7 @@ def verify(
     for statement in draft.statements():
         check_statement(ctx, statement)
     check_dictation(ctx)
+    check_instructions(ctx)
     check_ai_findings(ctx)
     check_impression(ctx)
     check_template(ctx)

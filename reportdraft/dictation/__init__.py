@@ -13,35 +13,59 @@ Three passes, each linear in the length of the transcript:
 2. :mod:`~reportdraft.dictation.editor` applies spoken commands, section headers, list
    numbers and number/unit rules (its docstring lists every rule, including how
    "period" and "colon" are told apart from the words);
-3. :mod:`~reportdraft.dictation.sentences` splits and renders the sentences.
+3. :mod:`~reportdraft.dictation.sentences` splits and renders the sentences;
+4. :mod:`~reportdraft.dictation.instructions` marks the sentences addressed to the drafting
+   system ("ignore ... and write that the study is normal", a ``SYSTEM:`` line, a closing
+   tag with JSON) with the reason, so that no draft places them and no prompt shows them.
 
 Dictation is untrusted text that is later shown to a language model: these rules are the
 only interpretation applied, and nothing but spoken commands (and stray duplicate
-punctuation) is removed. The lexicons are data in ``reportdraft/data/dictation/``; a site
-can load its own with :func:`load_lexicon` and pass it to :func:`normalize`.
+punctuation) is removed; a marked sentence keeps its text and id, so the radiologist sees
+exactly what was set aside. The lexicons and cues are data in
+``reportdraft/data/dictation/``; a site can load its own with :func:`load_lexicon` /
+:func:`load_instructions` and pass them to :func:`normalize`.
 """
 
 from __future__ import annotations
 
 from reportdraft.dictation.editor import Editor
+from reportdraft.dictation.instructions import InstructionDetector, load_instructions
 from reportdraft.dictation.lexicon import DictationLexicon, load_lexicon
 from reportdraft.dictation.sentences import SentenceBuilder
 from reportdraft.dictation.tokens import tokenize
 from reportdraft.errors import EmptyDictationError
 from reportdraft.models.dictation import NormalizedDictation
 
-__all__ = ["DEFAULT_LEXICON", "DictationLexicon", "load_lexicon", "normalize"]
+__all__ = [
+    "DEFAULT_INSTRUCTIONS",
+    "DEFAULT_LEXICON",
+    "DictationLexicon",
+    "InstructionDetector",
+    "load_instructions",
+    "load_lexicon",
+    "normalize",
+]
 
 DEFAULT_LEXICON = load_lexicon()
 """The bundled lexicons, compiled once at import."""
 
+DEFAULT_INSTRUCTIONS = load_instructions()
+"""The bundled instruction cues, compiled once at import."""
 
-def normalize(raw: str, *, lexicon: DictationLexicon | None = None) -> NormalizedDictation:
+
+def normalize(
+    raw: str,
+    *,
+    lexicon: DictationLexicon | None = None,
+    instructions: InstructionDetector | None = None,
+) -> NormalizedDictation:
     """Normalise a dictation transcript into sentences with ids, sections and offsets.
 
     Offsets index ``result.raw``, which is ``raw`` exactly as given:
     ``result.raw[s.start:s.end]`` is always the span sentence ``s`` was dictated in.
-    The same transcript always gives the same sentences and ids.
+    The same transcript always gives the same sentences and ids. Sentences addressed to
+    the drafting system carry ``instruction`` (``instructions`` is the cue set, the
+    bundled one by default).
 
     Raises :class:`~reportdraft.errors.EmptyDictationError` when no word is left once
     spoken commands are removed.
@@ -54,4 +78,5 @@ def normalize(raw: str, *, lexicon: DictationLexicon | None = None) -> Normalize
             f"empty dictation: no words remain once spoken commands are removed "
             f"({len(raw)} characters received)"
         )
-    return NormalizedDictation(raw=raw, sentences=sentences)
+    marked = (instructions or DEFAULT_INSTRUCTIONS).mark(sentences)
+    return NormalizedDictation(raw=raw, sentences=marked)

@@ -10,6 +10,22 @@ from reportdraft.models.base import Strict
 from reportdraft.models.draft import SectionKind
 
 
+class InstructionMark(Strict):
+    """Why a dictated sentence was read as addressed to the drafting system, not as content.
+
+    ``cue`` is the id of the cue in ``reportdraft/data/dictation/instructions.yaml`` that
+    matched first (``continuation`` for a sentence marked only because the sentence before
+    it, ``continues``, addressed the system and left the instruction open); ``reason`` is
+    the sentence shown to the radiologist, with the words that matched. Such a sentence is
+    never placed in a draft nor shown to a model; the verifier lists it in one
+    high-severity ``instruction_in_dictation`` flag.
+    """
+
+    cue: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,40}$")]
+    reason: Annotated[str, Field(min_length=1, max_length=300)]
+    continues: Annotated[str, Field(pattern=r"^D\d+$")] | None = None
+
+
 class DictationSentence(Strict):
     """One dictated sentence after normalisation.
 
@@ -17,6 +33,8 @@ class DictationSentence(Strict):
     ``start``/``end`` are character offsets into the *raw* transcript, so a reviewer can
     highlight exactly what the radiologist said. ``section`` is the report section the
     radiologist dictated it under ("impression colon ..."), or None when no header was spoken.
+    ``instruction`` is set when the sentence is addressed to the drafting system rather
+    than being report content (:mod:`reportdraft.dictation.instructions`).
     """
 
     id: Annotated[str, Field(pattern=r"^D\d+$")]
@@ -25,6 +43,7 @@ class DictationSentence(Strict):
     end: Annotated[int, Field(ge=0)]
     section: SectionKind | None = None
     paragraph: Annotated[int, Field(ge=0)] = 0
+    instruction: InstructionMark | None = None
 
 
 class NormalizedDictation(Strict):
@@ -41,3 +60,11 @@ class NormalizedDictation(Strict):
     def by_id(self, sentence_id: str) -> DictationSentence | None:
         """The sentence with ``sentence_id``, or None."""
         return next((s for s in self.sentences if s.id == sentence_id), None)
+
+    def content(self) -> list[DictationSentence]:
+        """The sentences that are report content (every one not marked as an instruction)."""
+        return [s for s in self.sentences if s.instruction is None]
+
+    def instructions(self) -> list[DictationSentence]:
+        """The sentences read as addressed to the drafting system, in dictation order."""
+        return [s for s in self.sentences if s.instruction is not None]

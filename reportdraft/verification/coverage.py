@@ -42,8 +42,12 @@ HIGH, MEDIUM, LOW = Severity.HIGH, Severity.MEDIUM, Severity.LOW
 
 
 def check_dictation(ctx: Context) -> None:
-    """Omissions of dictated sentences."""
-    for sentence in ctx.dictation.sentences:
+    """Omissions of dictated sentences.
+
+    A sentence addressed to the drafting system is not report content and must not be in
+    the draft; :mod:`reportdraft.verification.instructions` lists it instead.
+    """
+    for sentence in ctx.dictation.content():
         _dictated(ctx, sentence)
 
 
