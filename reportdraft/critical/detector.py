@@ -39,6 +39,7 @@ from reportdraft.critical.sections import (
 from reportdraft.errors import ConfigurationError
 from reportdraft.models.critical import (
     ALERTING,
+    Assertion,
     ContextTrigger,
     CriticalMention,
     StudyScope,
@@ -191,6 +192,8 @@ class Detector:
         cues = _cues(ent, self._breaks(ent, where))
         assertion, deciding = decide(cues)
         temporality, stated = time_course(cues, self.policy.precedence)
+        if assertion is Assertion.NEGATED and temporality is not Temporality.RESOLVED:
+            temporality, stated = None, []  # "stable ventriculomegaly without hydrocephalus"
         triggers = [cue.trigger() for cue in deciding]
         triggers += [cue.trigger() for cue in stated if cue not in deciding]
         expected = self._expected(cues, ent)
