@@ -61,6 +61,7 @@ def ours() -> tuple[Predictor, Callable[[str], Any]]:
             item.text,
             section_aware=item.section_aware,
             default_section=item.section.value if item.section else None,
+            study=item.study(),
         )
         return [
             Predicted(

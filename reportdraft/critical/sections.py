@@ -31,9 +31,15 @@ Wording = Annotated[str, Field(min_length=1, max_length=60)]
 
 
 class BoundedSection(Strict):
-    """A section whose header governs only its own content (see ``sections.yaml``)."""
+    """A section whose header governs only its own content (see ``sections.yaml``).
+
+    ``same_line``: the header's own content is what stands on its line; a header alone on
+    its line ("COMPARISON:" then a new line) owns no sentence of its own, and what follows
+    must read like the section (``continues_with``) to belong to it.
+    """
 
     continues_with: list[Wording] = Field(default_factory=list)
+    same_line: bool = False
 
 
 class SectionLexicon(Strict):
@@ -230,7 +236,10 @@ class SectionMap:
         before = self.text[header.content_start : start]
         if _BLANK_LINE.search(before):
             return self.lexicon.unheaded.value, kind  # a paragraph of its own
-        if not before.strip(" \t\r\n,") or self.lexicon.continues(kind, self.text[start:end]):
+        first = not before.strip(" \t\r\n,")
+        if first and self.lexicon.bounded[kind].same_line and "\n" in before:
+            first = False  # "COMPARISON:" alone on its line owns nothing
+        if first or self.lexicon.continues(kind, self.text[start:end]):
             return kind.value, None  # the header's own first sentence, or more of it
         return self.lexicon.unheaded.value, kind
 

@@ -19,7 +19,7 @@ from pydantic import Field, ValidationError
 from reportdraft.critical.lexicon import Code, read_yaml
 from reportdraft.errors import ConfigurationError
 from reportdraft.models.base import Strict
-from reportdraft.models.critical import Assertion, Category, Temporality
+from reportdraft.models.critical import Assertion, Category, StudyScope, Temporality
 from reportdraft.models.draft import SectionKind
 
 
@@ -36,15 +36,21 @@ class Expected(Strict):
 
 
 class TrapItem(Strict):
-    """One text with its expected mentions, in reading order."""
+    """One text with its expected mentions, in reading order. ``body_part`` is the study
+    the text reports, passed to the detector as its :class:`StudyScope`."""
 
     id: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,80}$")]
     rule: Annotated[str, Field(min_length=1, max_length=60)]
     text: Annotated[str, Field(min_length=1)]
     section: SectionKind | None = None
     section_aware: bool = False
+    body_part: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     note: str | None = None
     expect: list[Expected]
+
+    def study(self) -> StudyScope | None:
+        """The study context to give the detector (None when the item names none)."""
+        return StudyScope(body_part=self.body_part) if self.body_part else None
 
 
 class TrapSet(Strict):

@@ -44,6 +44,7 @@ def _predict(detector: Detector, item: TrapItem) -> list[Predicted]:
         item.text,
         section_aware=item.section_aware,
         default_section=item.section.value if item.section else None,
+        study=item.study(),
     )
     return [
         Predicted(
