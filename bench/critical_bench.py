@@ -61,8 +61,17 @@ def ours() -> tuple[Predictor, Callable[[str], Any]]:
             item.text,
             section_aware=item.section_aware,
             default_section=item.section.value if item.section else None,
+            study=item.study(),
         )
-        return [Predicted(m.finding_code, m.assertion.value, m.alert) for m in found]
+        return [
+            Predicted(
+                m.finding_code,
+                m.assertion.value,
+                m.alert,
+                m.temporality.value if m.temporality else None,
+            )
+            for m in found
+        ]
 
     return predict, detector.detect_text
 

@@ -116,3 +116,40 @@ def test_critical_reads_stdin() -> None:
     by_code = {m["finding_code"]: m for m in mentions}
     assert by_code["pulmonary_embolism"]["alert"] is True
     assert by_code["pneumothorax"]["alert"] is False
+    assert by_code["pneumothorax"]["temporality"] is None
+
+
+def test_critical_jsonl_writes_one_line_per_report(tmp_path: Path) -> None:
+    source = tmp_path / "reports.jsonl"
+    source.write_text(
+        json.dumps({"id": "r1", "text": "HISTORY: Trauma.\nCOMPARISON: None.\nLarge pneumothorax."})
+        + "\n"
+        + json.dumps({"id": "r2", "text": "Stable 6 mm right upper lobe pulmonary nodule."})
+        + "\n",
+        encoding="utf-8",
+    )
+    result = run("critical", "--jsonl", "--section-aware", str(source))
+    assert result.exit_code == 0, result.output
+    out = [json.loads(line) for line in result.output.splitlines()]
+    assert [o["id"] for o in out] == ["r1", "r2"]
+    (ptx,) = out[0]["mentions"]
+    assert (ptx["section"], ptx["assertion"], ptx["alert"]) == ("findings", "present", True)
+    (nodule,) = out[1]["mentions"]
+    assert (nodule["temporality"], nodule["alert"]) == ("unchanged", False)
+
+
+def test_critical_jsonl_bad_line_is_one_error_and_no_output() -> None:
+    stdin = json.dumps({"id": "a", "text": "Acute PE."}) + "\n{oops\n"
+    result = CliRunner().invoke(main, ["critical", "--jsonl", "-"], input=stdin)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("error [invalid_input]: stdin line 2: not JSON (")
+    assert result.stderr.count("\n") == 1
+
+
+def test_critical_body_part_places_an_unqualified_nodule() -> None:
+    plain = run("critical", "-", stdin="Spiculated 2 cm nodule.")
+    assert json.loads(plain.output) == []
+    chest = run("critical", "--body-part", "chest", "-", stdin="Spiculated 2 cm nodule.")
+    (nodule,) = json.loads(chest.output)
+    assert nodule["finding_code"] == "suspicious_lung_nodule"

@@ -3,10 +3,12 @@
 Detection: a spaCy pipeline (blank English, a regex sentence splitter, medspaCy's target
 matcher with the critical-finding lexicon, medspaCy's ConText with radiology rules) finds
 each mention of a critical finding, decides its assertion (present, uncertain, negated,
-historical, hypothetical) with the cues that decided it, and whether it alerts: present or
-uncertain, in Findings, Impression or text without sections. Lexicon, rules and section
-headers are data files under ``reportdraft/data/critical/``; sites override them with
-:func:`configure`.
+historical, hypothetical) and its temporality (new, worsening, unchanged, improving,
+resolved, chronic, known) with the cues that decided them, and whether it alerts: present
+or uncertain, in Findings, Impression or text without sections, and allowed by the alert
+policy (an improving finding, an unchanged nodule, expected post-operative free air do not
+alert). Lexicon, rules, section headers and the alert policy are data files under
+``reportdraft/data/critical/``; sites override them with :func:`configure`.
 
 Communication: deadlines per ACR category, the state of a communication record, the rule
 that Category 1/2 alerts block signing until documented, and the sentence for the report.
@@ -20,6 +22,8 @@ from typing import Any
 
 from reportdraft.critical.communication import (
     DEFAULT_POLICY,
+    KNOWN_TO_CARE_TEAM,
+    OVERRIDE_REASONS,
     DeadlinePolicy,
     blocks_signing,
     communicated_late,
@@ -27,6 +31,7 @@ from reportdraft.critical.communication import (
     communication_statement,
     deadline,
     escalation_due,
+    suggested_override,
 )
 from reportdraft.critical.compare import lexicon_entry_for_ai_type, missing_from_impression
 from reportdraft.critical.detector import (
@@ -39,21 +44,30 @@ from reportdraft.critical.detector import (
     most_urgent_category,
 )
 from reportdraft.critical.lexicon import Lexicon, LexiconEntry, load_lexicon
+from reportdraft.critical.policy import AlertPolicy, load_policy
+from reportdraft.models.critical import StudyScope
 
 
-def run_cli(text: str, section_aware: bool) -> list[dict[str, Any]]:
+def run_cli(
+    text: str, section_aware: bool, study: StudyScope | None = None
+) -> list[dict[str, Any]]:
     """What ``reportdraft critical FILE|- [--section-aware]`` prints: every mention as JSON-ready
-    dicts (assertion, triggers, ``alert`` true or false), in reading order."""
-    return [m.model_dump(mode="json") for m in detect_text(text, section_aware=section_aware)]
+    dicts (assertion, temporality, triggers, ``alert`` true or false), in reading order."""
+    found = detect_text(text, section_aware=section_aware, study=study)
+    return [m.model_dump(mode="json") for m in found]
 
 
 __all__ = [
     "DEFAULT_POLICY",
+    "KNOWN_TO_CARE_TEAM",
+    "OVERRIDE_REASONS",
+    "AlertPolicy",
     "DeadlinePolicy",
     "Detector",
     "Lexicon",
     "LexiconEntry",
     "Passage",
+    "StudyScope",
     "active_detector",
     "blocks_signing",
     "communicated_late",
@@ -66,7 +80,9 @@ __all__ = [
     "escalation_due",
     "lexicon_entry_for_ai_type",
     "load_lexicon",
+    "load_policy",
     "missing_from_impression",
     "most_urgent_category",
     "run_cli",
+    "suggested_override",
 ]

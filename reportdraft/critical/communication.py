@@ -18,6 +18,7 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from reportdraft.critical.lexicon import Lexicon
+from reportdraft.critical.policy import AlertPolicy
 from reportdraft.errors import InputError
 from reportdraft.models.base import Strict
 from reportdraft.models.communication import (
@@ -58,6 +59,34 @@ DEFAULT_POLICY = DeadlinePolicy()
 
 SIGNING_CATEGORIES: frozenset[int] = frozenset({1, 2})
 """Categories whose alerts block a final report until communication is documented."""
+
+KNOWN_TO_CARE_TEAM = "Already known to the care team"
+"""The override reason that closes an alert on an unchanged or known finding: the policy
+lets such findings alert (the team may not know), and the radiologist who knows they do
+records this instead of a call."""
+
+OVERRIDE_REASONS: tuple[str, ...] = (
+    KNOWN_TO_CARE_TEAM,
+    "Communicated by another radiologist",
+    "Expected finding after a procedure",
+)
+"""Standard override reasons a workstation offers; ``override_reason`` stays free text."""
+
+
+def suggested_override(mention: CriticalMention, policy: AlertPolicy | None = None) -> str | None:
+    """The override reason to offer for an alerting ``mention``, if one fits its time course.
+
+    An unchanged or known Category 1/2 finding alerts by default; for it the workstation
+    offers :data:`KNOWN_TO_CARE_TEAM` (the time courses are ``known_to_care_team`` in the
+    alert policy). None for a mention that does not alert or has another time course.
+    """
+    if not mention.alert or mention.temporality is None:
+        return None
+    if policy is None:
+        from reportdraft.critical.detector import active_detector
+
+        policy = active_detector().policy
+    return KNOWN_TO_CARE_TEAM if mention.temporality in policy.known_to_care_team else None
 
 
 def _utc(value: datetime) -> datetime:

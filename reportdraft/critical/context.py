@@ -22,7 +22,7 @@ from pydantic import Field, ValidationError, model_validator
 from reportdraft.critical.lexicon import CODE_PATTERN, Phrase, TokenPattern, read_yaml
 from reportdraft.errors import ConfigurationError
 from reportdraft.models.base import Strict
-from reportdraft.models.critical import Assertion, ContextTrigger
+from reportdraft.models.critical import Assertion, ContextTrigger, Temporality
 from reportdraft.resources import package_data
 
 
@@ -42,6 +42,17 @@ class CueCategory(StrEnum):
     CONJUNCTION = "conjunction"
     """Ends the scope of the rules that list it in ``terminated_by`` ("stable nodule *and*
     large pneumothorax": the historical cue stops at "and"; a negation does not)."""
+    TEMPORAL = "temporal"
+    """States a time course ("stable", "decreasing", "chronic", "known") without changing
+    the assertion: a stable pneumothorax is present."""
+    EXPECTED = "expected"
+    """Attributes the finding to a recent procedure ("postoperative", "expected after
+    laparotomy"); the alert policy decides which findings that silences."""
+    UNEXPECTED = "unexpected"
+    """Cancels an expected cue ("more than expected", "out of proportion to")."""
+    SUPPORT = "support"
+    """Links a sign to the diagnosis it supports ("consistent with", "compatible with"):
+    a negated *sign* before it ("absent lung sliding") then supports the diagnosis."""
 
 
 class Direction(StrEnum):
@@ -81,6 +92,9 @@ class ContextRuleSpec(Strict):
     max_scope: Annotated[int, Field(gt=0, le=100)] | None = None
     asserts: Literal["negated", "uncertain", "historical", "hypothetical"] | None = None
     resolves: bool = False
+    sign: bool = False
+    temporality: Temporality | None = None
+    applies_to: list[Annotated[str, Field(pattern=CODE_PATTERN)]] = Field(default_factory=list)
     terminated_by: list[CueCategory] = Field(default_factory=list)
     note: str | None = None
 
@@ -96,6 +110,18 @@ class ContextRuleSpec(Strict):
             raise ValueError(f"{self.id}: only pseudo rules may carry `asserts`")
         if self.resolves and self.category is not CueCategory.NEGATED:
             raise ValueError(f"{self.id}: only negated rules may carry `resolves`")
+        if self.sign and self.category is not CueCategory.NEGATED:
+            raise ValueError(f"{self.id}: only negated rules may carry `sign`")
+        if self.category is CueCategory.TEMPORAL and self.temporality is None:
+            raise ValueError(f"{self.id}: a temporal rule needs a temporality")
+        if self.temporality is not None and self.category not in (
+            CueCategory.TEMPORAL,
+            CueCategory.CURRENT,
+            CueCategory.HISTORICAL,
+        ):
+            raise ValueError(f"{self.id}: only temporal, current or historical rules carry one")
+        if self.applies_to and not scoped:
+            raise ValueError(f"{self.id}: a {self.category.value} rule has no `applies_to`")
         if scoped and self.direction is None:
             raise ValueError(f"{self.id}: a {self.category.value} rule needs a direction")
         if not scoped and (
@@ -113,12 +139,55 @@ class ContextRuleSpec(Strict):
             return CueCategory(self.asserts)
         return self.category
 
+    @property
+    def time_course(self) -> Temporality | None:
+        """The temporality this cue states: its own, "new" for a current cue without one,
+        "resolved" for a resolution cue."""
+        if self.temporality is not None:
+            return self.temporality
+        if self.category is CueCategory.CURRENT:
+            return Temporality.NEW
+        if self.resolves:
+            return Temporality.RESOLVED
+        return None
+
+
+Word = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^\S+$")]
+
+
+class ClauseBreaks(Strict):
+    """When a comma starts a new clause, ending every cue's scope at it.
+
+    "No effusion, large right pneumothorax" is two clauses; "No pneumothorax, effusion or
+    consolidation" is one negated list. After the comma: a word in ``openers`` (an article,
+    "there") or a number always starts a clause; a word in ``modifiers`` (size, side,
+    "new") starts one when a finding follows before the next comma and the sentence does
+    not go on as a list (a word in ``list_words`` after the comma: "no consolidation, large
+    effusion, or pneumothorax"; "nodule, unchanged" describes the nodule); a verb of
+    ``verbs`` before the next comma starts one unless the segment is joined by a list word
+    or "and" ("pneumothorax, effusion and consolidation are not seen"). A word of
+    ``conjunctions`` followed by one of ``joined_openers`` starts one too ("no pneumothorax
+    and a large amount of free air").
+    """
+
+    openers: list[Word] = Field(default_factory=list)
+    modifiers: list[Word] = Field(default_factory=list)
+    verbs: list[Word] = Field(default_factory=list)
+    list_words: list[Word] = Field(default_factory=list)
+    conjunctions: list[Word] = Field(default_factory=list)
+    joined_openers: list[Word] = Field(default_factory=list)
+
 
 class RuleSet(Strict):
     """A validated rule file."""
 
     schema_id: Literal["reportdraft.critical.context/1"] = Field(alias="schema")
     rules: list[ContextRuleSpec] = Field(min_length=1)
+    clause_breaks: ClauseBreaks = ClauseBreaks()
+    question_answers: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
+        default_factory=list
+    )
+    """Short answers that stay in the question's sentence ("Pneumothorax? No.")."""
 
     @model_validator(mode="after")
     def _unique_ids(self) -> RuleSet:
@@ -164,31 +233,74 @@ class Cue:
     """Tokens between the cue and the mention (0 when adjacent)."""
     resolves: bool = False
     """A negation saying the finding went away ("has resolved")."""
+    before: bool = True
+    """The cue precedes the mention (False: it follows it)."""
+    sign: bool = False
+    """A negation of an imaging sign ("absent lung sliding", "no flow")."""
+    temporality: Temporality | None = None
+    """The time course the cue states, if any."""
 
     def trigger(self) -> ContextTrigger:
         """The cue as the model's ``ContextTrigger`` (what the radiologist is shown)."""
-        return ContextTrigger(
-            rule_id=self.rule_id, text=self.text[:200], category=self.category.value
-        )
+        category = self.category.value
+        if self.temporality is not None and self.category is not CueCategory.NEGATED:
+            category = f"{category}:{self.temporality.value}"
+        return ContextTrigger(rule_id=self.rule_id, text=self.text[:200], category=category)
+
+
+ONGOING = frozenset(
+    {Temporality.NEW, Temporality.WORSENING, Temporality.UNCHANGED, Temporality.IMPROVING}
+)
+"""Time courses that say the finding is there now: they turn "previously seen" present."""
+
+
+def supported_signs(cues: list[Cue]) -> list[Cue]:
+    """Negated-sign cues that a support cue links to the mention.
+
+    "Absent lung sliding, consistent with pneumothorax": the negation is about the sign,
+    and "consistent with", nearer to the mention on the same side, says the sign supports
+    the diagnosis. Without a link ("no flow abnormality to suggest torsion") the sign
+    negation negates as any other.
+    """
+    support = [c for c in cues if c.category is CueCategory.SUPPORT]
+    return [
+        c
+        for c in cues
+        if c.category is CueCategory.NEGATED
+        and c.sign
+        and any(s.before == c.before and s.distance < c.distance for s in support)
+    ]
 
 
 def decide(cues: list[Cue]) -> tuple[Assertion, list[Cue]]:
     """The assertion a set of cues gives one mention, with the cues that decided it.
 
-    The nearest asserting cue wins (ties: ``TIE_ORDER``). A *current* cue ("new",
-    "increased") turns a historical verdict into present: a known finding that grew is a
-    finding to call about. A resolution cue ("has resolved") on a finding that a
-    historical cue also reaches ("previously seen") gives historical. No asserting cue:
-    present.
+    The nearest asserting cue wins (ties: ``TIE_ORDER``). A negated sign linked to the
+    mention by a support cue does not count (:func:`supported_signs`). A cue stating that
+    the finding is there now (*current*: "new", "increased"; or an ongoing time course:
+    "unchanged", "decreasing") turns a historical verdict into present: a previously seen
+    finding that is still there is a finding. A resolution cue ("has resolved") on a
+    finding that a historical cue also reaches ("previously seen") gives historical. No
+    asserting cue: present.
     """
-    asserting = [c for c in cues if c.category in ASSERTING]
-    current = sorted((c for c in cues if c.category is CueCategory.CURRENT), key=_nearness)
+    dropped = supported_signs(cues)
+    asserting = [c for c in cues if c.category in ASSERTING and c not in dropped]
+    ongoing = sorted(
+        (
+            c
+            for c in cues
+            if c.category is CueCategory.CURRENT
+            or (c.category is CueCategory.TEMPORAL and c.temporality in ONGOING)
+        ),
+        key=_nearness,
+    )
     if not asserting:
-        return Assertion.PRESENT, []
+        support = [c for c in cues if c.category is CueCategory.SUPPORT]
+        return Assertion.PRESENT, ([*support[:1], *dropped[:1]] if dropped else [])
     winner = min(asserting, key=lambda c: (c.distance, TIE_ORDER.index(ASSERTING[c.category])))
     verdict = ASSERTING[winner.category]
-    if verdict is Assertion.HISTORICAL and current:
-        return Assertion.PRESENT, [current[0], winner]
+    if verdict is Assertion.HISTORICAL and ongoing:
+        return Assertion.PRESENT, [ongoing[0], winner]
     if verdict is Assertion.NEGATED and winner.resolves:
         history = sorted(
             (c for c in asserting if c.category is CueCategory.HISTORICAL), key=_nearness
@@ -200,3 +312,20 @@ def decide(cues: list[Cue]) -> tuple[Assertion, list[Cue]]:
 
 def _nearness(cue: Cue) -> int:
     return cue.distance
+
+
+def time_course(
+    cues: list[Cue], precedence: list[Temporality]
+) -> tuple[Temporality | None, list[Cue]]:
+    """The temporality the cues give one mention, with the cue that stated it.
+
+    Several time courses can reach one finding ("chronic emboli are again noted"); the
+    one earliest in ``precedence`` wins (a change beats a status: "known pneumothorax, now
+    larger" is worsening). None when no cue states a time course.
+    """
+    rank = {t: i for i, t in enumerate(precedence)}
+    stated = [(rank.get(c.temporality, len(rank)), c.distance, c) for c in cues if c.temporality]
+    if not stated:
+        return None, []
+    best = min(stated, key=lambda item: item[:2])[2]
+    return best.temporality, [best]

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from reportdraft.critical.clauses import ClauseSplitter, Token, crosses
 from reportdraft.critical.context import (
     Cue,
     CueCategory,
@@ -21,20 +22,30 @@ from reportdraft.critical.context import (
     decide,
     default_rules,
     load_rules,
+    time_course,
 )
-from reportdraft.critical.lexicon import Lexicon, default_lexicon, load_lexicon
+from reportdraft.critical.lexicon import Lexicon, LexiconEntry, default_lexicon, load_lexicon
 from reportdraft.critical.nlp import EXCLUDED_LABEL, build_pipeline
+from reportdraft.critical.organs import OrganMatcher, Placement
+from reportdraft.critical.policy import AlertPolicy, default_policy, load_policy
 from reportdraft.critical.sections import (
+    Header,
     SectionLexicon,
+    SectionMap,
     default_sections,
-    find_headers,
     load_sections,
-    section_at,
-    section_spans,
+    scan_headers,
 )
 from reportdraft.errors import ConfigurationError
-from reportdraft.models.critical import ALERTING, ContextTrigger, CriticalMention
-from reportdraft.models.draft import Draft
+from reportdraft.models.critical import (
+    ALERTING,
+    Assertion,
+    ContextTrigger,
+    CriticalMention,
+    StudyScope,
+    Temporality,
+)
+from reportdraft.models.draft import Draft, SectionKind
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -50,8 +61,20 @@ class Passage:
     statement_id: str | None = None
 
 
+@dataclass(slots=True)
+class _Where:
+    """What one document contributes to the decision on each of its mentions."""
+
+    doc: Doc
+    study: StudyScope | None
+    document: str
+    sections: SectionMap | None = None
+    breaks: dict[int, list[int]] = field(default_factory=dict)
+    headers: list[Header] | None = None
+
+
 class Detector:
-    """Finds critical-finding mentions and decides their assertion and alert.
+    """Finds critical-finding mentions and decides their assertion, temporality and alert.
 
     Thread-safe: the pipeline is built under a lock, and spaCy pipelines can be called
     from several threads once built.
@@ -63,10 +86,14 @@ class Detector:
         lexicon: Lexicon | None = None,
         rules: RuleSet | None = None,
         sections: SectionLexicon | None = None,
+        policy: AlertPolicy | None = None,
     ) -> None:
         self.lexicon = lexicon or default_lexicon()
         self.rules = rules or default_rules()
         self.sections = sections or default_sections()
+        self.policy = policy or default_policy()
+        self._clauses = ClauseSplitter(self.rules.clause_breaks)
+        self._organs = {name: OrganMatcher(ctx) for name, ctx in self.lexicon.organs.items()}
         self._nlp: Language | None = None
         self._lock = threading.Lock()
 
@@ -82,63 +109,127 @@ class Detector:
         return self._nlp
 
     def detect_text(
-        self, text: str, *, section_aware: bool = False, default_section: str | None = None
+        self,
+        text: str,
+        *,
+        section_aware: bool = False,
+        default_section: str | None = None,
+        study: StudyScope | None = None,
     ) -> list[CriticalMention]:
         """All mentions in ``text``, with offsets into ``text``.
 
         With ``section_aware`` the text's own headers ("INDICATION:", "FINDINGS: ,") set
-        each mention's section, ``default_section`` applying before the first header;
-        without it every mention gets ``default_section``.
+        each mention's section, ``default_section`` applying before the first header; a
+        History, Comparison or Technique header governs only its own content
+        (:class:`sections.SectionMap`). Without it every mention gets ``default_section``.
+        ``study`` (optional) says what the study is, for findings whose organ the words
+        leave open ("nodule").
         """
         if not text.strip():
             return []
         doc = self.nlp(text)
+        where = _Where(doc, study, text)
         if section_aware:
-            spans = section_spans(find_headers(text, self.sections), default_section)
-            return [
-                self._mention(ent, section_at(spans, ent.start_char), None) for ent in _targets(doc)
-            ]
-        return [self._mention(ent, default_section, None) for ent in _targets(doc)]
+            where.sections = SectionMap(text, self.sections, default_section)
+        found: list[CriticalMention] = []
+        for ent in _targets(doc):
+            section, ended = default_section, None
+            if where.sections is not None:
+                section, ended = where.sections.section_of(ent.sent.start_char, ent.sent.end_char)
+            mention = self._mention(ent, where, section, None, ended)
+            if mention is not None:
+                found.append(mention)
+        return found
 
-    def detect_passages(self, passages: Sequence[Passage]) -> list[list[CriticalMention]]:
-        """Mentions per passage (in order), batched through the pipeline."""
+    def detect_passages(
+        self,
+        passages: Sequence[Passage],
+        *,
+        study: StudyScope | None = None,
+        document: str | None = None,
+    ) -> list[list[CriticalMention]]:
+        """Mentions per passage (in order), batched through the pipeline.
+
+        The passages are read as one report: ``document`` (default: their texts joined)
+        is what an ambiguous finding's organ is inferred from when ``study`` is None.
+        """
         texts = [p.text for p in passages]
+        whole = document if document is not None else "\n".join(texts)
         results: list[list[CriticalMention]] = []
         for passage, doc in zip(passages, self.nlp.pipe(texts), strict=True):
-            results.append(
-                [self._mention(ent, passage.section, passage.statement_id) for ent in _targets(doc)]
+            where = _Where(doc, study, whole)
+            mentions = (
+                self._mention(ent, where, passage.section, passage.statement_id, None)
+                for ent in _targets(doc)
             )
+            results.append([m for m in mentions if m is not None])
         return results
 
-    def detect_draft(self, draft: Draft) -> list[CriticalMention]:
+    def detect_draft(
+        self, draft: Draft, *, study: StudyScope | None = None
+    ) -> list[CriticalMention]:
         """Mentions in every statement of ``draft``; offsets index the statement's text."""
         passages = [
             Passage(st.text, section.kind.value, st.id)
             for section in draft.sections
             for st in section.statements
         ]
-        return [m for found in self.detect_passages(passages) for m in found]
+        return [m for found in self.detect_passages(passages, study=study) for m in found]
 
-    def _mention(self, ent: Span, section: str | None, statement_id: str | None) -> CriticalMention:
+    def _mention(
+        self,
+        ent: Span,
+        where: _Where,
+        section: str | None,
+        statement_id: str | None,
+        ended: SectionKind | None,
+    ) -> CriticalMention | None:
         entry = self.lexicon.entry(ent.label_)
         if entry is None:  # only if a pipeline is shared between lexicons
             raise ConfigurationError(f"target label {ent.label_!r} is not in the lexicon")
-        assertion, deciding = decide(_cues(ent))
+        if entry.organ is not None and not self._in_organ(entry, ent, where):
+            return None
+        cues = _cues(ent, self._breaks(ent, where))
+        assertion, deciding = decide(cues)
+        temporality, stated = time_course(cues, self.policy.precedence)
+        if assertion is Assertion.NEGATED and temporality is not Temporality.RESOLVED:
+            temporality, stated = None, []  # "stable ventriculomegaly without hydrocephalus"
         triggers = [cue.trigger() for cue in deciding]
+        triggers += [cue.trigger() for cue in stated if cue not in deciding]
+        expected = self._expected(cues, ent)
         override = self.sections.override_for(section)
         if override is not None and assertion in ALERTING:
             assertion = override
-            triggers = [
+            triggers.insert(
+                0,
                 ContextTrigger(
                     rule_id=f"section:{section}", text=str(section), category=override.value
                 ),
-                *triggers,
-            ]
+            )
+        if ended is not None:
+            triggers.insert(
+                0,
+                ContextTrigger(
+                    rule_id=f"section_end:{ended.value}",
+                    text=f"a finding after the {ended.value} header's own content",
+                    category="section",
+                ),
+            )
+        alert = self.policy.alerts(
+            code=entry.code,
+            category=entry.category,
+            assertion=assertion,
+            temporality=temporality,
+            expected=expected is not None,
+        )
+        if assertion in self.policy.alerting_assertions and not alert:
+            triggers.append(_policy_trigger(entry, temporality, expected))
         return CriticalMention(
             finding_code=entry.code,
             label=entry.label,
             category=entry.category,
             assertion=assertion,
+            temporality=temporality,
             section=section,
             start=ent.start_char,
             end=ent.end_char,
@@ -146,15 +237,68 @@ class Detector:
             triggers=triggers,
             codes=list(entry.codes),
             statement_id=statement_id,
-            alert=assertion in ALERTING and self.sections.is_alerting(section),
+            alert=alert and self.sections.is_alerting(section),
         )
+
+    def _breaks(self, ent: Span, where: _Where) -> list[int]:
+        """Clause-starting commas of the mention's sentence (token indices), cached per doc."""
+        sent = ent.sent
+        cached = where.breaks.get(sent.start)
+        if cached is None:
+            tokens = [Token(t.lower_, t.like_num, bool(t.ent_type_)) for t in sent]
+            cached = [sent.start + i for i in self._clauses.breaks(tokens)]
+            where.breaks[sent.start] = cached
+        return cached
+
+    def _in_organ(self, entry: LexiconEntry, ent: Span, where: _Where) -> bool:
+        matcher = self._organs.get(entry.organ or "")
+        if matcher is None:
+            return True
+        if where.headers is None:
+            where.headers = scan_headers(where.doc.text, tuple(self.sections.header_words()))
+        title = None
+        for header in where.headers:
+            if header.start > ent.start_char:
+                break
+            title = header.title
+        placement = Placement(ent.text, ent.sent.text, title, where.study, where.document)
+        return matcher.fits(placement)
+
+    def _expected(self, cues: list[Cue], ent: Span) -> Cue | None:
+        """The expected post-operative cue that reaches the mention, unless another cue calls
+        the finding unexpected or the sentence states an interval beyond the window."""
+        if any(c.category is CueCategory.UNEXPECTED for c in cues):
+            return None
+        expected = [c for c in cues if c.category is CueCategory.EXPECTED]
+        if not expected or not self.policy.within_window(ent.sent.text):
+            return None
+        return min(expected, key=lambda c: c.distance)
+
+
+def _policy_trigger(
+    entry: LexiconEntry, temporality: Temporality | None, expected: Cue | None
+) -> ContextTrigger:
+    """Why the policy keeps a present or uncertain mention silent (shown as a trigger)."""
+    if expected is not None and (
+        temporality is None or temporality.value not in ("new", "worsening")
+    ):
+        return ContextTrigger(
+            rule_id="policy:expected_postoperative", text=expected.text[:200], category="policy"
+        )
+    course = temporality.value if temporality is not None else "unstated"
+    return ContextTrigger(
+        rule_id=f"policy:category_{entry.category}_{course}",
+        text=f"{course} Category {entry.category} finding",
+        category="policy",
+    )
 
 
 def _targets(doc: Doc) -> Iterable[Span]:
     return (ent for ent in doc.ents if ent.label_ != EXCLUDED_LABEL)
 
 
-def _cues(ent: Span) -> list[Cue]:
+def _cues(ent: Span, breaks: list[int]) -> list[Cue]:
+    """The cues reaching ``ent``, minus those inside its words or beyond a clause boundary."""
     cues: list[Cue] = []
     doc = ent.doc
     for modifier in ent._.modifiers:
@@ -162,7 +306,11 @@ def _cues(ent: Span) -> list[Cue]:
         start, end = modifier.modifier_span
         if start < ent.end and ent.start < end:
             continue  # a cue inside the finding's own words ("acute on chronic ...")
-        distance = ent.start - end if end <= ent.start else start - ent.end
+        before = end <= ent.start
+        if crosses(breaks, end, ent.start) if before else crosses(breaks, ent.end, start):
+            continue  # "No effusion, large right pneumothorax": a new clause
+        distance = ent.start - end if before else start - ent.end
+        course = meta.get("temporality")
         cues.append(
             Cue(
                 rule_id=str(meta.get("rule_id", modifier.rule.literal)),
@@ -170,6 +318,9 @@ def _cues(ent: Span) -> list[Cue]:
                 text=doc[start:end].text,
                 distance=distance,
                 resolves=bool(meta.get("resolves", False)),
+                before=before,
+                sign=bool(meta.get("sign", False)),
+                temporality=Temporality(course) if course else None,
             )
         )
     return cues
@@ -194,18 +345,20 @@ def configure(
     lexicon: Path | None = None,
     rules: Path | None = None,
     sections: Path | None = None,
+    policy: Path | None = None,
 ) -> Detector:
     """Install site files for this process (call once at start-up, from the settings).
 
-    ``lexicon`` is a site lexicon applied over the bundled one; ``rules`` and ``sections``
-    replace the bundled files. Everything is validated now, so a bad site file fails at
-    start-up (ConfigurationError), not at the first report.
+    ``lexicon`` is a site lexicon applied over the bundled one; ``rules``, ``sections`` and
+    ``policy`` (the alert policy) replace the bundled files. Everything is validated now, so
+    a bad site file fails at start-up (ConfigurationError), not at the first report.
     """
     global _active
     detector = Detector(
         lexicon=load_lexicon(site=lexicon) if lexicon else None,
         rules=load_rules(rules) if rules else None,
         sections=load_sections(sections) if sections else None,
+        policy=load_policy(policy) if policy else None,
     )
     with _active_lock:
         _active = detector
@@ -213,20 +366,24 @@ def configure(
 
 
 def detect_text(
-    text: str, *, section_aware: bool = False, default_section: str | None = None
+    text: str,
+    *,
+    section_aware: bool = False,
+    default_section: str | None = None,
+    study: StudyScope | None = None,
 ) -> list[CriticalMention]:
     """Critical-finding mentions in free text (see :meth:`Detector.detect_text`)."""
     return active_detector().detect_text(
-        text, section_aware=section_aware, default_section=default_section
+        text, section_aware=section_aware, default_section=default_section, study=study
     )
 
 
-def most_urgent_category(text: str) -> int | None:
+def most_urgent_category(text: str, study: StudyScope | None = None) -> int | None:
     """The lowest ACR category among the alerting mentions in ``text``; None if none alerts."""
-    categories = [m.category for m in detect_text(text) if m.alert]
+    categories = [m.category for m in detect_text(text, study=study) if m.alert]
     return min(categories) if categories else None
 
 
-def detect_draft(draft: Draft) -> list[CriticalMention]:
+def detect_draft(draft: Draft, study: StudyScope | None = None) -> list[CriticalMention]:
     """Critical-finding mentions in a draft, per statement (see :meth:`Detector.detect_draft`)."""
-    return active_detector().detect_draft(draft)
+    return active_detector().detect_draft(draft, study=study)

@@ -9,6 +9,7 @@ without paying for the NLP pipeline.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -30,12 +31,27 @@ TokenPattern = Annotated[list[dict[str, Any]], Field(min_length=1, max_length=20
 """A spaCy ``Matcher`` token pattern; spaCy validates its keys when the pipeline is built."""
 
 
+class OrganContext(Strict):
+    """The words that place an ambiguous finding ("nodule", "mass") in one organ.
+
+    ``confirm``: words that name the organ (lung, pulmonary, upper lobe); ``others``: words
+    naming other organs (thyroid, hepatic, adrenal); ``studies``: study body parts that are
+    the organ's region (chest). See :mod:`reportdraft.critical.organs` for the rule.
+    """
+
+    confirm: list[Phrase] = Field(min_length=1)
+    others: list[Phrase] = Field(default_factory=list)
+    studies: list[Phrase] = Field(default_factory=list)
+
+
 class LexiconEntry(Strict):
     """One critical finding: its code, ACR category and the words that name it.
 
     ``group`` ties findings that answer for each other when an impression is checked
     against AI findings and dictation (a subdural hematoma covers an "intracranial
-    hemorrhage"); it defaults to the entry's own code.
+    hemorrhage"); it defaults to the entry's own code. ``organ`` names an organ context:
+    a mention then counts only where that organ is meant (a thyroid nodule is not a lung
+    nodule).
     """
 
     code: Code
@@ -48,6 +64,8 @@ class LexiconEntry(Strict):
     abbreviations: list[Annotated[str, Field(pattern=r"^\S{2,12}$")]] = Field(default_factory=list)
     patterns: list[TokenPattern] = Field(default_factory=list)
     exclusions: list[Phrase] = Field(default_factory=list)
+    exclusion_patterns: list[TokenPattern] = Field(default_factory=list)
+    organ: Code | None = None
     note: str | None = None
 
     @model_validator(mode="after")
@@ -67,6 +85,7 @@ class LexiconFile(Strict):
 
     schema_id: Literal["reportdraft.critical.lexicon/1"] = Field(alias="schema")
     version: Annotated[str, Field(min_length=1, max_length=40)]
+    organs: dict[Code, OrganContext] = Field(default_factory=dict)
     findings: list[LexiconEntry] = Field(default_factory=list)
     remove: list[Code] = Field(default_factory=list)
 
@@ -76,6 +95,7 @@ class Lexicon(Strict):
 
     version: str
     entries: list[LexiconEntry] = Field(min_length=1)
+    organs: dict[str, OrganContext] = Field(default_factory=dict)
     _by_code: dict[str, LexiconEntry] = PrivateAttr(default_factory=dict)
     _by_ai_type: dict[str, LexiconEntry] = PrivateAttr(default_factory=dict)
 
@@ -95,6 +115,8 @@ class Lexicon(Strict):
                 self._by_ai_type[ai_type] = entry
         for entry in self.entries:
             self._by_ai_type.setdefault(entry.code, entry)
+            if entry.organ is not None and entry.organ not in self.organs:
+                raise ValueError(f"{entry.code}: organ {entry.organ!r} is not under `organs`")
         return self
 
     def __len__(self) -> int:
@@ -118,6 +140,23 @@ class Lexicon(Strict):
         return sum(len(e.terms) + len(e.abbreviations) + len(e.patterns) for e in self.entries)
 
 
+def phrase_pattern(phrases: list[str]) -> re.Pattern[str] | None:
+    """One case-insensitive regular expression matching any of ``phrases`` (None if empty).
+
+    Words match whole ("lung" not inside "lunge"), inner spaces or hyphens are flexible
+    ("non calcified", "non-calcified"), punctuation phrases ("?") match anywhere.
+    """
+    if not phrases:
+        return None
+    parts = []
+    for phrase in sorted(set(phrases), key=len, reverse=True):
+        body = r"[\s-]+".join(re.escape(w) for w in phrase.split())
+        lead = r"(?<![A-Za-z0-9])" if phrase[0].isalnum() else ""
+        tail = r"(?![A-Za-z0-9])" if phrase[-1].isalnum() else ""
+        parts.append(lead + body + tail)
+    return re.compile("|".join(parts), re.IGNORECASE)
+
+
 def read_yaml(path: Path, what: str) -> Any:
     """Read a YAML data file, turning I/O and syntax errors into a ConfigurationError."""
     try:
@@ -139,10 +178,12 @@ def load_lexicon(path: Path | None = None, *, site: Path | None = None) -> Lexic
     """Load the lexicon at ``path`` (default: the bundled one), then apply a ``site`` file.
 
     A site file's entries replace default entries with the same code and add new ones;
-    its ``remove`` list drops default codes. Raises ConfigurationError on any invalid file.
+    its ``remove`` list drops default codes; its ``organs`` replace organ contexts of the
+    same name. Raises ConfigurationError on any invalid file.
     """
     base = _parse_file(path or package_data("critical", "lexicon.yaml"))
     entries = {e.code: e for e in base.findings}
+    organs = dict(base.organs)
     version = base.version
     if site is not None:
         override = _parse_file(site)
@@ -153,9 +194,10 @@ def load_lexicon(path: Path | None = None, *, site: Path | None = None) -> Lexic
             del entries[code]
         for entry in override.findings:
             entries[entry.code] = entry
+        organs |= override.organs
         version = f"{version}+{override.version}"
     try:
-        return Lexicon(version=version, entries=list(entries.values()))
+        return Lexicon(version=version, entries=list(entries.values()), organs=organs)
     except ValidationError as exc:
         raise ConfigurationError(f"invalid critical-finding lexicon: {exc}") from exc
 

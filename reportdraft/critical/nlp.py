@@ -33,6 +33,10 @@ _CONTEXT_CATEGORY = {
     CueCategory.PSEUDO: "PSEUDO",
     CueCategory.TERMINATE: "TERMINATE",
     CueCategory.CONJUNCTION: "CONJUNCTION",
+    CueCategory.TEMPORAL: "TEMPORAL",
+    CueCategory.EXPECTED: "EXPECTED",
+    CueCategory.UNEXPECTED: "UNEXPECTED",
+    CueCategory.SUPPORT: "SUPPORT",
 }
 
 
@@ -40,16 +44,20 @@ class RegexSentences:
     """spaCy component: sentence starts from :func:`sections.sentence_starts` (regex).
 
     Header words are passed so that "FINDINGS: , There is ..." splits at the header even
-    when the caller does not ask for section awareness.
+    when the caller does not ask for section awareness; answer words keep a short answer
+    in its question's sentence ("Pneumothorax? No.").
     """
 
-    def __init__(self, header_words: list[str]) -> None:
+    def __init__(self, header_words: list[str], answer_words: list[str]) -> None:
         self.header_words = tuple(header_words)
+        self.answer_words = tuple(answer_words)
 
     def __call__(self, doc: Doc) -> Doc:
         """Mark each token that opens a sentence; every other token is marked as not."""
         text = doc.text
-        bounds = sentence_starts(text, scan_headers(text, self.header_words))
+        bounds = sentence_starts(
+            text, scan_headers(text, self.header_words), answers=self.answer_words
+        )
         j = 1  # bounds[0] is 0: the first token always opens a sentence
         for token in doc:
             end = token.idx + len(token.text)
@@ -67,8 +75,10 @@ def _register_sentence_component() -> None:
     if Language.has_factory(SENTENCE_COMPONENT):
         return
 
-    def make(nlp: Language, name: str, header_words: list[str]) -> RegexSentences:
-        return RegexSentences(header_words)
+    def make(
+        nlp: Language, name: str, header_words: list[str], answer_words: list[str]
+    ) -> RegexSentences:
+        return RegexSentences(header_words, answer_words)
 
     # spaCy validates factory arguments from their annotations, which this module's
     # `from __future__ import annotations` turns into strings: give it the real types.
@@ -76,9 +86,14 @@ def _register_sentence_component() -> None:
         "nlp": Language,
         "name": str,
         "header_words": list[str],
+        "answer_words": list[str],
         "return": RegexSentences,
     }
-    Language.factory(SENTENCE_COMPONENT, default_config={"header_words": []}, func=make)
+    Language.factory(
+        SENTENCE_COMPONENT,
+        default_config={"header_words": [], "answer_words": []},
+        func=make,
+    )
 
 
 def target_rules(lexicon: Lexicon) -> list[Any]:
@@ -96,6 +111,10 @@ def target_rules(lexicon: Lexicon) -> list[Any]:
             for i, p in enumerate(entry.patterns, start=1)
         ]
         rules += [TargetRule(term, EXCLUDED_LABEL) for term in entry.exclusions]
+        rules += [
+            TargetRule(f"{entry.code} exclusion {i}", EXCLUDED_LABEL, pattern=list(p))
+            for i, p in enumerate(entry.exclusion_patterns, start=1)
+        ]
     return rules
 
 
@@ -112,12 +131,20 @@ def context_rules(ruleset: RuleSet) -> list[Any]:
             direction = "PSEUDO"  # modifies nothing; a conjunction only limits scopes
         else:
             direction = (spec.direction or Direction.BIDIRECTIONAL).value.upper()
-        meta = {"rule_id": spec.id, "category": acting.value, "resolves": spec.resolves}
+        time_course = spec.time_course
+        meta = {
+            "rule_id": spec.id,
+            "category": acting.value,
+            "resolves": spec.resolves,
+            "sign": spec.sign,
+            "temporality": time_course.value if time_course else None,
+        }
         common: dict[str, Any] = {
             "category": _CONTEXT_CATEGORY[acting],
             "direction": direction,
             "max_scope": spec.max_scope,
             "terminated_by": {_CONTEXT_CATEGORY[c] for c in spec.terminated_by} or None,
+            "allowed_types": set(spec.applies_to) or None,
             "metadata": meta,
         }
         rules += [ConTextRule(phrase, **common) for phrase in spec.phrases]
@@ -135,7 +162,10 @@ def build_pipeline(lexicon: Lexicon, ruleset: RuleSet, header_words: list[str]) 
 
     _register_sentence_component()
     nlp = spacy.blank("en")
-    nlp.add_pipe(SENTENCE_COMPONENT, config={"header_words": header_words})
+    nlp.add_pipe(
+        SENTENCE_COMPONENT,
+        config={"header_words": header_words, "answer_words": list(ruleset.question_answers)},
+    )
     try:
         matcher: Any = nlp.add_pipe("medspacy_target_matcher")
         matcher.add(target_rules(lexicon))

@@ -19,7 +19,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
-from reportdraft.critical.lexicon import read_yaml
+from reportdraft.critical.lexicon import phrase_pattern, read_yaml
 from reportdraft.errors import ConfigurationError
 from reportdraft.models.base import Strict
 from reportdraft.models.critical import Assertion
@@ -27,6 +27,19 @@ from reportdraft.models.draft import SectionKind
 from reportdraft.resources import package_data
 
 HeaderWord = Annotated[str, Field(min_length=2, max_length=60, pattern=r"^[A-Za-z][A-Za-z /&-]*$")]
+Wording = Annotated[str, Field(min_length=1, max_length=60)]
+
+
+class BoundedSection(Strict):
+    """A section whose header governs only its own content (see ``sections.yaml``).
+
+    ``same_line``: the header's own content is what stands on its line; a header alone on
+    its line ("COMPARISON:" then a new line) owns no sentence of its own, and what follows
+    must read like the section (``continues_with``) to belong to it.
+    """
+
+    continues_with: list[Wording] = Field(default_factory=list)
+    same_line: bool = False
 
 
 class SectionLexicon(Strict):
@@ -36,6 +49,8 @@ class SectionLexicon(Strict):
     headers: dict[SectionKind, list[HeaderWord]]
     assertion_override: dict[SectionKind, Assertion] = Field(default_factory=dict)
     alerting: list[SectionKind] = Field(min_length=1)
+    bounded: dict[SectionKind, BoundedSection] = Field(default_factory=dict)
+    unheaded: SectionKind = SectionKind.FINDINGS
 
     @model_validator(mode="after")
     def _unique_headers(self) -> SectionLexicon:
@@ -75,6 +90,15 @@ class SectionLexicon(Strict):
         """All header words, longest first (so "clinical history" beats "history")."""
         words = {w for ws in self.headers.values() for w in ws}
         return sorted(words, key=lambda w: (-len(w), w))
+
+    @cached_property
+    def _continuations(self) -> dict[SectionKind, re.Pattern[str] | None]:
+        return {kind: phrase_pattern(b.continues_with) for kind, b in self.bounded.items()}
+
+    def continues(self, kind: SectionKind, sentence: str) -> bool:
+        """True when ``sentence`` reads as more of a bounded section ``kind``'s content."""
+        pattern = self._continuations.get(kind)
+        return pattern is not None and pattern.search(sentence) is not None
 
 
 def load_sections(path: Path | None = None) -> SectionLexicon:
@@ -170,6 +194,56 @@ def section_at(spans: list[tuple[int, str | None]], offset: int) -> str | None:
     return current
 
 
+_BLANK_LINE = re.compile(r"\n[ \t]*\r?\n")
+
+
+class SectionMap:
+    """The section of each sentence of a text, with headers that govern only their content.
+
+    A header opens its section; a *bounded* section (History, Comparison, Technique in the
+    bundled file) keeps its first sentence and, after it, only sentences that read like
+    its content (its ``continues_with`` wording: a question, "history of", "rule out").
+    Any other sentence before the next header, or anything after a blank line, is read as
+    the ``unheaded`` section (Findings): in "COMPARISON: None. Large right pneumothorax."
+    the pneumothorax is a finding, not a comparison.
+    """
+
+    def __init__(self, text: str, lexicon: SectionLexicon, default: str | None) -> None:
+        self.text = text
+        self.lexicon = lexicon
+        self.headers = find_headers(text, lexicon)
+        self.default = default
+
+    def header_before(self, offset: int, *, known: bool) -> Header | None:
+        """The last header (a known one when ``known``) starting at or before ``offset``."""
+        found = None
+        for header in self.headers:
+            if header.start > offset:
+                break
+            if header.kind is not None or not known:
+                found = header
+        return found
+
+    def section_of(self, start: int, end: int) -> tuple[str | None, SectionKind | None]:
+        """The section of the sentence ``text[start:end]``, and the bounded section it was
+        taken out of (None when its header governs it)."""
+        header = self.header_before(start, known=True)
+        if header is None or header.kind is None:
+            return self.default, None
+        kind = header.kind
+        if kind not in self.lexicon.bounded:
+            return kind.value, None
+        before = self.text[header.content_start : start]
+        if _BLANK_LINE.search(before):
+            return self.lexicon.unheaded.value, kind  # a paragraph of its own
+        first = not before.strip(" \t\r\n,")
+        if first and self.lexicon.bounded[kind].same_line and "\n" in before:
+            first = False  # "COMPARISON:" alone on its line owns nothing
+        if first or self.lexicon.continues(kind, self.text[start:end]):
+            return kind.value, None  # the header's own first sentence, or more of it
+        return self.lexicon.unheaded.value, kind
+
+
 ABBREVIATIONS = frozenset(
     {
         "dr",
@@ -197,26 +271,44 @@ ABBREVIATIONS = frozenset(
 """Words whose trailing period does not end a sentence ("Dr. Smith", "vs. atelectasis")."""
 
 _END = re.compile(r"[.!?]+[\"')\]]*[\s,]+(?=\S)")
+_ANSWER_END = r"[ \t]*(?:[.,;!]|\r?\n|$)"
 _NEWLINE = re.compile(r"\n[ \t]*(?=[A-Z0-9\-*\u2022])|\n[ \t]*\n\s*(?=\S)")
 
 
-def sentence_starts(text: str, headers: list[Header] | None = None) -> list[int]:
+@lru_cache(maxsize=8)
+def _answer_pattern(answers: tuple[str, ...]) -> re.Pattern[str] | None:
+    if not answers:
+        return None
+    words = "|".join(r"\s+".join(map(re.escape, a.split())) for a in sorted(answers, key=len)[::-1])
+    return re.compile(rf"(?:{words}){_ANSWER_END}", re.IGNORECASE)
+
+
+def sentence_starts(
+    text: str, headers: list[Header] | None = None, *, answers: tuple[str, ...] = ()
+) -> list[int]:
     """Character offsets where sentences start (0 first), sorted and unique.
 
     A sentence ends at ``.``/``!``/``?`` followed by space or a comma (unless the word is an
     abbreviation, or a list number opening its sentence, "1."), at a line break before a
-    capital, digit or bullet, at a blank line, and around section headers.
+    capital, digit or bullet, at a blank line, and around section headers. A short answer
+    in ``answers`` stays in its question's sentence ("Pneumothorax? No." is one sentence,
+    and so is "FREE AIR: None."), so that a cue can reach the question's finding.
     """
+    answer = _answer_pattern(answers)
     starts = {0}
     for m in _NEWLINE.finditer(text):
-        starts.add(m.end())
+        if answer is None or not answer.match(text, m.end()):
+            starts.add(m.end())
     for header in headers if headers is not None else []:
         starts.add(header.start)
-        starts.add(header.content_start)
+        if answer is None or not answer.match(text, header.content_start):
+            starts.add(header.content_start)
     for m in _END.finditer(text):
         end = m.start()
         if end == 0 or text[end - 1].isspace():
             continue  # "? PE": a question mark that opens a phrase
+        if answer is not None and "?" in m.group() and answer.match(text, m.end()):
+            continue  # "Pneumothorax? No."
         begin = end
         while begin > 0 and (text[begin - 1].isalnum() or text[begin - 1] in ".-/'&"):
             begin -= 1

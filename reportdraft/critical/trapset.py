@@ -19,30 +19,38 @@ from pydantic import Field, ValidationError
 from reportdraft.critical.lexicon import Code, read_yaml
 from reportdraft.errors import ConfigurationError
 from reportdraft.models.base import Strict
-from reportdraft.models.critical import Assertion, Category
+from reportdraft.models.critical import Assertion, Category, StudyScope, Temporality
 from reportdraft.models.draft import SectionKind
 
 
 class Expected(Strict):
-    """One expected mention."""
+    """One expected mention. ``temporality`` is checked only when given ("none": the text
+    states no time course)."""
 
     code: Code
     category: Category
     assertion: Assertion
     alert: bool
     section: SectionKind | None = None
+    temporality: Temporality | Literal["none"] | None = None
 
 
 class TrapItem(Strict):
-    """One text with its expected mentions, in reading order."""
+    """One text with its expected mentions, in reading order. ``body_part`` is the study
+    the text reports, passed to the detector as its :class:`StudyScope`."""
 
     id: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,80}$")]
     rule: Annotated[str, Field(min_length=1, max_length=60)]
     text: Annotated[str, Field(min_length=1)]
     section: SectionKind | None = None
     section_aware: bool = False
+    body_part: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     note: str | None = None
     expect: list[Expected]
+
+    def study(self) -> StudyScope | None:
+        """The study context to give the detector (None when the item names none)."""
+        return StudyScope(body_part=self.body_part) if self.body_part else None
 
 
 class TrapSet(Strict):
@@ -62,11 +70,13 @@ def load_trap_set(path: Path) -> TrapSet:
 
 @dataclass(frozen=True, slots=True)
 class Predicted:
-    """What a detector said about one mention."""
+    """What a detector said about one mention (``temporality``: None when it states none or
+    the detector does not report one)."""
 
     code: str
     assertion: str
     alert: bool
+    temporality: str | None = None
 
 
 @dataclass(slots=True)
@@ -81,6 +91,8 @@ class Score:
     matched: int = 0
     missed_mentions: int = 0
     spurious_mentions: int = 0
+    temporality_checked: int = 0
+    temporality_right: int = 0
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -98,6 +110,13 @@ class Score:
         """Share of matched mentions whose assertion is the expected one."""
         return self.assertion_right / self.matched if self.matched else 1.0
 
+    @property
+    def temporality_accuracy(self) -> float:
+        """Share of matched mentions with an expected temporality that got it right."""
+        return (
+            self.temporality_right / self.temporality_checked if self.temporality_checked else 1.0
+        )
+
     def summary(self) -> dict[str, float | int]:
         """The numbers, for JSON."""
         return {
@@ -108,6 +127,8 @@ class Score:
             "fn": self.fn,
             "tn": self.tn,
             "assertion_accuracy": round(self.assertion_accuracy, 4),
+            "temporality_accuracy": round(self.temporality_accuracy, 4),
+            "temporality_checked": self.temporality_checked,
             "matched_mentions": self.matched,
             "missed_mentions": self.missed_mentions,
             "spurious_mentions": self.spurious_mentions,
@@ -145,6 +166,8 @@ def score(items: Iterable[TrapItem], predict: Callable[[TrapItem], list[Predicte
                 result.errors.append(
                     f"{item.id}: {exp.code} {got.assertion} (expected {exp.assertion.value})"
                 )
+            if exp.temporality is not None:
+                _check_time_course(result, exp.temporality, got.temporality, item.id, exp.code)
             _count(result, exp.alert, got.alert, item.id, exp.code)
         for code, preds in by_code.items():
             for extra in preds[used[code] :]:
@@ -153,6 +176,16 @@ def score(items: Iterable[TrapItem], predict: Callable[[TrapItem], list[Predicte
                     result.fp += 1
                     result.errors.append(f"{item.id}: spurious alerting {code}")
     return result
+
+
+def _check_time_course(
+    result: Score, expected: str, got: str | None, item_id: str, code: str
+) -> None:
+    result.temporality_checked += 1
+    if (got or "none") == expected:
+        result.temporality_right += 1
+    else:
+        result.errors.append(f"{item_id}: {code} temporality {got} (expected {expected})")
 
 
 def _count(result: Score, expected: bool, got: bool, item_id: str, code: str) -> None:

@@ -21,6 +21,27 @@ class Assertion(StrEnum):
 
 
 ALERTING = frozenset({Assertion.PRESENT, Assertion.UNCERTAIN})
+"""Assertions that can alert; whether one does also depends on the section and on the
+alert policy (temporality, expected post-operative findings)."""
+
+
+class Temporality(StrEnum):
+    """The time course the text gives a finding, separate from its assertion.
+
+    A stable pneumothorax is *present* (it is there now) and *unchanged*; the alert policy,
+    not the assertion, decides whether an unchanged finding alerts. ``None`` on a mention
+    means the text states no time course.
+    """
+
+    NEW = "new"
+    WORSENING = "worsening"
+    UNCHANGED = "unchanged"
+    """Stable, persistent, again seen, redemonstrated, residual, no interval change."""
+    IMPROVING = "improving"
+    RESOLVED = "resolved"
+    CHRONIC = "chronic"
+    KNOWN = "known"
+
 
 Category = Literal[1, 2, 3]
 
@@ -41,18 +62,32 @@ class MentionCode(Strict):
     display: str | None = None
 
 
+class StudyScope(Strict):
+    """What the caller knows about the study a text reports (optional context).
+
+    The detector uses it where words alone are ambiguous: an unqualified "nodule" or
+    "3 cm mass" is a lung finding in a chest study, not in a thyroid ultrasound.
+    """
+
+    body_part: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    modality: Annotated[str, Field(min_length=1, max_length=20)] | None = None
+
+
 class CriticalMention(Strict):
     """One mention of a critical finding in text.
 
     ``start``/``end`` index the text the detector was given (for a draft statement, the
     statement's text). ``alert`` is true when the mention is present or uncertain in
-    Findings or Impression (or in text without sections).
+    Findings or Impression (or in text without sections) and the alert policy lets its
+    category, temporality and context alert (an improving pneumothorax, a stable nodule or
+    expected post-operative free air do not). ``triggers`` hold the cues behind both.
     """
 
     finding_code: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,60}$")]
     label: str
     category: Category
     assertion: Assertion
+    temporality: Temporality | None = None
     section: str | None = None
     start: Annotated[int, Field(ge=0)]
     end: Annotated[int, Field(ge=0)]

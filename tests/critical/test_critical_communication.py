@@ -9,6 +9,8 @@ from pydantic import ValidationError
 
 from reportdraft.critical import (
     DEFAULT_POLICY,
+    KNOWN_TO_CARE_TEAM,
+    OVERRIDE_REASONS,
     DeadlinePolicy,
     blocks_signing,
     communicated_late,
@@ -17,9 +19,11 @@ from reportdraft.critical import (
     deadline,
     detect_text,
     escalation_due,
+    suggested_override,
 )
 from reportdraft.errors import InputError
 from reportdraft.models import CommunicationMethod, CommunicationState, Recipient
+from reportdraft.models.critical import Temporality
 from tests.critical.critical_factories import T0, make_record, notified
 
 
@@ -102,8 +106,35 @@ def test_a_group_record_documents_a_more_specific_mention() -> None:
 
 
 def test_non_alerting_mentions_never_block() -> None:
-    mentions = detect_text("No pulmonary embolism. Known stable pneumothorax. Rule out torsion.")
+    # issue 12: a known, stable pneumothorax now alerts (see the next test); an improving
+    # one, a negated and a hypothetical mention do not
+    mentions = detect_text(
+        "No pulmonary embolism. Decreasing small pneumothorax. Rule out torsion."
+    )
     assert blocks_signing(mentions, []) == []
+
+
+def test_a_known_stable_finding_blocks_until_closed_as_known_to_the_care_team() -> None:
+    mentions = detect_text("Known stable small left pneumothorax.")
+    (mention,) = mentions
+    assert (mention.assertion.value, mention.temporality, mention.alert) == (
+        "present",
+        Temporality.UNCHANGED,
+        True,
+    )
+    assert blocks_signing(mentions, []) == ["pneumothorax"]
+    assert suggested_override(mention) == KNOWN_TO_CARE_TEAM
+    assert KNOWN_TO_CARE_TEAM in OVERRIDE_REASONS
+    closed = make_record(
+        finding_code="pneumothorax",
+        finding_label="Pneumothorax",
+        category=2,
+        override_reason=KNOWN_TO_CARE_TEAM,
+    )
+    assert blocks_signing(mentions, [closed]) == []
+    (new,) = detect_text("New small left pneumothorax.")
+    assert new.alert
+    assert suggested_override(new) is None
 
 
 def test_communication_statement_matches_the_documented_form() -> None:

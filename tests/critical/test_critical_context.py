@@ -8,9 +8,17 @@ from typing import Any
 import pytest
 import yaml
 
-from reportdraft.critical.context import Cue, CueCategory, decide, default_rules, load_rules
+from reportdraft.critical.context import (
+    Cue,
+    CueCategory,
+    decide,
+    default_rules,
+    load_rules,
+    time_course,
+)
 from reportdraft.errors import ConfigurationError
 from reportdraft.models import Assertion
+from reportdraft.models.critical import Temporality
 
 
 def cue(category: str, distance: int, *, resolves: bool = False, rule: str = "r") -> Cue:
@@ -118,3 +126,77 @@ def test_pseudo_rule_with_asserts_acts_as_that_category(tmp_path: Path) -> None:
     loaded = load_rules(_write(tmp_path, [rule]))
     assert loaded.rules[0].effective_category is CueCategory.HISTORICAL
     assert loaded.counts() == {"pseudo": 1}
+
+
+def sign(distance: int, *, before: bool = True) -> Cue:
+    return Cue("neg_sign", CueCategory.NEGATED, "absent lung sliding", distance, before=before,
+               sign=True)  # fmt: skip
+
+
+def support(distance: int, *, before: bool = True) -> Cue:
+    return Cue("support", CueCategory.SUPPORT, "consistent with", distance, before=before)
+
+
+def test_a_negated_sign_linked_by_support_does_not_negate() -> None:
+    # "Absent lung sliding, consistent with pneumothorax"
+    verdict, why = decide([sign(4), support(0)])
+    assert verdict is Assertion.PRESENT
+    assert [c.rule_id for c in why] == ["support", "neg_sign"]
+    # no link: "no flow abnormality to suggest torsion" negates as usual
+    assert decide([sign(4)])[0] is Assertion.NEGATED
+    # the support must lie between the sign and the mention, on the same side
+    assert decide([sign(1), support(4)])[0] is Assertion.NEGATED
+    assert decide([sign(4), support(0, before=False)])[0] is Assertion.NEGATED
+    # a plain negation is never dropped
+    assert decide([cue("negated", 4), support(0)])[0] is Assertion.NEGATED
+
+
+def test_ongoing_time_courses_make_a_previously_seen_finding_present() -> None:
+    unchanged = Cue("t", CueCategory.TEMPORAL, "unchanged", 3, temporality=Temporality.UNCHANGED)
+    chronic = Cue("c", CueCategory.TEMPORAL, "chronic", 0, temporality=Temporality.CHRONIC)
+    assert decide([cue("historical", 0), unchanged])[0] is Assertion.PRESENT
+    assert decide([cue("historical", 0), chronic])[0] is Assertion.HISTORICAL
+    assert decide([unchanged])[0] is Assertion.PRESENT
+
+
+def test_time_course_follows_the_precedence() -> None:
+    precedence = list(Temporality)
+    new = Cue("n", CueCategory.CURRENT, "new", 5, temporality=Temporality.NEW)
+    known = Cue("k", CueCategory.TEMPORAL, "known", 0, temporality=Temporality.KNOWN)
+    assert time_course([], precedence) == (None, [])
+    assert time_course([known, new], precedence) == (Temporality.NEW, [new])
+    reverse = list(reversed(precedence))
+    assert time_course([known, new], reverse) == (Temporality.KNOWN, [known])
+    assert time_course([cue("negated", 0)], precedence) == (None, [])
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ({"id": "x1", "category": "uncertain", "direction": "forward", "phrases": ["x"],
+          "sign": True}, "only negated rules may carry `sign`"),
+        ({"id": "x1", "category": "temporal", "direction": "forward", "phrases": ["x"]},
+         "needs a temporality"),
+        ({"id": "x1", "category": "negated", "direction": "forward", "phrases": ["x"],
+          "temporality": "new"}, "carry one"),
+        ({"id": "x1", "category": "terminate", "phrases": ["x"], "applies_to": ["pe"]},
+         "applies_to"),
+    ],
+)  # fmt: skip
+def test_invalid_issue12_rule_fields(tmp_path: Path, rule: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        load_rules(_write(tmp_path, [rule]))
+
+
+def test_bundled_rules_state_time_courses_and_clause_words() -> None:
+    rules = {r.id: r for r in default_rules().rules}
+    assert rules["cur_new"].time_course is Temporality.NEW
+    assert rules["neg_has_resolved"].time_course is Temporality.RESOLVED
+    assert rules["temp_unchanged"].time_course is Temporality.UNCHANGED
+    assert "stable" in rules["temp_unchanged"].phrases
+    historical = {p for r in rules.values() if r.category == "historical" for p in r.phrases}
+    assert not {"stable", "unchanged", "persistent", "known"} & historical
+    breaks = default_rules().clause_breaks
+    assert "or" in breaks.list_words
+    assert "large" in breaks.modifiers
+    assert "no" in default_rules().question_answers

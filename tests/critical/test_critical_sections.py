@@ -8,15 +8,17 @@ import pytest
 import yaml
 
 from reportdraft.critical.sections import (
+    SectionMap,
     default_sections,
     find_headers,
     load_sections,
     section_at,
     section_spans,
+    sentence_starts,
     split_sentences,
 )
 from reportdraft.errors import ConfigurationError
-from reportdraft.models import Assertion
+from reportdraft.models import Assertion, SectionKind
 
 
 def sentences(text: str) -> list[str]:
@@ -117,3 +119,95 @@ def test_invalid_section_files_are_rejected(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigurationError, match="addendum"):
         load_sections(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Pneumothorax? No. Effusion.", ["Pneumothorax? No.", "Effusion."]),
+        ("Free air? None seen.", ["Free air? None seen."]),
+        ("PE? Yes. Clot in the RLL.", ["PE?", "Yes.", "Clot in the RLL."]),
+        ("Is there PE? There is.", ["Is there PE?", "There is."]),
+        ("FREE AIR: None.\nLUNGS: Clear.", ["FREE AIR: None.", "LUNGS:", "Clear."]),
+    ],
+)
+def test_short_answers_stay_with_their_question(text: str, expected: list[str]) -> None:
+    from reportdraft.critical.context import default_rules
+
+    answers = tuple(default_rules().question_answers)
+    headers = find_headers(text, default_sections())
+    starts = sentence_starts(text, headers, answers=answers)
+    got = [
+        text[a:b].strip(" ,\n")
+        for a, b in zip(starts, [*starts[1:], len(text)], strict=True)
+        if text[a:b].strip(" ,\n")
+    ]
+    assert got == expected
+
+
+def _sections(text: str) -> list[tuple[str, str | None, str | None]]:
+    smap = SectionMap(text, default_sections(), None)
+    out = []
+    for a, b in split_sentences(text, smap.headers):
+        if any(a <= h.start < b and h.content_start >= b for h in smap.headers):
+            continue  # a header on its own
+        section, ended = smap.section_of(a, b)
+        out.append((text[a:b], section, ended.value if ended else None))
+    return out
+
+
+def test_a_bounded_header_governs_its_own_content_only() -> None:
+    text = (
+        "HISTORY: Chest pain. Rule out PE.\nCOMPARISON: None.\nLarge right pneumothorax.\n"
+        "IMPRESSION: Pneumothorax."
+    )
+    assert _sections(text) == [
+        ("Chest pain.", "clinical_history", None),
+        ("Rule out PE.", "clinical_history", None),
+        ("None.", "comparison", None),
+        ("Large right pneumothorax.", "findings", "comparison"),
+        ("Pneumothorax.", "impression", None),
+    ]
+
+
+def test_a_blank_line_ends_a_bounded_section_and_findings_are_not_bounded() -> None:
+    text = "INDICATION:\n\nAcute subdural hematoma.\nFINDINGS: One. Two has history of PE."
+    assert _sections(text) == [
+        ("Acute subdural hematoma.", "findings", "clinical_history"),
+        ("One.", "findings", None),
+        ("Two has history of PE.", "findings", None),
+    ]
+
+
+def test_continuation_wording_is_data(tmp_path: Path) -> None:
+    lex = default_sections()
+    assert lex.continues(SectionKind.CLINICAL_HISTORY, "Pneumothorax?")
+    assert lex.continues(SectionKind.CLINICAL_HISTORY, "Evaluate for PE.")
+    assert not lex.continues(SectionKind.CLINICAL_HISTORY, "Large pneumothorax.")
+    assert not lex.continues(SectionKind.CLINICAL_HISTORY, "Ahistory.")
+    assert not lex.continues(SectionKind.FINDINGS, "history of")
+    path = tmp_path / "sections.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "schema": "reportdraft.critical.sections/1",
+                "headers": {"findings": ["findings"]},
+                "alerting": ["findings"],
+                "bounded": {"findings": {"continues_with": ["x"], "ends_with": ["y"]}},
+            }
+        )
+    )
+    with pytest.raises(ConfigurationError, match="ends_with"):
+        load_sections(path)
+
+
+def test_an_empty_comparison_line_owns_nothing_but_an_indication_line_break_does() -> None:
+    text = "INDICATION:\nPneumothorax?\nCOMPARISON:\nLarge right pneumothorax."
+    assert _sections(text) == [
+        ("Pneumothorax?", "clinical_history", None),
+        ("Large right pneumothorax.", "findings", "comparison"),
+    ]
+    assert _sections("COMPARISON: Outside CT.\nPrior study was outside.") == [
+        ("Outside CT.", "comparison", None),
+        ("Prior study was outside.", "comparison", None),
+    ]

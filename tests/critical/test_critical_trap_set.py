@@ -44,8 +44,17 @@ def _predict(detector: Detector, item: TrapItem) -> list[Predicted]:
         item.text,
         section_aware=item.section_aware,
         default_section=item.section.value if item.section else None,
+        study=item.study(),
     )
-    return [Predicted(m.finding_code, m.assertion.value, m.alert) for m in mentions]
+    return [
+        Predicted(
+            m.finding_code,
+            m.assertion.value,
+            m.alert,
+            m.temporality.value if m.temporality else None,
+        )
+        for m in mentions
+    ]
 
 
 def test_trap_set_is_large_and_covers_every_rule_both_ways(trap_set: TrapSet) -> None:
