@@ -46,6 +46,7 @@ from reportdraft.verification.context import (
     in_scope,
     sentences,
 )
+from reportdraft.verification.facets import Facet, FacetHit, anchored, direction_spans, facet_hits
 from reportdraft.verification.lexicon import Lexicon, Temporality, lexicon
 from reportdraft.verification.quantities import Quantity, scan_numbers
 
@@ -90,6 +91,7 @@ class FindingFact:
     end: int = field(compare=False)
     sentence: int = field(compare=False, default=0)
     temporality: Temporality | None = field(compare=False, default=None)
+    facets: frozenset[Facet] = field(compare=False, default=frozenset())
 
     @property
     def asserted(self) -> bool:
@@ -121,6 +123,8 @@ class Facts:
     negated_words: frozenset[str] = frozenset()
     asserted_words: frozenset[str] = frozenset()
     sited_measurements: frozenset[tuple[str, float, Laterality]] = frozenset()
+    facets: frozenset[Facet] = frozenset()
+    anatomy_facets: tuple[tuple[str, frozenset[Facet]], ...] = ()
 
     def terms(self, *, negated: bool | None = None, generic: bool = True) -> set[str]:
         """Concept ids mentioned, optionally only negated (True) or asserted (False) ones."""
@@ -206,9 +210,10 @@ class _Hits:
     findings: list[tuple[int, int, str, str]]
     qualifiers: list[tuple[int, str]]
     sides: list[tuple[int, int, Laterality]]
+    facets: list[FacetHit] = field(default_factory=list)
 
 
-def _hits(work: str, lex: Lexicon) -> _Hits:
+def _hits(work: str, lex: Lexicon, facets: list[FacetHit]) -> _Hits:
     anatomy = list(lex.anatomy.finditer(work))
     findings = list(lex.findings.finditer(work))
     taken = [(s, e) for s, e, *_rest in anatomy] + [(s, e) for s, e, *_rest in findings]
@@ -225,7 +230,9 @@ def _hits(work: str, lex: Lexicon) -> _Hits:
             (s, e, Laterality(ident))
             for s, e, _surface, ident in lex.sides.finditer(work)
             if not _overlaps([t for t in taken if t != (s, e)], s, e)  # "bibasilar" is both
+            and not _overlaps(direction_spans(facets), s, e)  # "shift to the left"
         ],
+        facets=facets,
     )
 
 
@@ -238,6 +245,7 @@ class _Collected:
     negated_words: set[str] = field(default_factory=set)
     sited_measurements: set[tuple[str, float, Laterality]] = field(default_factory=set)
     asserted_words: set[str] = field(default_factory=set)
+    anatomy_facets: list[tuple[str, frozenset[Facet]]] = field(default_factory=list)
 
 
 def _temporality(
@@ -326,6 +334,10 @@ def _sentence(
     for start, end, _surface, ident in hits.anatomy:
         if s_start <= start < s_end and (side := side_of(start, end)) is not None:
             out.sited.add((ident, side))
+        if s_start <= start < s_end:
+            where = anchored(hits.facets, clause_of(start), (s_start, s_end))
+            if where:
+                out.anatomy_facets.append((ident, where))
     own = [q for q in quantities if s_start <= q.start < s_end]
     for q in own:
         if (side := side_of(q.start, q.end)) is not None:
@@ -362,6 +374,7 @@ def _sentence(
                 end=end,
                 sentence=index,
                 temporality=_temporality(start, clause_qualifiers, negations, lex),
+                facets=anchored(hits.facets, (lo, hi), (s_start, s_end)),
             )
         )
 
@@ -389,8 +402,9 @@ def extract_facts(text: str) -> Facts:
     """Extract the clinical facts of ``text`` (a sentence, a statement or a whole report)."""
     lex = lexicon()
     work = _expand(text, lex)
-    hits = _hits(work, lex)
     numbers = scan_numbers(work)
+    facets = facet_hits(work, numbers, lex)
+    hits = _hits(work, lex, facets)
     out = _Collected(findings=[], qualifiers=set(), sited=set())
     ranges = sentences(work)
     for index, ((s_start, s_end), question) in enumerate(
@@ -417,4 +431,6 @@ def extract_facts(text: str) -> Facts:
         sited_measurements=frozenset(out.sited_measurements),
         asserted_words=frozenset(out.asserted_words),
         side_order=frozenset(order),
+        facets=frozenset((h.axis, h.value) for h in facets),
+        anatomy_facets=tuple(out.anatomy_facets),
     )

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -128,14 +128,33 @@ class QualifierGroup(BaseModel):
     temporality: Temporality | None = None
 
 
+class Axis(BaseModel):
+    """An anatomical axis and the words for each of its values (``medial`` / ``lateral``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Slug
+    values: dict[Slug, list[Term]] = Field(min_length=2)
+
+
 class QualifiersFile(_File):
     """``qualifiers.yaml``."""
 
     groups: list[QualifierGroup] = Field(min_length=1)
+    axes: list[Axis] = Field(default_factory=list)
+    compounds: dict[Term, list[Slug]] = Field(default_factory=dict)
+    density: dict[Literal["a", "b", "c", "d"], list[Term]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _unique(self) -> QualifiersFile:
         _no_duplicates([(g.id, g.terms) for g in self.groups], "qualifier")
+        values = [(v, terms) for axis in self.axes for v, terms in axis.values.items()]
+        _no_duplicates([*values, *((k, [k]) for k in self.compounds)], "axis")
+        _no_duplicates(list(self.density.items()), "density")
+        known = {v for v, _terms in values}
+        for term, parts in self.compounds.items():
+            if unknown := set(parts) - known:
+                raise ValueError(f"compound {term!r} names unknown axis value(s) {unknown}")
         return self
 
 
@@ -296,6 +315,11 @@ class Lexicon:
     qualifiers: Vocabulary
     compositions: tuple[ComposedFinding, ...]
     temporality: dict[str, Temporality]
+    positions: Vocabulary
+    """Axis words to ``+``-joined axis values ("posteromedial" -> ``posterior+medial``)."""
+    axis_of: dict[str, str]
+    """Axis value -> its axis id (``medial`` -> ``mediolateral``)."""
+    density: Vocabulary
     sides: Vocabulary
     cues: Cues
     abbreviations: re.Pattern[str]
@@ -381,6 +405,13 @@ def load_lexicon(directory: Path | None = None) -> Lexicon:
             for c in findings.compositions
         ),
         temporality={g.id: g.temporality for g in qualifiers.groups if g.temporality},
+        positions=Vocabulary.build(
+            [(v, terms) for axis in qualifiers.axes for v, terms in axis.values.items()]
+            + [("+".join(parts), [term]) for term, parts in qualifiers.compounds.items()],
+            plural=False,
+        ),
+        axis_of={v: axis.id for axis in qualifiers.axes for v in axis.values},
+        density=Vocabulary.build(list(qualifiers.density.items()), plural=False),
         sides=Vocabulary.build(
             [(side.value, terms) for side, terms in laterality.sides.items()], plural=False
         ),
