@@ -101,22 +101,35 @@ def _find(
 _SPLICE = re.compile(r",|\band\b", re.IGNORECASE)
 _FIRST_WORD = re.compile(r"\s*(\d|[A-Za-z]+)")
 _LIST_CONJUNCTION = re.compile(r"\b(?:or|nor)\b", re.IGNORECASE)
+_ARTICLES = frozenset({"a", "an", "the", "there", "this", "these", "it"})
 
 
 def _forward_end(
-    text: str, position: int, end: int, stops: list[int], breakers: frozenset[str] = frozenset()
+    text: str,
+    position: int,
+    end: int,
+    stops: list[int],
+    breakers: frozenset[str] = frozenset(),
+    links: list[tuple[int, int]] | None = None,
 ) -> int:
-    """Where a pre cue's scope ends: the next terminator, hard break or comma splice."""
+    """Where a pre cue's scope ends: the next terminator, hard break or comma splice.
+
+    A comma splice is a comma before a word that opens a new statement (or "and" before an
+    article or a number), or a comma before a clause with a link ("No acute abnormality,
+    findings compatible with emphysema"), when no "or"/"nor" later in the scope shows the
+    words are a list.
+    """
     hard = _HARD_BREAK.search(text, position, end)
     limit = min([hard.start() if hard else end, *[s for s in stops if s >= position]])
     for match in _SPLICE.finditer(text, position, limit):
-        word = _FIRST_WORD.match(text, match.end(), limit)
-        if word is None:
+        if _LIST_CONJUNCTION.search(text, match.end(), limit):
             continue
-        opener = word.group(1).lower()
-        if (opener.isdigit() or opener in breakers) and not _LIST_CONJUNCTION.search(
-            text, match.end(), limit
-        ):
+        word = _FIRST_WORD.match(text, match.end(), limit)
+        opener = word.group(1).lower() if word else ""
+        comma = match.group(0) == ","
+        if opener.isdigit() or (opener in breakers and (comma or opener in _ARTICLES)):
+            return match.start()
+        if comma and any(match.end() <= s < limit for s, _e in links or []):
             return match.start()
     return limit
 
@@ -210,7 +223,7 @@ def assertion_spans(
     ]
 
     def ahead(position: int) -> int:
-        return _forward_end(text, position, end, forward, cues.breakers)
+        return _forward_end(text, position, end, forward, cues.breakers, links)
 
     spans = [
         Span(e, _sign_link(text, e, ahead(e), links, signs), Scope.NEGATED, text[s:e])

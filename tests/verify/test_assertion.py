@@ -43,6 +43,8 @@ def reading(text: str) -> dict[str, str]:
             {"consolidation": NEG, "effusion": NEG, "pneumothorax": NEG},
         ),
         ("No fracture, dislocation, or joint effusion.", {"fracture": NEG, "effusion": NEG}),
+        # a clause with a link after the comma is a new statement
+        ("No acute abnormality, findings compatible with emphysema.", {"emphysema": POS}),
         ("Without pneumothorax, pleural effusion, or edema.", {"edema": NEG}),
     ],
 )
