@@ -334,10 +334,6 @@ def _sentence(
     for start, end, _surface, ident in hits.anatomy:
         if s_start <= start < s_end and (side := side_of(start, end)) is not None:
             out.sited.add((ident, side))
-        if s_start <= start < s_end:
-            where = anchored(hits.facets, clause_of(start), (s_start, s_end))
-            if where:
-                out.anatomy_facets.append((ident, where))
     own = [q for q in quantities if s_start <= q.start < s_end]
     for q in own:
         if (side := side_of(q.start, q.end)) is not None:
@@ -347,6 +343,11 @@ def _sentence(
     for clause in clauses:
         found += [(s, e, work[s:e], t, p) for s, e, p, t in _composed(hits, clause, mentions, lex)]
     found.sort()
+    busy = {clause_of(f[0]) for f in found}
+    free = [c for c in clauses if c not in busy]
+    for start, _end, _surface, ident in hits.anatomy:
+        if s_start <= start < s_end and (where := anchored(hits.facets, clause_of(start), free)):
+            out.anatomy_facets.append((ident, where))
     in_sentence = tuple(dict.fromkeys(i for s, _e, _x, i in hits.anatomy if s_start <= s < s_end))
     for start, end, surface, term, at in found:
         lo, hi = clause_of(start)
@@ -374,7 +375,7 @@ def _sentence(
                 end=end,
                 sentence=index,
                 temporality=_temporality(start, clause_qualifiers, negations, lex),
-                facets=anchored(hits.facets, (lo, hi), (s_start, s_end)),
+                facets=anchored(hits.facets, (lo, hi), free),
             )
         )
 

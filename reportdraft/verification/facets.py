@@ -12,7 +12,8 @@ Two scopes:
 
 - *anchored* axes (position along an organ, direction, spinal level, nerve root, clock-face
   position) belong to a finding or a structure: the facets of its clause, and for an axis
-  its clause does not name, of its sentence ("Medial meniscus: tear of the posterior horn");
+  its clause does not name, of the clauses of its sentence that name no other finding
+  ("Medial meniscus: tear of the posterior horn");
 - every facet also counts for the whole text, which is how document-level facts (time of
   day, recommendation interval, breast density, BI-RADS-style category) are compared.
 
@@ -110,17 +111,19 @@ def direction_spans(hits: Iterable[FacetHit]) -> list[tuple[int, int]]:
 
 
 def anchored(
-    hits: list[FacetHit], clause: tuple[int, int], sentence: tuple[int, int]
+    hits: list[FacetHit], clause: tuple[int, int], free: list[tuple[int, int]]
 ) -> frozenset[Facet]:
-    """The anchored facets of a clause, with its sentence's for axes the clause lacks."""
+    """The anchored facets of a clause, with, for axes the clause lacks, those of the
+    sentence's ``free`` clauses (clauses naming no finding: "Medial meniscus: tear of the
+    posterior horn"; "At L5-S1, there is a disc protrusion"). A clause about another finding
+    lends nothing ("Right upper lobe nodule; consolidation at the bases" is not upper)."""
     lo, hi = clause
     own = {(h.axis, h.value) for h in hits if h.axis in ANCHORED and lo <= h.start < hi}
     named = {axis for axis, _v in own}
-    s_lo, s_hi = sentence
     wider = {
         (h.axis, h.value)
         for h in hits
-        if h.axis in ANCHORED and h.axis not in named and s_lo <= h.start < s_hi
+        if h.axis in ANCHORED and h.axis not in named and any(a <= h.start < b for a, b in free)
     }
     return frozenset(own | wider)
 

@@ -235,3 +235,14 @@ def test_the_model_drafter_falls_back_on_repeated_sentences(samples: list[Sample
     assert all(st.generator != "model" and st.fallback for st in dictated)
     notes = [f.message for f in repeated.flags if f.kind is FlagKind.FALLBACK]
     assert any("malformed_text" in m for m in notes), notes
+
+
+def test_a_clause_about_another_finding_lends_no_qualifier() -> None:
+    from reportdraft.extract import extract_facts
+
+    facts = extract_facts("Right upper lobe nodule; consolidation at the lung bases.")
+    consolidation = next(f for f in facts.findings if f.term == "consolidation")
+    assert consolidation.facets == frozenset()
+    facts = extract_facts("Medial meniscus: there is a tear of the posterior horn.")
+    (tear,) = facts.findings
+    assert tear.facets == {("mediolateral", "medial"), ("anteroposterior", "posterior")}
