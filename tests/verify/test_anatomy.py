@@ -16,6 +16,7 @@ import pytest
 
 from reportdraft import drafting
 from reportdraft.backends.base import Backend, BackendOptions, Generation, GenerationRequest
+from reportdraft.extract import extract_facts
 from reportdraft.models import Flag, FlagKind, Severity, Template
 from reportdraft.verification.bundles import Sample, sample_from_report
 from reportdraft.verify import source_texts
@@ -238,8 +239,6 @@ def test_the_model_drafter_falls_back_on_repeated_sentences(samples: list[Sample
 
 
 def test_a_clause_about_another_finding_lends_no_qualifier() -> None:
-    from reportdraft.extract import extract_facts
-
     facts = extract_facts("Right upper lobe nodule; consolidation at the lung bases.")
     consolidation = next(f for f in facts.findings if f.term == "consolidation")
     assert consolidation.facets == frozenset()
