@@ -39,18 +39,22 @@ from functools import lru_cache
 from reportdraft.models import Laterality
 from reportdraft.verification.context import (
     Scope,
+    Span,
     assertion_spans,
     clause_bounds,
+    covering,
     in_scope,
     sentences,
 )
-from reportdraft.verification.lexicon import Lexicon, lexicon
+from reportdraft.verification.facets import Facet, FacetHit, anchored, direction_spans, facet_hits
+from reportdraft.verification.lexicon import Lexicon, Temporality, lexicon
 from reportdraft.verification.quantities import Quantity, scan_numbers
 
 __all__ = [
     "Facts",
     "FindingFact",
     "Quantity",
+    "Temporality",
     "exempt_from_impression",
     "extract_facts",
     "is_generic",
@@ -86,6 +90,8 @@ class FindingFact:
     start: int = field(compare=False)
     end: int = field(compare=False)
     sentence: int = field(compare=False, default=0)
+    temporality: Temporality | None = field(compare=False, default=None)
+    facets: frozenset[Facet] = field(compare=False, default=frozenset())
 
     @property
     def asserted(self) -> bool:
@@ -117,6 +123,8 @@ class Facts:
     negated_words: frozenset[str] = frozenset()
     asserted_words: frozenset[str] = frozenset()
     sited_measurements: frozenset[tuple[str, float, Laterality]] = frozenset()
+    facets: frozenset[Facet] = frozenset()
+    anatomy_facets: tuple[tuple[str, frozenset[Facet]], ...] = ()
 
     def terms(self, *, negated: bool | None = None, generic: bool = True) -> set[str]:
         """Concept ids mentioned, optionally only negated (True) or asserted (False) ones."""
@@ -202,9 +210,10 @@ class _Hits:
     findings: list[tuple[int, int, str, str]]
     qualifiers: list[tuple[int, str]]
     sides: list[tuple[int, int, Laterality]]
+    facets: list[FacetHit] = field(default_factory=list)
 
 
-def _hits(work: str, lex: Lexicon) -> _Hits:
+def _hits(work: str, lex: Lexicon, facets: list[FacetHit]) -> _Hits:
     anatomy = list(lex.anatomy.finditer(work))
     findings = list(lex.findings.finditer(work))
     taken = [(s, e) for s, e, *_rest in anatomy] + [(s, e) for s, e, *_rest in findings]
@@ -221,7 +230,9 @@ def _hits(work: str, lex: Lexicon) -> _Hits:
             (s, e, Laterality(ident))
             for s, e, _surface, ident in lex.sides.finditer(work)
             if not _overlaps([t for t in taken if t != (s, e)], s, e)  # "bibasilar" is both
+            and not _overlaps(direction_spans(facets), s, e)  # "shift to the left"
         ],
+        facets=facets,
     )
 
 
@@ -234,6 +245,42 @@ class _Collected:
     negated_words: set[str] = field(default_factory=set)
     sited_measurements: set[tuple[str, float, Laterality]] = field(default_factory=set)
     asserted_words: set[str] = field(default_factory=set)
+    anatomy_facets: list[tuple[str, frozenset[Facet]]] = field(default_factory=list)
+
+
+def _temporality(
+    mention_start: int, clause: list[tuple[int, str]], negations: list[Span], lex: Lexicon
+) -> Temporality | None:
+    """The mention's course in time: resolved when a resolution cue negates it, else the
+    temporal qualifier of its clause nearest to it ("stable", "new", "worsening")."""
+    if any(" ".join(s.cue.lower().split()) in lex.cues.resolution for s in negations):
+        return Temporality.RESOLVED
+    timed = [
+        (abs(s - mention_start), lex.temporality[q]) for s, q in clause if q in lex.temporality
+    ]
+    return min(timed, key=lambda t: t[0])[1] if timed else None
+
+
+def _composed(
+    hits: _Hits, clause: tuple[int, int], mentions: list[tuple[int, int, str, str]], lex: Lexicon
+) -> list[tuple[int, int, int, str]]:
+    """Findings said as organ + predicate in one clause ("the heart is mildly enlarged"):
+    ``(start, end, predicate start, concept)``. Only in a clause without another finding,
+    which the predicate could describe instead ("large hiatal hernia behind the heart")."""
+    lo, hi = clause
+    if any(lo <= m[0] < hi for m in mentions):
+        return []
+    found = []
+    for composition in lex.compositions:
+        organs = [
+            (s, e) for s, e, _x, i in hits.anatomy if lo <= s < hi and i in composition.anatomy
+        ]
+        predicates = [m.span() for m in composition.predicates.pattern.finditer(hits.work, lo, hi)]
+        if organs and predicates:
+            organ, predicate = organs[0], predicates[0]
+            start, end = min(organ[0], predicate[0]), max(organ[1], predicate[1])
+            found.append((start, end, predicate[0], composition.concept))
+    return found
 
 
 def _sentence(
@@ -243,11 +290,18 @@ def _sentence(
     s_end: int,
     quantities: tuple[Quantity, ...],
     out: _Collected,
+    question: Scope | None = None,
 ) -> None:
-    """Facts of one sentence: assertion scopes, clause sides, qualifiers, measurements."""
+    """Facts of one sentence: assertion scopes, clause sides, qualifiers, measurements.
+
+    ``question``: how a question sentence was answered (see :func:`_questions`):
+    ``UNCERTAIN`` or ``NEGATED`` applies to every finding of the sentence.
+    """
     work = hits.work
-    cues = lexicon().cues
-    assertions = assertion_spans(work, s_start, s_end, cues)
+    lex = lexicon()
+    cues = lex.cues
+    mentions = [h for h in hits.findings if s_start <= h[0] < s_end]
+    assertions = assertion_spans(work, s_start, s_end, cues, [(m[0], m[1]) for m in mentions])
     spans = assertions.spans
     out.negations += sum(span.scope is Scope.NEGATED for span in spans)
     for match in _WORD.finditer(work, s_start, s_end):
@@ -284,33 +338,64 @@ def _sentence(
     for q in own:
         if (side := side_of(q.start, q.end)) is not None:
             out.sited_measurements.add((q.dimension, round(q.base_value, 6), side))
-    mentions = [h for h in hits.findings if s_start <= h[0] < s_end]
+    # (start, end, surface, concept, position whose context decides the assertion)
+    found = [(s, e, x, t, s) for s, e, x, t in mentions]
+    for clause in clauses:
+        found += [(s, e, work[s:e], t, p) for s, e, p, t in _composed(hits, clause, mentions, lex)]
+    found.sort()
+    busy = {clause_of(f[0]) for f in found}
+    free = [c for c in clauses if c not in busy]
+    for start, _end, _surface, ident in hits.anatomy:
+        if s_start <= start < s_end and (where := anchored(hits.facets, clause_of(start), free)):
+            out.anatomy_facets.append((ident, where))
     in_sentence = tuple(dict.fromkeys(i for s, _e, _x, i in hits.anatomy if s_start <= s < s_end))
-    for start, end, surface, term in mentions:
+    for start, end, surface, term, at in found:
         lo, hi = clause_of(start)
         here = tuple(dict.fromkeys(i for s, _e, _x, i in hits.anatomy if lo <= s < hi))
         near = [
             q
             for q in own
-            if min(mentions, key=lambda h: min(abs(h[0] - q.end), abs(q.start - h[1])))[0] == start
+            if min(found, key=lambda h: min(abs(h[0] - q.end), abs(q.start - h[1])))[0] == start
         ]
+        negations = covering(spans, at, Scope.NEGATED)
+        clause_qualifiers = [(s, q) for s, q in qualifiers if lo <= s < hi]
         out.findings.append(
             FindingFact(
                 term=term,
                 text=surface,
-                negated=in_scope(spans, start, Scope.NEGATED),
-                uncertain=in_scope(spans, start, Scope.UNCERTAIN),
-                hypothetical=in_scope(spans, start, Scope.HYPOTHETICAL),
+                negated=bool(negations) or question is Scope.NEGATED,
+                uncertain=in_scope(spans, at, Scope.UNCERTAIN) or question is Scope.UNCERTAIN,
+                hypothetical=in_scope(spans, at, Scope.HYPOTHETICAL),
                 laterality=side_of(start, end),
                 anatomy=here or in_sentence,
-                other=in_scope(spans, start, Scope.OTHER),
+                other=in_scope(spans, at, Scope.OTHER),
                 measurements=tuple(near),
-                qualifiers=tuple(dict.fromkeys(q for s, q in qualifiers if lo <= s < hi)),
+                qualifiers=tuple(dict.fromkeys(q for _s, q in clause_qualifiers)),
                 start=start,
                 end=end,
                 sentence=index,
+                temporality=_temporality(start, clause_qualifiers, negations, lex),
+                facets=anchored(hits.facets, (lo, hi), free),
             )
         )
+
+
+def _questions(work: str, ranges: list[tuple[int, int]], lex: Lexicon) -> list[Scope | None]:
+    """Per sentence: ``UNCERTAIN`` for an unanswered question ("Pneumothorax?"),
+    ``NEGATED`` for one the next sentence answers no ("Pneumothorax? No."), else ``None``."""
+    states: list[Scope | None] = []
+    for i, (start, end) in enumerate(ranges):
+        if not work[start:end].rstrip().endswith("?"):
+            states.append(None)
+            continue
+        answer = work[ranges[i + 1][0] : ranges[i + 1][1]] if i + 1 < len(ranges) else ""
+        if lex.cues.negative_answer.match(answer):
+            states.append(Scope.NEGATED)
+        elif lex.cues.positive_answer.match(answer):
+            states.append(None)
+        else:
+            states.append(Scope.UNCERTAIN)
+    return states
 
 
 @lru_cache(maxsize=8192)
@@ -318,11 +403,15 @@ def extract_facts(text: str) -> Facts:
     """Extract the clinical facts of ``text`` (a sentence, a statement or a whole report)."""
     lex = lexicon()
     work = _expand(text, lex)
-    hits = _hits(work, lex)
     numbers = scan_numbers(work)
+    facets = facet_hits(work, numbers, lex)
+    hits = _hits(work, lex, facets)
     out = _Collected(findings=[], qualifiers=set(), sited=set())
-    for index, (s_start, s_end) in enumerate(sentences(work)):
-        _sentence(hits, index, s_start, s_end, numbers.quantities, out)
+    ranges = sentences(work)
+    for index, ((s_start, s_end), question) in enumerate(
+        zip(ranges, _questions(work, ranges, lex), strict=True)
+    ):
+        _sentence(hits, index, s_start, s_end, numbers.quantities, out, question)
     order = {
         f"{a.lower()}{'<' if rel.lower() in _LESS else '>'}{b.lower()}"
         for a, rel, b in _SIDE_ORDER.findall(work)
@@ -343,4 +432,6 @@ def extract_facts(text: str) -> Facts:
         sited_measurements=frozenset(out.sited_measurements),
         asserted_words=frozenset(out.asserted_words),
         side_order=frozenset(order),
+        facets=frozenset((h.axis, h.value) for h in facets),
+        anatomy_facets=tuple(out.anatomy_facets),
     )

@@ -15,9 +15,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import cache
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -60,14 +61,29 @@ class ConceptEntry(BaseModel):
     incidental: bool = False
 
 
+class Composition(BaseModel):
+    """A finding said in two parts: an organ and a predicate ("the heart is enlarged")."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    concept: Slug
+    anatomy: list[Slug] = Field(min_length=1)
+    predicates: list[Term] = Field(min_length=1)
+
+
 class FindingsFile(_File):
     """``findings.yaml``."""
 
     concepts: list[ConceptEntry] = Field(min_length=1)
+    compositions: list[Composition] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique(self) -> FindingsFile:
         _no_duplicates([(c.id, c.terms) for c in self.concepts], "finding")
+        known = {c.id for c in self.concepts}
+        for composition in self.compositions:
+            if composition.concept not in known:
+                raise ValueError(f"composition names unknown concept {composition.concept!r}")
         return self
 
 
@@ -91,6 +107,17 @@ class AnatomyFile(_File):
         return self
 
 
+class Temporality(StrEnum):
+    """How a finding stands in time, apart from whether it is asserted (issue 12, point 4)."""
+
+    NEW = "new"
+    WORSENING = "worsening"
+    UNCHANGED = "unchanged"
+    IMPROVING = "improving"
+    RESOLVED = "resolved"
+    CHRONIC = "chronic"
+
+
 class QualifierGroup(BaseModel):
     """Synonymous qualifiers ("unchanged", "stable", "no interval change")."""
 
@@ -98,30 +125,66 @@ class QualifierGroup(BaseModel):
 
     id: Slug
     terms: list[Term] = Field(min_length=1)
+    temporality: Temporality | None = None
+
+
+class Axis(BaseModel):
+    """An anatomical axis and the words for each of its values (``medial`` / ``lateral``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Slug
+    values: dict[Slug, list[Term]] = Field(min_length=2)
 
 
 class QualifiersFile(_File):
     """``qualifiers.yaml``."""
 
     groups: list[QualifierGroup] = Field(min_length=1)
+    axes: list[Axis] = Field(default_factory=list)
+    compounds: dict[Term, list[Slug]] = Field(default_factory=dict)
+    density: dict[Literal["a", "b", "c", "d"], list[Term]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _unique(self) -> QualifiersFile:
         _no_duplicates([(g.id, g.terms) for g in self.groups], "qualifier")
+        values = [(v, terms) for axis in self.axes for v, terms in axis.values.items()]
+        _no_duplicates([*values, *((k, [k]) for k in self.compounds)], "axis")
+        _no_duplicates(list(self.density.items()), "density")
+        known = {v for v, _terms in values}
+        for term, parts in self.compounds.items():
+            if unknown := set(parts) - known:
+                raise ValueError(f"compound {term!r} names unknown axis value(s) {unknown}")
         return self
 
 
+class Answers(BaseModel):
+    """Answers that settle a question sentence ("Pneumothorax? No.")."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    negative: list[Term] = Field(default_factory=list)
+    positive: list[Term] = Field(default_factory=list)
+
+
 class NegationFile(_File):
-    """``negation.yaml``: NegEx-style context cues."""
+    """``negation.yaml``: NegEx-style context cues, links, signs and scope breakers."""
 
     pseudo: list[Term] = Field(default_factory=list)
     uncertain_pre: list[Term] = Field(default_factory=list)
     uncertain_post: list[Term] = Field(default_factory=list)
+    uncertain_both: list[Term] = Field(default_factory=list)
     hypothetical_pre: list[Term] = Field(default_factory=list)
     post_negation: list[Term] = Field(min_length=1)
     pre_negation_other: list[Term] = Field(default_factory=list)
     pre_negation: list[Term] = Field(min_length=1)
     terminators: list[Term] = Field(default_factory=list)
+    links: list[Term] = Field(default_factory=list)
+    hedged_links: list[Term] = Field(default_factory=list)
+    signs: list[Term] = Field(default_factory=list)
+    scope_breakers: list[Term] = Field(default_factory=list)
+    answers: Answers = Field(default_factory=Answers)
+    resolution: list[Term] = Field(default_factory=list)
     polarity_stopwords: list[Term] = Field(default_factory=list)
 
 
@@ -168,6 +231,12 @@ def _pattern(terms: list[str], *, plural: bool) -> re.Pattern[str]:
     pieces = sorted({_normal(t) for t in terms}, key=len, reverse=True)
     if not pieces:
         return re.compile(r"(?!)")
+    if plural:  # "nodular opacity" -> "nodular opacities" (the -s/-es suffix is added below)
+        pieces = sorted(
+            {*pieces, *(t[:-1] + "ie" for t in pieces if re.search(r"[^aeiou]y$", t))},
+            key=len,
+            reverse=True,
+        )
     alternatives = [r"\s+".join(re.escape(word) for word in t.split(" ")) for t in pieces]
     suffix = r"(?:e?s)?" if plural else ""
     return re.compile(rf"(?<![\w-])(?:{'|'.join(alternatives)}){suffix}(?![\w-])", re.IGNORECASE)
@@ -189,7 +258,7 @@ class Vocabulary:
     def lookup(self, surface: str) -> str | None:
         """Canonical id of a matched surface form (plural suffixes stripped if needed)."""
         key = _normal(surface)
-        for candidate in (key, key[:-1], key[:-2]):
+        for candidate in (key, key[:-1], key[:-2], key[:-3] + "y"):
             if candidate in self.ids:
                 return self.ids[candidate]
         return None
@@ -203,18 +272,35 @@ class Vocabulary:
 
 
 @dataclass(frozen=True)
+class ComposedFinding:
+    """A compiled composition: the concept, its organs and its predicate words."""
+
+    concept: str
+    anatomy: frozenset[str]
+    predicates: Vocabulary
+
+
+@dataclass(frozen=True)
 class Cues:
     """Compiled context cues (see ``negation.yaml``)."""
 
     pseudo: Vocabulary
     uncertain_pre: Vocabulary
     uncertain_post: Vocabulary
+    uncertain_both: Vocabulary
     hypothetical_pre: Vocabulary
     post_negation: Vocabulary
     pre_negation_other: Vocabulary
     pre_negation: Vocabulary
     terminators: Vocabulary
+    links: Vocabulary
+    hedged_links: Vocabulary
+    signs: Vocabulary
     stopwords: frozenset[str]
+    breakers: frozenset[str] = frozenset()
+    negative_answer: re.Pattern[str] = re.compile(r"(?!)")
+    positive_answer: re.Pattern[str] = re.compile(r"(?!)")
+    resolution: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -227,6 +313,13 @@ class Lexicon:
     incidental: frozenset[str]
     anatomy: Vocabulary
     qualifiers: Vocabulary
+    compositions: tuple[ComposedFinding, ...]
+    temporality: dict[str, Temporality]
+    positions: Vocabulary
+    """Axis words to ``+``-joined axis values ("posteromedial" -> ``posterior+medial``)."""
+    axis_of: dict[str, str]
+    """Axis value -> its axis id (``medial`` -> ``mediolateral``)."""
+    density: Vocabulary
     sides: Vocabulary
     cues: Cues
     abbreviations: re.Pattern[str]
@@ -244,6 +337,15 @@ def _load(path: Path, model: type[FileT]) -> FileT:
         return model.model_validate(raw)
     except (OSError, yaml.YAMLError, ValidationError) as exc:
         raise ConfigurationError(f"verifier vocabulary {path.name} is invalid: {exc}") from exc
+
+
+def _answer(terms: list[str]) -> re.Pattern[str]:
+    """A whole-sentence answer ("No.", "None seen.") in any case, with its punctuation."""
+    if not terms:
+        return re.compile(r"(?!)")
+    words = sorted({_normal(t) for t in terms}, key=len, reverse=True)
+    alternatives = "|".join(r"\s+".join(map(re.escape, t.split())) for t in words)
+    return re.compile(rf"\s*(?:{alternatives})\s*(?:[.!,;]|$)", re.IGNORECASE)
 
 
 def _cue_vocabulary(ident: str, terms: list[str]) -> Vocabulary:
@@ -268,16 +370,24 @@ def load_lexicon(directory: Path | None = None) -> Lexicon:
         "pseudo",
         "uncertain_pre",
         "uncertain_post",
+        "uncertain_both",
         "hypothetical_pre",
         "post_negation",
         "pre_negation_other",
         "pre_negation",
         "terminators",
+        "links",
+        "hedged_links",
     )
     cue_words = {w for name in names for t in getattr(negation, name) for w in t.lower().split()}
     cues = Cues(
         **{name: _cue_vocabulary(name, list(getattr(negation, name))) for name in names},
+        signs=Vocabulary.build([("sign", list(negation.signs))]),
         stopwords=frozenset(w.lower() for w in negation.polarity_stopwords) | cue_words,
+        breakers=frozenset(w.lower() for w in negation.scope_breakers),
+        negative_answer=_answer(negation.answers.negative),
+        positive_answer=_answer(negation.answers.positive),
+        resolution=frozenset(_normal(t) for t in negation.resolution),
     )
     expansions = dict(abbreviations.expand)
     keys = sorted(expansions, key=len, reverse=True)
@@ -288,6 +398,20 @@ def load_lexicon(directory: Path | None = None) -> Lexicon:
         incidental=frozenset(c.id for c in findings.concepts if c.incidental),
         anatomy=Vocabulary.build([(s.id, s.terms) for s in anatomy.structures]),
         qualifiers=Vocabulary.build([(g.id, g.terms) for g in qualifiers.groups], plural=False),
+        compositions=tuple(
+            ComposedFinding(
+                c.concept, frozenset(c.anatomy), _cue_vocabulary(c.concept, list(c.predicates))
+            )
+            for c in findings.compositions
+        ),
+        temporality={g.id: g.temporality for g in qualifiers.groups if g.temporality},
+        positions=Vocabulary.build(
+            [(v, terms) for axis in qualifiers.axes for v, terms in axis.values.items()]
+            + [("+".join(parts), [term]) for term, parts in qualifiers.compounds.items()],
+            plural=False,
+        ),
+        axis_of={v: axis.id for axis in qualifiers.axes for v in axis.values},
+        density=Vocabulary.build(list(qualifiers.density.items()), plural=False),
         sides=Vocabulary.build(
             [(side.value, terms) for side, terms in laterality.sides.items()], plural=False
         ),

@@ -14,6 +14,9 @@ Severities (all ``high`` unless noted; high blocks sign-off until acknowledged):
   organ or measurement moved to the other side; a swapped comparison ("right greater than
   left"); an asserted finding on the side opposite to the ordered side of a lateralised exam
   (normal contralateral structures are routine and not flagged).
+- anatomy: a changed anatomical qualifier (medial/lateral, level, nerve root, direction,
+  breast density, category, time, interval); see :mod:`reportdraft.verification.anatomy`.
+- malformed_text: model text with markup, JSON fragments or a repeated sentence.
 - measurement: a measurement no source has after unit normalisation (value change, unit slip).
 - rejected_ai_finding: a finding of a rejected AI result, at its location, that no other
   cited source supports.
@@ -33,7 +36,9 @@ from reportdraft.models import (
     Severity,
     Statement,
 )
+from reportdraft.verification.anatomy import check_anatomy, check_malformed
 from reportdraft.verification.base import Context, Union, matching, quote, side_supported
+from reportdraft.verification.lexicon import lexicon
 
 HIGH, MEDIUM = Severity.HIGH, Severity.MEDIUM
 _ORDERED_SIDE_SECTIONS = frozenset(
@@ -45,6 +50,7 @@ _OPPOSITE = {Laterality.LEFT: Laterality.RIGHT, Laterality.RIGHT: Laterality.LEF
 def check_statement(ctx: Context, statement: Statement) -> None:
     """Run every statement-level check on ``statement``."""
     _citations(ctx, statement)
+    check_malformed(ctx, statement)
     facts = extract_facts(statement.text)
     support = ctx.supporting(statement)
     _ordered_side(ctx, statement, facts)
@@ -56,6 +62,7 @@ def check_statement(ctx: Context, statement: Statement) -> None:
     _findings(ctx, statement, facts, union, support, evidence)
     _negation_cues(ctx, statement, facts, union, support, evidence)
     _sides(ctx, statement, facts, union, support, evidence)
+    check_anatomy(ctx, statement, facts, union, support, evidence)
     _numbers(ctx, statement, facts, union, support, evidence)
     _words(ctx, statement, facts, union, support, evidence)
 
@@ -404,8 +411,9 @@ def _numbers(
                 sources=support,
                 evidence=evidence,
             )
+    codes = set() if ctx.flagged(statement.id, FlagKind.ANATOMY) else facts.codes
     for label, found, available in (
-        ("level/category", facts.codes, union.codes),
+        ("level/category", codes, union.codes),
         ("date", facts.dates, union.dates),
     ):
         for item in sorted(found - available):
@@ -437,7 +445,10 @@ def _words(
             sources=support,
             evidence=evidence,
         )
-    qualifiers = sorted(facts.qualifiers - union.qualifiers)
+    axes = lexicon().axis_of  # positions are checked as anatomy (verification.anatomy)
+    qualifiers = sorted(
+        q for q in facts.qualifiers - union.qualifiers if q.removeprefix("no_") not in axes
+    )
     flipped = [q for q in qualifiers if _flip(q) in union.qualifiers]
     if flipped:
         ctx.raise_flag(
