@@ -91,6 +91,13 @@ class Claim:
     exclusive: tuple[str, int] | None = None
 
 
+def _scope(text: str, start: int, end: int) -> str:
+    """The words before a mention back to the last hard break of its sentence: where the
+    lead of a list says "No suspicious masses, calcifications, or ..." for every item."""
+    before = text[start:end]
+    return re.split(r"[;:]", before)[-1]
+
+
 def _clause(text: str, bounds: list[tuple[int, int]], start: int) -> str:
     return next((text[a:b] for a, b in bounds if a <= start < b), "")
 
@@ -122,7 +129,7 @@ def facts_of(source: str, text: str, fallback: frozenset[str] = frozenset()) -> 
     for s_start, s_end in sentences(work):
         sentence = work[s_start:s_end]
         levels = spinal_levels(extract_facts(sentence).codes)
-        around = h.places_in(sentence) | h.level_places(levels)
+        around = h.places_in(sentence, landmarks=False) | h.level_places(levels)
         bounds = clause_bounds(work, s_start, s_end)
         for mention in facts.findings:
             if not s_start <= mention.start < s_end or not mention.asserted:
@@ -130,7 +137,7 @@ def facts_of(source: str, text: str, fallback: frozenset[str] = frozenset()) -> 
             if _called_negative(work, mention.end, s_end):
                 continue
             clause = _clause(work, bounds, mention.start) or sentence
-            explicit = h.places_in(clause) | around
+            explicit = h.places_in(clause, landmarks=False) | around
             kinds = h.classify(mention.term, clause, explicit)
             closure = h.closure(kinds)
             generic = is_generic(mention.term) and kinds == frozenset({mention.term})
@@ -243,7 +250,8 @@ def claims_of(
             places = h.specific(h.places_in(clause) or h.places_in(sentence) or context)
             kinds = h.classify(mention.term, clause, places)
             qualifiers = {q.removeprefix("no_") for q in mention.qualifiers}
-            qualifiers |= {q.id for q in h.qualifiers if q.terms and q.terms.search(clause)}
+            scope = _scope(work, s_start, mention.end)
+            qualifiers |= {q.id for q in h.qualifiers if q.terms and q.terms.search(scope)}
             out.append(
                 Claim(
                     text=clause.strip(" ,"),

@@ -46,7 +46,7 @@ from reportdraft.models import (
     Statement,
     Template,
 )
-from reportdraft.templates import route_sentence
+from reportdraft.templates import catch_all_key, route_sentence
 from reportdraft.verification.base import Context, quote
 from reportdraft.verification.claims import Claim, Fact, claims_of, denies, facts_of
 from reportdraft.verification.context import sentences
@@ -102,7 +102,9 @@ def case_facts(case: Case, dictated: Sequence[DictationSentence], template: Temp
     """Positive facts of the Findings/Impression sentences in ``dictated`` and of the
     confirmed AI findings, each placed with the subsection its text routes to as fallback."""
     fallback = {
-        sub.key: hierarchy().places_in(f"{sub.title}. {sub.default}") for sub in template.findings
+        sub.key: hierarchy().places_in(f"{sub.title}. {sub.default}")
+        for sub in template.findings
+        if sub.key != catch_all_key(template)  # "other" says nothing about a place
     }
     facts: list[Fact] = []
     for sentence in dictated:
@@ -281,8 +283,10 @@ class _Sentence:
         if self.subject_match is None:
             return None if self.units[0].dropped else _WITHOUT.sub("", self.text.rstrip(".!?"))
         kept = [s for s, u in zip(self.subjects, self.units, strict=True) if not u.dropped]
-        if not kept or (self.units[-1].dropped and len(kept) < len(self.subjects)):
-            return None  # the last item carries the head noun; without it, do not guess
+        if not kept:
+            return None
+        if self.units[-1].dropped and any(_ADJECTIVE.search(k.split()[-1].lower()) for k in kept):
+            return None  # "anterior cerebral, and middle cerebral arteries": the noun is gone
         m = self.subject_match
         verb = m.group("verb")
         if len(kept) == 1:

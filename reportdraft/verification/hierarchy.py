@@ -100,6 +100,8 @@ class HierarchyFile(_Entry):
     places: list[PlaceEntry] = Field(min_length=1)
     levels: dict[Annotated[str, Field(pattern=r"^[CTLS]$")], Slug]
     regions: list[Slug] = Field(default_factory=list)
+    relative: list[Term] = Field(default_factory=list)
+    references: list[Term] = Field(default_factory=list)
     normal_words: list[Term] = Field(min_length=1)
     aspects: list[AspectEntry] = Field(default_factory=list)
     qualifiers: list[QualifierEntry] = Field(default_factory=list)
@@ -164,6 +166,8 @@ class Hierarchy:
     containers: dict[str, frozenset[str]]
     levels: dict[str, str]
     regions: frozenset[str]
+    relative: re.Pattern[str]
+    references: re.Pattern[str]
     normal: re.Pattern[str]
     aspects: tuple[Aspect, ...]
     qualifiers: tuple[Qualifier, ...]
@@ -233,19 +237,33 @@ class Hierarchy:
         small = found - self.regions
         return small or found
 
-    def places_in(self, text: str) -> frozenset[str]:
+    def places_in(self, text: str, *, landmarks: bool = True) -> frozenset[str]:
         """Place ids named in ``text``: this file's places and ``anatomy.yaml``'s, the
-        longest match winning where they overlap."""
+        longest match winning where they overlap. A relative word right after another place
+        ("appendiceal base") is part of that place. ``landmarks=False``: leave out places
+        named after a reference word ("anterior to the liver")."""
         spans = [(s, e, ident) for s, e, _x, ident in self.places.finditer(text)]
         spans += [(s, e, ident) for s, e, _x, ident in lexicon().anatomy.finditer(text)]
         spans.sort(key=lambda x: (x[0] - x[1], x[0]))
-        taken: list[tuple[int, int]] = []
-        found: set[str] = set()
+        taken: list[tuple[int, int, str]] = []
         for start, end, ident in spans:
-            if any(start < e and s < end for s, e in taken):
-                continue
-            taken.append((start, end))
-            found.add(ident)
+            if not any(start < e and s < end for s, e, _i in taken):
+                taken.append((start, end, ident))
+        taken.sort()
+        cut = len(text)
+        if not landmarks and (ref := self.references.search(text)) is not None:
+            cut = ref.start()
+        found: set[str] = set()
+        previous_end: int | None = None
+        for start, end, ident in taken:
+            part = (
+                previous_end is not None
+                and self.relative.fullmatch(text[start:end]) is not None
+                and text[previous_end:start].strip() == ""
+            )
+            if start < cut and not part:
+                found.add(ident)
+            previous_end = end
         return frozenset(found)
 
     def level_places(self, codes: Iterable[str]) -> frozenset[str]:
@@ -372,6 +390,8 @@ def _compile(raw: HierarchyFile, lex: Lexicon) -> Hierarchy:
         containers=_closure(graph, "part_of"),
         levels=dict(raw.levels),
         regions=frozenset(raw.regions),
+        relative=words_pattern(raw.relative),
+        references=words_pattern(raw.references),
         normal=words_pattern(raw.normal_words),
         aspects=tuple(
             Aspect(
