@@ -36,6 +36,7 @@ from reportdraft.extract import extract_facts, is_generic
 from reportdraft.models import Laterality
 from reportdraft.verification.context import clause_bounds, sentences
 from reportdraft.verification.hierarchy import Hierarchy, hierarchy, spinal_levels
+from reportdraft.verification.lexicon import lexicon
 
 _NEGATED_NORMAL = "no_normal"
 _META = re.compile(r"findings?", re.IGNORECASE)
@@ -89,6 +90,44 @@ class Claim:
     generic: bool = False
     aspects: frozenset[str] | None = None
     exclusive: tuple[str, int] | None = None
+    understood: bool = False
+
+
+def _understood(work: str, start: int, end: int) -> bool:
+    """True when every word of ``work[start:end]`` is known: a finding, a place, a
+    qualifier, a side, a context cue or a filler word ("No acute intracranial hemorrhage."
+    is understood, "no tearing of the radial or ulnar attachment of the triangular
+    fibrocartilage" is not: an unknown word may be the place the denial is about)."""
+    lex = lexicon()
+    text = work[start:end]
+    spans: list[tuple[int, int]] = []
+    for vocabulary in (
+        lex.findings,
+        lex.anatomy,
+        hierarchy().places,
+        lex.qualifiers,
+        lex.sides,
+        lex.cues.pre_negation,
+        lex.cues.post_negation,
+        lex.cues.pre_negation_other,
+        lex.cues.pseudo,
+        lex.cues.uncertain_pre,
+        lex.cues.uncertain_post,
+        lex.cues.terminators,
+    ):
+        spans += [(s, e) for s, e, _x, _i in vocabulary.finditer(text)]
+    for word in re.finditer(r"[A-Za-z][A-Za-z'’-]{2,}", text):
+        if any(s <= word.start() and word.end() <= e for s, e in spans):
+            continue
+        if word.group(0).lower() not in lex.cues.stopwords | _FILLER:
+            return False
+    return True
+
+
+_FILLER = frozenset(
+    {"the", "and", "any", "there", "are", "is", "was", "were", "has", "have", "seen", "sign",
+     "identified", "demonstrated", "evidence"}
+)
 
 
 def _scope(text: str, start: int, end: int) -> str:
@@ -238,6 +277,7 @@ def claims_of(
         sentence = work[s_start:s_end]
         lv = given | spinal_levels(extract_facts(sentence).codes)
         bounds = clause_bounds(work, s_start, s_end)
+        understood = _understood(work, s_start, s_end)
         for mention in facts.findings:
             if not s_start <= mention.start < s_end or mention.start < start:
                 continue
@@ -261,6 +301,7 @@ def claims_of(
                     qualifiers=frozenset(qualifiers),
                     levels=lv,
                     generic=is_generic(mention.term) and kinds == frozenset({mention.term}),
+                    understood=understood,
                 )
             )
         if normal:
@@ -333,12 +374,15 @@ def _overlap(h: Hierarchy, fact: Fact, places: frozenset[str]) -> bool:
     return _inside(h, fact, places) or any(h.within(c, p) for c in places for p in around)
 
 
-def denies(claim: Claim, fact: Fact, *, exact: bool = False) -> bool:
+def denies(claim: Claim, fact: Fact, *, exact: bool = False, umbrella: bool = False) -> bool:
     """True when ``claim`` says the opposite of ``fact``.
 
-    ``exact``: only a negated kind against a fact of that kind or a descendant (what counts
-    as the dictation contradicting itself; umbrella words, normal claims and less specific
-    facts are left out there, because radiologists use them loosely).
+    ``exact``: the strict test for text a radiologist or a model wrote (what counts as the
+    dictation contradicting itself, or an edited statement denying a source): a denial
+    whose every word is understood (not "no cuboid fracture", whose unknown word may be the
+    place it is about), against a fact of that kind or a descendant, inside the place the
+    denial names if it names one. Normal claims and less specific facts are left out, and
+    umbrella words unless ``umbrella``: radiologists use them loosely.
     """
     h = hierarchy()
     if claim.exclusive is not None or fact.exclusive is not None:
@@ -365,8 +409,10 @@ def denies(claim: Claim, fact: Fact, *, exact: bool = False) -> bool:
         if claim.aspects is None:
             return not fact.benign
         return bool(fact.closure & claim.aspects)
+    if exact and not (claim.understood and (not claim.places or _inside(h, fact, claim.places))):
+        return False
     if claim.generic:
-        if exact or fact.benign:
+        if (exact and not umbrella) or fact.benign:
             return False
         return not claim.places or _inside(h, fact, claim.places)
     if not claim.kinds & fact.closure:

@@ -455,13 +455,17 @@ def check_defaults(ctx: Context) -> None:
 
 
 def _statement_claims(ctx: Context, statement: Statement) -> list[Claim]:
-    if not any(src.startswith("T:") for src in statement.sources):
+    if not _cites_default(statement):
         return claims_of(statement.text, normal=False)
     sub = ctx.template.subsection(statement.subsection or "")
     levels = _title_levels(sub) if sub is not None else frozenset()
     return [
         c for s in parse_default(statement.text, levels) for u in s.all_units() for c in u.claims
     ]
+
+
+def _cites_default(statement: Statement) -> bool:
+    return any(src.startswith("T:") for src in statement.sources)
 
 
 def _statement(ctx: Context, statement: Statement, facts: Sequence[Fact]) -> None:
@@ -475,9 +479,12 @@ def _statement(ctx: Context, statement: Statement, facts: Sequence[Fact]) -> Non
         for c in claims_of(ctx.texts[s], normal=False)
     ]
     reported: set[str] = set()
+    exact = not defaults  # a person's or a model's words: the strict test (see denies)
     for claim in _statement_claims(ctx, statement):
         for fact in facts:
-            if fact.source in cited or fact.source in reported or not denies(claim, fact):
+            if fact.source in cited or fact.source in reported:
+                continue
+            if not denies(claim, fact, exact=exact, umbrella=True):
                 continue
             if any(denies(c, fact) for c in own):
                 continue  # the cited dictation says so itself: internal_contradiction
