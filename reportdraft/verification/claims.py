@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from reportdraft.extract import extract_facts, is_generic
 from reportdraft.models import Laterality
@@ -125,8 +126,23 @@ def _understood(work: str, start: int, end: int) -> bool:
 
 
 _FILLER = frozenset(
-    {"the", "and", "any", "there", "are", "is", "was", "were", "has", "have", "seen", "sign",
-     "identified", "demonstrated", "evidence"}
+    {
+        "the",
+        "and",
+        "any",
+        "there",
+        "are",
+        "is",
+        "was",
+        "were",
+        "has",
+        "have",
+        "seen",
+        "sign",
+        "identified",
+        "demonstrated",
+        "evidence",
+    }
 )
 
 
@@ -155,12 +171,18 @@ def _exclusive(h: Hierarchy, text: str) -> list[tuple[str, int]]:
     ]
 
 
-def facts_of(source: str, text: str, fallback: frozenset[str] = frozenset()) -> list[Fact]:
-    """The positive facts of one source text.
+@lru_cache(maxsize=4096)
+def facts_of(source: str, text: str, fallback: frozenset[str] = frozenset()) -> tuple[Fact, ...]:
+    """The positive facts of one source text (cached: the drafter and ``verify`` ask for the
+    same ones).
 
     ``fallback``: places for a fact whose words, sentence and kind name none (the places of
     the template subsection its sentence was routed to).
     """
+    return tuple(_facts_of(source, text, fallback))
+
+
+def _facts_of(source: str, text: str, fallback: frozenset[str]) -> list[Fact]:
     h = hierarchy()
     facts = extract_facts(text)
     work = facts.text
@@ -261,17 +283,23 @@ def claims_of(
     normal: bool = True,
     start: int = 0,
     context: frozenset[str] = frozenset(),
-) -> list[Claim]:
+) -> tuple[Claim, ...]:
     """What ``text`` denies. ``normal=False``: negated findings only; ``start``: ignore
     negated mentions before this offset (the subject of "X is normal without Y");
     ``levels``: spinal levels the text is about although it does not name them (a
     level's subsection of a spine template); ``context``: places of a denial that names
     none (the item "shadowing calculus" of "No hydronephrosis, shadowing calculus, or solid
     renal mass")."""
+    return _claims_of(text, frozenset(levels), normal, start, frozenset(context))
+
+
+@lru_cache(maxsize=8192)
+def _claims_of(
+    text: str, given: frozenset[str], normal: bool, start: int, context: frozenset[str]
+) -> tuple[Claim, ...]:
     h = hierarchy()
     facts = extract_facts(text)
     work = facts.text
-    given = frozenset(levels)
     out: list[Claim] = []
     for s_start, s_end in sentences(work):
         sentence = work[s_start:s_end]
@@ -306,7 +334,7 @@ def claims_of(
             )
         if normal:
             out += _normal_claims(h, sentence, lv)
-    return out
+    return tuple(out)
 
 
 def _normal_claims(h: Hierarchy, sentence: str, levels: frozenset[str]) -> list[Claim]:

@@ -126,7 +126,7 @@ def case_facts(case: Case, dictated: Sequence[DictationSentence], template: Temp
 @dataclass
 class _Unit:
     phrase: str
-    claims: list[Claim]
+    claims: tuple[Claim, ...]
     dropped: Fact | None = None
 
 
@@ -456,7 +456,7 @@ def check_defaults(ctx: Context) -> None:
 
 def _statement_claims(ctx: Context, statement: Statement) -> list[Claim]:
     if not _cites_default(statement):
-        return claims_of(statement.text, normal=False)
+        return list(claims_of(statement.text, normal=False))
     sub = ctx.template.subsection(statement.subsection or "")
     levels = _title_levels(sub) if sub is not None else frozenset()
     return [

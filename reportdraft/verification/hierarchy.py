@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -174,6 +174,9 @@ class Hierarchy:
     qualifier_kinds: tuple[QualifierKind, ...]
     distributive: re.Pattern[str]
     exclusive: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...]
+    _places_cache: dict[tuple[str, bool], frozenset[str]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def closure(self, kinds: Iterable[str]) -> frozenset[str]:
         """``kinds`` and all their ancestors."""
@@ -242,6 +245,14 @@ class Hierarchy:
         longest match winning where they overlap. A relative word right after another place
         ("appendiceal base") is part of that place. ``landmarks=False``: leave out places
         named after a reference word ("anterior to the liver")."""
+        key = (text, landmarks)
+        if key not in self._places_cache:
+            if len(self._places_cache) > 16384:
+                self._places_cache.clear()
+            self._places_cache[key] = self._places_in(text, landmarks)
+        return self._places_cache[key]
+
+    def _places_in(self, text: str, landmarks: bool) -> frozenset[str]:
         spans = [(s, e, ident) for s, e, _x, ident in self.places.finditer(text)]
         spans += [(s, e, ident) for s, e, _x, ident in lexicon().anatomy.finditer(text)]
         spans.sort(key=lambda x: (x[0] - x[1], x[0]))
