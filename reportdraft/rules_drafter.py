@@ -2,7 +2,8 @@
 
 It places each dictated sentence exactly once, in the section the radiologist dictated it
 under or (for findings) in the template subsection its anatomy words route it to; keeps the
-template's normal default for every subsection nobody spoke about; writes each *confirmed*
+template's normal default for every subsection nobody spoke about, less any clause that a
+dictated or confirmed finding contradicts wherever it was routed; writes each *confirmed*
 AI finding into its subsection (merged into a dictated sentence that already describes it);
 and builds the impression from the dictated impression, or else from the positive findings
 ordered by severity. Rejected and pending AI findings never appear in the text.
