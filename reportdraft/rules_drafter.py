@@ -2,7 +2,8 @@
 
 It places each dictated sentence exactly once, in the section the radiologist dictated it
 under or (for findings) in the template subsection its anatomy words route it to; keeps the
-template's normal default for every subsection nobody spoke about; writes each *confirmed*
+template's normal default for every subsection nobody spoke about, less any clause that a
+dictated or confirmed finding contradicts wherever it was routed; writes each *confirmed*
 AI finding into its subsection (merged into a dictated sentence that already describes it);
 and builds the impression from the dictated impression, or else from the positive findings
 ordered by severity. Rejected and pending AI findings never appear in the text.
@@ -27,12 +28,21 @@ from reportdraft.models import (
     Draft,
     DraftProvenance,
     DraftSection,
+    Flag,
     NormalizedDictation,
     SectionKind,
     Statement,
     Template,
 )
 from reportdraft.templates import render_technique, route_sentence
+from reportdraft.verification.defaults import (
+    case_facts,
+    contradiction_flag,
+    contradictions,
+    dropped_flags,
+    plan_defaults,
+)
+from reportdraft.verification.sources import render_ai_finding
 
 SeverityOf = Callable[[str], int | None]
 """ACR category (1 most urgent) of the alerting critical finding in a sentence, or None."""
@@ -80,7 +90,7 @@ def draft_with_rules(
             kind=SectionKind.CLINICAL_HISTORY, statements=_history(builder, case, by_section)
         ),
     ]
-    findings = _findings(builder, case, template, by_section[SectionKind.FINDINGS])
+    findings = _findings(builder, case, template, by_section)
     sections.append(DraftSection(kind=SectionKind.FINDINGS, statements=findings))
     impression = _impression(
         builder, case, template, by_section[SectionKind.IMPRESSION], findings, severity_of
@@ -92,15 +102,17 @@ def draft_with_rules(
         template_version=template.version,
         sections=sections,
         subsection_titles={sub.key: sub.title for sub in template.findings},
+        flags=[f.model_copy(update={"id": f"F{i}"}) for i, f in enumerate(builder.flags, 1)],
         provenance=DraftProvenance(backend="rules", created_at=created_at or datetime.now(UTC)),
     )
 
 
 class _Builder:
-    """Hands out statement ids in reading order."""
+    """Hands out statement ids in reading order and collects the drafter's flags."""
 
     def __init__(self) -> None:
         self._next = 1
+        self.flags: list[Flag] = []
 
     def statement(
         self, text: str, sources: Iterable[str], subsection: str | None = None
@@ -174,8 +186,20 @@ def _history(
 
 
 def _findings(
-    builder: _Builder, case: Case, template: Template, sentences: list[DictationSentence]
+    builder: _Builder,
+    case: Case,
+    template: Template,
+    by_section: dict[SectionKind, list[DictationSentence]],
 ) -> list[Statement]:
+    """Findings statements, subsection by subsection in template order.
+
+    A subsection nobody spoke about gets its normal default, less every clause that a
+    dictated Findings/Impression sentence or a confirmed AI finding contradicts, wherever
+    that was routed (:mod:`reportdraft.verification.defaults`); each dropped clause is a
+    low ``default_conflict`` flag, and a dictation that contradicts itself a medium
+    ``internal_contradiction`` flag.
+    """
+    sentences = by_section[SectionKind.FINDINGS]
     routed: dict[str, list[DictationSentence]] = {sub.key: [] for sub in template.findings}
     for sentence in sentences:
         routed[route_sentence(template, sentence.text)].append(sentence)
@@ -185,13 +209,21 @@ def _findings(
         ai_routed[route_sentence(template, f"{finding.description} {finding.location}")].append(
             finding
         )
+    dictated = [*sentences, *by_section[SectionKind.IMPRESSION]]
+    facts = case_facts(case, dictated, template)
+    plans = plan_defaults(template, facts)
 
     statements: list[Statement] = []
     for sub in template.findings:
         spoken = routed[sub.key]
         pending_ai = list(ai_routed[sub.key])
         if not spoken and not pending_ai:
-            statements.append(builder.statement(sub.default, [f"T:{sub.key}"], sub.key))
+            plan = plans[sub.key]
+            default = None
+            if plan.text is not None:
+                default = builder.statement(plan.text, [f"T:{sub.key}"], sub.key)
+                statements.append(default)
+            builder.flags += dropped_flags(sub, plan, default.id if default else None)
             continue
         for sentence in spoken:
             merged = [f for f in pending_ai if _describes(sentence.text, f)]
@@ -203,6 +235,10 @@ def _findings(
         statements.extend(
             builder.statement(ai_finding_text(f), [f.id], sub.key) for f in pending_ai
         )
+    texts = {s.id: s.text for s in dictated} | {f.id: render_ai_finding(f) for f in confirmed}
+    for item in contradictions(dictated, facts):
+        citing = next((st.id for st in statements if item.sentence.id in st.sources), None)
+        builder.flags.append(contradiction_flag(item, citing, texts))
     return statements
 
 

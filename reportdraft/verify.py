@@ -28,6 +28,7 @@ from reportdraft.verification.coverage import (
     check_impression,
     check_template,
 )
+from reportdraft.verification.defaults import check_defaults
 from reportdraft.verification.instructions import check_instructions
 from reportdraft.verification.sources import render_ai_finding, source_texts
 from reportdraft.verification.statements import check_statement
@@ -58,6 +59,7 @@ def verify(
     check_ai_findings(ctx)
     check_impression(ctx)
     check_template(ctx)
+    check_defaults(ctx)
     unique: list[Flag] = []
     seen: set[tuple[str, str | None, str]] = set()
     for flag in ctx.flags:
