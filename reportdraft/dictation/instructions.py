@@ -321,6 +321,8 @@ def _reason(hits: Sequence[Hit]) -> str:
             continue
         seen.add(hit.cue.id)
         words = " ".join(hit.text.split())
+        if hit.cue.kind != "marker":  # the clause boundary the pattern started at
+            words = words.lstrip(" ,.;:!?([{-\"'") or words
         if len(words) > 60:
             words = words[:59] + "…"
         parts.append(f'{hit.cue.reason} ("{words}")')
