@@ -49,8 +49,10 @@ _WORDS = re.compile(r"\w+")
 _SPACED = re.compile(r"(?<!\w)(?:[^\W\d_][ \-])+[^\W\d_](?!\w)")
 _DOTTED = re.compile(r"(?<!\w)(?:[^\W\d_]\.){2,}")
 _WHITESPACE = re.compile(r"\s+")
+_INNER_JOINER = re.compile(r"(?<=[^\W\d_])[-._](?=[^\W\d_])")
 
 Item = Annotated[str, Field(min_length=1, max_length=60, pattern=r"^\S(?:.*\S)?$")]
+Name = Annotated[str, Field(pattern=r"^[a-z][a-z_]*$")]
 
 
 class _Schema(BaseModel):
@@ -62,6 +64,9 @@ class FoldSpec(_Schema):
 
     lookalikes: dict[Annotated[str, Field(min_length=1, max_length=1)], str]
     punctuation: dict[Annotated[str, Field(min_length=1, max_length=1)], str]
+    digits: dict[
+        Annotated[str, Field(pattern=r"^[0-9@$]$")], Annotated[str, Field(pattern=r"^[a-z]$")]
+    ] = Field(default_factory=dict)
     spaced_letters_min: Annotated[int, Field(ge=2, le=10)] = 3
 
     @field_validator("lookalikes")
@@ -87,8 +92,11 @@ class InstructionsFile(_Schema):
 
     version: Literal[1]
     fold: FoldSpec
+    forward_reference: Annotated[str, Field(min_length=1)]
+    address_alone_max_words: Annotated[int, Field(ge=0, le=10)] = 2
     dangling_tail: Annotated[str, Field(min_length=1)]
-    lists: dict[Annotated[str, Field(pattern=r"^[a-z][a-z_]*$")], list[Item]]
+    lists: dict[Name, list[Item]]
+    fragments: dict[Name, Annotated[str, Field(min_length=1)]] = Field(default_factory=dict)
     cues: list[CueSpec] = Field(min_length=1)
 
 
@@ -124,6 +132,13 @@ class InstructionDetector:
         self._lookalike_chars = frozenset(spec.fold.lookalikes)
         self._punctuation = {ord(k): v for k, v in spec.fold.punctuation.items()}
         self._spaced_min = spec.fold.spaced_letters_min
+        digits = "".join(re.escape(d) for d in spec.fold.digits)
+        self._digit_table = {ord(k): v for k, v in spec.fold.digits.items()}
+        self._leet = (
+            re.compile(rf"\w*(?:[^\W\d_][{digits}]|[{digits}][^\W\d_])[\w{digits}]*")
+            if digits
+            else None
+        )
         lists: dict[str, str] = {}
         for name, items in spec.lists.items():
             folded = [self.fold(item) for item in items]
@@ -133,7 +148,15 @@ class InstructionDetector:
                     f"{source}: list {name!r} has items not in folded form: {bad[:5]}"
                 )
             lists[name] = _alternation(folded)
+        clash = sorted(set(lists) & set(spec.fragments))
+        if clash:
+            raise ConfigurationError(f"{source}: names used for a list and a fragment: {clash}")
+        for name, fragment in spec.fragments.items():
+            self._check_folded(fragment, source, f"fragment {name!r}")
+            lists[name] = _expand(fragment, lists, source, f"fragment {name!r}")
         self._dangling = _compile(spec.dangling_tail, lists, source, "dangling_tail")
+        self._forward = _compile(spec.forward_reference, lists, source, "forward_reference")
+        self._address_alone = spec.address_alone_max_words
         seen: set[str] = set()
         cues = []
         for spec_cue in spec.cues:
@@ -143,13 +166,7 @@ class InstructionDetector:
                 )
             seen.add(spec_cue.id)
             for pattern in spec_cue.patterns:
-                odd = sorted(
-                    {c for c in pattern if not c.isascii() and self.fold(c, lookalikes=False) != c}
-                )
-                if odd:
-                    raise ConfigurationError(
-                        f"{source}: cue {spec_cue.id!r} has characters not in folded form: {odd}"
-                    )
+                self._check_folded(pattern, source, f"cue {spec_cue.id!r}")
             cues.append(
                 Cue(
                     id=spec_cue.id,
@@ -161,6 +178,13 @@ class InstructionDetector:
                 )
             )
         self.cues: tuple[Cue, ...] = tuple(cues)
+
+    def _check_folded(self, pattern: str, source: str, where: str) -> None:
+        odd = sorted(
+            {c for c in pattern if not c.isascii() and self.fold(c, lookalikes=False) != c}
+        )
+        if odd:
+            raise ConfigurationError(f"{source}: {where} has characters not in folded form: {odd}")
 
     def fold(self, text: str, *, lookalikes: bool = True) -> str:
         """The text matching runs on: the same words with disguises taken off.
@@ -202,28 +226,52 @@ class InstructionDetector:
         letters = re.sub(r"[ \-]", "", match.group(0))
         return letters if len(letters) >= self._spaced_min else match.group(0)
 
+    def variants(self, text: str) -> list[str]:
+        """The folded text, then (when different) the same with joiners inside words
+        closed up ("dis-regard") and with digits inside words read as letters ("om1t")."""
+        folded = self.fold(text)
+        out = [folded]
+        joined = _INNER_JOINER.sub("", folded)
+        if joined != folded:
+            out.append(joined)
+        if self._leet is not None:
+            table = self._digit_table
+            leet = self._leet.sub(lambda m: _read_digits(m.group(0), table), joined)
+            if leet not in out:
+                out.append(leet)
+        return out
+
     def hits(self, text: str) -> list[Hit]:
         """Every cue that matches ``text`` (first match of each pattern), in cue order."""
-        folded = self.fold(text)
+        variants = self.variants(text)
         found: list[Hit] = []
         for cue in self.cues:
             for pattern in cue.patterns:
-                m = pattern.search(folded)
-                if m is not None:
-                    found.append(Hit(cue=cue, start=m.start(), end=m.end(), text=m.group(0)))
+                for variant in variants:
+                    m = pattern.search(variant)
+                    if m is not None:
+                        found.append(Hit(cue=cue, start=m.start(), end=m.end(), text=m.group(0)))
+                        break
         return found
 
     def opens_next(self, text: str, hits: Sequence[Hit]) -> bool:
         """True when a marked sentence leaves its instruction open for the next sentence.
 
-        That is when it only addresses the system ("Note to the AI."), or ends right after a
-        request or with a colon / "the following" ("Do not mention.", "Ignore the following:").
+        That is when it ends with a colon, "the following" or a bare request verb ("Do not
+        mention."), points forward ("the following findings are fake"), or only addresses
+        the system with at most a couple of other words ("Note to the AI.", "AI, listen.").
         """
         if not hits:
             return False
-        if all(h.cue.kind == "address" for h in hits):
+        folded = self.fold(text)
+        if self._dangling.search(folded) or self._forward.search(folded):
             return True
-        return self._dangling.search(self.fold(text)) is not None
+        if any(h.cue.kind != "address" for h in hits):
+            return False
+        rest = folded
+        for hit in hits:
+            rest = rest.replace(hit.text, " ")
+        return len(_WORDS.findall(rest)) <= self._address_alone
 
     def mark(self, sentences: Sequence[DictationSentence]) -> list[DictationSentence]:
         """``sentences`` with ``instruction`` set on those addressed to the system.
@@ -256,6 +304,14 @@ class InstructionDetector:
         return marked
 
 
+def _read_digits(word: str, table: dict[int, str]) -> str:
+    """``word`` with look-alike digits read as letters, for words of four or more characters
+    with at least three letters ("om1t", "1gn0re"); "A1", "L4", "T1W", "3cm" stay as they are.
+    """
+    letters = sum(c.isalpha() for c in word)
+    return word.translate(table) if len(word) >= 4 and letters >= 3 else word
+
+
 def _reason(hits: Sequence[Hit]) -> str:
     """The reason shown to the radiologist: each distinct cue with the words it matched."""
     parts: list[str] = []
@@ -265,6 +321,8 @@ def _reason(hits: Sequence[Hit]) -> str:
             continue
         seen.add(hit.cue.id)
         words = " ".join(hit.text.split())
+        if hit.cue.kind != "marker":  # the clause boundary the pattern started at
+            words = words.lstrip(" ,.;:!?([{-\"'") or words
         if len(words) > 60:
             words = words[:59] + "…"
         parts.append(f'{hit.cue.reason} ("{words}")')
@@ -279,15 +337,21 @@ def _alternation(items: Sequence[str]) -> str:
     return "|".join(r"\s+".join(re.escape(w) for w in item.split(" ")) for item in ordered)
 
 
-def _compile(pattern: str, lists: dict[str, str], source: str, where: str) -> re.Pattern[str]:
+def _expand(pattern: str, names: dict[str, str], source: str, where: str) -> str:
+    """``pattern`` with each ``{name}`` replaced by its list alternation or fragment."""
+
     def expand(m: re.Match[str]) -> str:
         name = m.group(1)
-        if name not in lists:
+        if name not in names:
             raise ConfigurationError(f"{source}: {where} names unknown list {{{name}}}")
-        return lists[name]
+        return names[name]
 
+    return _MACRO.sub(expand, pattern)
+
+
+def _compile(pattern: str, names: dict[str, str], source: str, where: str) -> re.Pattern[str]:
     try:
-        return re.compile(_MACRO.sub(expand, pattern))
+        return re.compile(_expand(pattern, names, source, where))
     except re.error as exc:
         raise ConfigurationError(f"{source}: {where} has an invalid pattern: {exc}") from exc
 
