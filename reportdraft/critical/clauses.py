@@ -39,6 +39,7 @@ class ClauseSplitter:
         self.list_words = frozenset(w.lower() for w in config.list_words)
         self.conjunctions = frozenset(w.lower() for w in config.conjunctions)
         self.joined_openers = frozenset(w.lower() for w in config.joined_openers)
+        self.connectors = frozenset(w.lower() for w in config.connectors)
 
     def breaks(self, tokens: Sequence[Token]) -> list[int]:
         """Indices (into ``tokens``, one sentence) of the commas or conjunctions that start
@@ -70,6 +71,21 @@ class ClauseSplitter:
             return not listing and any(t.finding for t in segment)
         if any(t.lower in self.verbs for t in segment):
             return not (listing or any(t.lower == "and" for t in segment))
+        # "No hydronephrosis, perforated appendicitis": a finding after the only comma of
+        # the sentence, with no list word after it, is a statement of its own; "No
+        # pneumothorax, pneumomediastinum, pneumoperitoneum" (more commas) is a list
+        only_comma = sum(t.lower == "," for t in tokens) == 1
+        joined = listing or any(t.lower == "and" for t in tokens[comma + 1 :])
+        return only_comma and not joined and self._heads(segment)
+
+    def _heads(self, segment: list[Token]) -> bool:
+        """True when a finding heads ``segment``: no connector ("of") comes before it, so it
+        is not the complement of another noun ("pleural effusion of pneumothorax")."""
+        for token in segment:
+            if token.finding:
+                return True
+            if token.lower in self.connectors:
+                return False
         return False
 
 

@@ -165,7 +165,10 @@ class ClauseBreaks(Strict):
     not go on as a list (a word in ``list_words`` after the comma: "no consolidation, large
     effusion, or pneumothorax"; "nodule, unchanged" describes the nodule); a verb of
     ``verbs`` before the next comma starts one unless the segment is joined by a list word
-    or "and" ("pneumothorax, effusion and consolidation are not seen"). A word of
+    or "and" ("pneumothorax, effusion and consolidation are not seen"); a finding after the
+    sentence's only comma, with no list word or "and" after it and no ``connectors`` word
+    before it, starts one ("no hydronephrosis, perforated appendicitis"; with more commas it
+    is a list; "effusion of pneumothorax" is not headed by the finding). A word of
     ``conjunctions`` followed by one of ``joined_openers`` starts one too ("no pneumothorax
     and a large amount of free air").
     """
@@ -176,6 +179,7 @@ class ClauseBreaks(Strict):
     list_words: list[Word] = Field(default_factory=list)
     conjunctions: list[Word] = Field(default_factory=list)
     joined_openers: list[Word] = Field(default_factory=list)
+    connectors: list[Word] = Field(default_factory=list)
 
 
 class RuleSet(Strict):

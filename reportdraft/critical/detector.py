@@ -1,9 +1,12 @@
 """Critical-finding detection over free text and draft statements.
 
-A :class:`Detector` holds one lexicon, one rule set and one section lexicon, and builds
-its spaCy pipeline the first time it is used. The module-level functions use the process's
-*active* detector: the bundled data unless :func:`configure` installed site files at
-start-up.
+A :class:`Detector` holds one lexicon, one rule set, one section lexicon and one alert
+policy, and builds its spaCy pipeline the first time it is used. For each mention it takes
+the ConText cues that reach it (none across a clause boundary, :mod:`clauses`), decides the
+assertion and the temporality from them (:mod:`context`), drops ambiguous findings that are
+not in their organ (:mod:`organs`), and lets the policy (:mod:`policy`) and the section
+decide the alert. The module-level functions use the process's *active* detector: the
+bundled data unless :func:`configure` installed site files at start-up.
 """
 
 from __future__ import annotations
@@ -223,7 +226,7 @@ class Detector:
             expected=expected is not None,
         )
         if assertion in self.policy.alerting_assertions and not alert:
-            triggers.append(_policy_trigger(entry, temporality, expected))
+            triggers.append(_policy_trigger(self.policy, entry, temporality, expected))
         return CriticalMention(
             finding_code=entry.code,
             label=entry.label,
@@ -276,12 +279,11 @@ class Detector:
 
 
 def _policy_trigger(
-    entry: LexiconEntry, temporality: Temporality | None, expected: Cue | None
+    policy: AlertPolicy, entry: LexiconEntry, temporality: Temporality | None, expected: Cue | None
 ) -> ContextTrigger:
-    """Why the policy keeps a present or uncertain mention silent (shown as a trigger)."""
-    if expected is not None and (
-        temporality is None or temporality.value not in ("new", "worsening")
-    ):
+    """Why the policy keeps a present or uncertain mention silent (shown as a trigger): its
+    time course for its category, else an expected post-operative cue."""
+    if expected is not None and not policy.silences(entry.category, temporality):
         return ContextTrigger(
             rule_id="policy:expected_postoperative", text=expected.text[:200], category="policy"
         )
