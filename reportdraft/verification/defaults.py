@@ -226,9 +226,9 @@ def _negated_list(
         )
         return _Unit(phrase, claims)
 
+    h = hierarchy()
     for item in items:
-        found = extract_facts(item)
-        if not found.findings:
+        if not extract_facts(item).findings and not any(h.signs.finditer(item)):
             (pending if _adjectival(item) else unknown).append(item)
             continue
         words = item.split()
