@@ -162,6 +162,27 @@ def _side(text: str) -> Laterality | None:
     return next(iter(sides)) if len(sides) == 1 else None
 
 
+def _signs(h: Hierarchy, sentence: str) -> list[tuple[str, str, bool]]:
+    """``(kind, surface, negated)`` of each sign named in ``sentence``. Polarity comes
+    from the extractor's negated and asserted words (the same negation scopes), since a
+    sign is no finding concept; hypothetical mentions are neither and are left out."""
+    found = extract_facts(sentence)
+    out = []
+    for _s, _e, surface, kind in h.signs.finditer(sentence):
+        unless = h.sign_unless.get(kind)
+        if unless is not None and unless.search(sentence):
+            continue
+        words = {w.lower().removesuffix("s") for w in _WORDS.findall(surface)}
+        if words & found.asserted_words:
+            out.append((kind, surface, False))
+        elif words & found.negated_words:
+            out.append((kind, surface, True))
+    return out
+
+
+_WORDS = re.compile(r"[A-Za-z][a-z]{3,}")
+
+
 def _exclusive(h: Hierarchy, text: str) -> list[tuple[str, int]]:
     return [
         (group, index)
@@ -226,6 +247,21 @@ def _facts_of(source: str, text: str, fallback: frozenset[str]) -> list[Fact]:
                 )
             )
         out += _qualifier_facts(h, source, work, bounds, around, levels)
+        for kind, surface, negated in _signs(h, sentence):
+            if not negated:
+                kinds = frozenset({kind})
+                out.append(
+                    Fact(
+                        source=source,
+                        text=surface,
+                        kinds=kinds,
+                        closure=h.closure(kinds),
+                        places=around,
+                        implied=h.kinds[kind].located,
+                        side=_side(sentence),
+                        levels=levels,
+                    )
+                )
         out += [
             Fact(source, sentence.strip(), frozenset(), frozenset(), around, exclusive=value)
             for value in _exclusive(h, sentence)
@@ -332,6 +368,19 @@ def _claims_of(
                     understood=understood,
                 )
             )
+        if s_start >= start:
+            out += [
+                Claim(
+                    text=surface,
+                    kinds=frozenset({kind}),
+                    places=h.specific(h.places_in(sentence) or context),
+                    side=_side(sentence),
+                    levels=lv,
+                    understood=understood,
+                )
+                for kind, surface, negated in _signs(h, sentence)
+                if negated
+            ]
         if normal:
             out += _normal_claims(h, sentence, lv)
     return tuple(out)

@@ -85,6 +85,14 @@ class QualifierKind(_Entry):
     within: list[Slug] = Field(default_factory=list)
 
 
+class SignEntry(_Entry):
+    """A finding only template defaults name, recognised by the defaults check alone."""
+
+    id: Slug
+    terms: list[Term] = Field(min_length=1)
+    unless: list[Term] = Field(default_factory=list)
+
+
 class ExclusiveEntry(_Entry):
     """Phrases of which a report can say only one (each inner list: synonyms)."""
 
@@ -108,6 +116,7 @@ class HierarchyFile(_Entry):
     qualifier_kinds: list[QualifierKind] = Field(default_factory=list)
     distributive: list[Term] = Field(default_factory=list)
     exclusive: list[ExclusiveEntry] = Field(default_factory=list)
+    signs: list[SignEntry] = Field(default_factory=list)
 
 
 def words_pattern(terms: Iterable[str]) -> re.Pattern[str]:
@@ -174,6 +183,8 @@ class Hierarchy:
     qualifier_kinds: tuple[QualifierKind, ...]
     distributive: re.Pattern[str]
     exclusive: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...]
+    signs: Vocabulary
+    sign_unless: dict[str, re.Pattern[str]]
     _places_cache: dict[tuple[str, bool], frozenset[str]] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -359,6 +370,9 @@ def _check(raw: HierarchyFile, lex: Lexicon) -> None:
         for ref in rule.within:
             if ref not in places:
                 raise ValueError(f"qualifier_kinds: unknown place {ref!r}")
+    for sign in raw.signs:
+        if sign.id not in {k.id for k in raw.kinds} or sign.id in concepts:
+            raise ValueError(f"sign {sign.id!r} must be a kind declared here, not a concept")
     for value in [*raw.levels.values(), *raw.regions]:
         if value not in places:
             raise ValueError(f"levels/regions: unknown place {value!r}")
@@ -424,6 +438,8 @@ def _compile(raw: HierarchyFile, lex: Lexicon) -> Hierarchy:
         exclusive=tuple(
             (e.id, tuple(words_pattern(value) for value in e.values)) for e in raw.exclusive
         ),
+        signs=Vocabulary.build([(g.id, g.terms) for g in raw.signs]),
+        sign_unless={g.id: words_pattern(g.unless) for g in raw.signs if g.unless},
     )
 
 
