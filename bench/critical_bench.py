@@ -1,6 +1,9 @@
 """Critical-finding detection: alert precision/recall on the trap set, and throughput.
 
-Three systems with the same target lexicon (reportdraft/data/critical/lexicon.yaml):
+Scored on the trap set, the held-out trap items and the issue-12 mechanism cases
+(tests/critical/language_cases.yaml: clause boundaries, negated signs, temporality and the
+alert policy, organ context, bounded sections). Three systems with the same target lexicon
+(reportdraft/data/critical/lexicon.yaml):
 
 - ours: blank English + regex sentence splitter + medspaCy target matcher + medspaCy
   ConText with our radiology rules, our cue resolution and section handling;
@@ -41,6 +44,7 @@ from reportdraft.critical.trapset import Predicted, TrapItem, load_trap_set, sco
 ROOT = Path(__file__).resolve().parent.parent
 TRAP = ROOT / "tests" / "critical" / "trap_set.yaml"
 HOLDOUT = ROOT / "tests" / "critical" / "trap_holdout.yaml"
+CASES = ROOT / "tests" / "critical" / "language_cases.yaml"
 OUT = ROOT / "bench" / "results" / "critical.json"
 DATA = Path(os.environ.get("REPORTDRAFT_DATA", ROOT.parent / "shared" / "data"))
 
@@ -172,6 +176,7 @@ def main() -> None:
 
     trap = load_trap_set(TRAP).items
     holdout = load_trap_set(HOLDOUT).items
+    cases = load_trap_set(CASES).items
     t0 = time.perf_counter()
     systems = {"ours": ours()}
     build = {"ours": time.perf_counter() - t0}
@@ -187,10 +192,14 @@ def main() -> None:
     for name, (predict, _run) in systems.items():
         main_score = score(trap, predict)
         held = score(holdout, predict)
+        language = score(cases, predict)
         quality[name] = {
             "trap_set": main_score.summary(),
             "holdout": held.summary(),
-            "errors": main_score.errors + [f"holdout: {e}" for e in held.errors],
+            "language_cases": language.summary(),
+            "errors": main_score.errors
+            + [f"holdout: {e}" for e in held.errors]
+            + [f"language_cases: {e}" for e in language.errors],
         }
 
     texts = corpus(trap + holdout, args.openi)
@@ -222,6 +231,8 @@ def main() -> None:
             "mentions": sum(len(i.expect) for i in trap),
             "holdout_items": len(holdout),
             "holdout_mentions": sum(len(i.expect) for i in holdout),
+            "language_case_items": len(cases),
+            "language_case_mentions": sum(len(i.expect) for i in cases),
         },
         "quality": quality,
         "throughput": {
@@ -238,11 +249,12 @@ def main() -> None:
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     for name, q in quality.items():
-        s, h = q["trap_set"], q["holdout"]
+        s, h, c = q["trap_set"], q["holdout"], q["language_cases"]
         print(
             f"{name:22} trap P={s['alert_precision']:.3f} R={s['alert_recall']:.3f} "
             f"assert={s['assertion_accuracy']:.3f} | holdout P={h['alert_precision']:.3f} "
-            f"R={h['alert_recall']:.3f} | {throughput[name]['sentences_per_s']:8.1f} sent/s"
+            f"R={h['alert_recall']:.3f} | cases P={c['alert_precision']:.3f} "
+            f"R={c['alert_recall']:.3f} | {throughput[name]['sentences_per_s']:8.1f} sent/s"
         )
     print(f"ours is {ratio}x faster than medspaCy default; wrote {OUT}")
 

@@ -200,3 +200,17 @@ def test_bundled_rules_state_time_courses_and_clause_words() -> None:
     assert "or" in breaks.list_words
     assert "large" in breaks.modifiers
     assert "no" in default_rules().question_answers
+
+
+def test_first_token_sets_are_expanded_for_the_matcher() -> None:
+    from reportdraft.critical.nlp import expand_first
+
+    pattern: list[dict[str, Any]] = [{"LOWER": {"IN": ["No", "absent"]}}, {"LOWER": "flow"}]
+    assert expand_first(pattern) == [
+        [{"LOWER": "no"}, {"LOWER": "flow"}],
+        [{"LOWER": "absent"}, {"LOWER": "flow"}],
+    ]
+    optional: list[dict[str, Any]] = [{"LOWER": {"IN": ["a"]}, "OP": "?"}, {"LOWER": "b"}]
+    assert expand_first(optional) == [optional]
+    regex: list[dict[str, Any]] = [{"LOWER": {"REGEX": "^a"}}]
+    assert expand_first(regex) == [regex]
