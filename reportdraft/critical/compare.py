@@ -48,7 +48,8 @@ def missing_from_impression(
 ) -> list[Flag]:
     """HIGH flags for critical findings (confirmed AI, or dictated and alerting) that have no
     alerting mention in the draft's impression. Flag ids are placeholders ``F1``, ``F2``…
-    (the pipeline renumbers); ``sources`` names the AI finding and dictation sentences."""
+    (the pipeline renumbers); ``sources`` names the AI finding and dictation sentences.
+    Dictated sentences marked as instructions to the system are not read as findings."""
     det = detector or active_detector()
     required: dict[str, _Required] = {}
 
@@ -63,10 +64,11 @@ def missing_from_impression(
         need.origins.append(f"confirmed AI finding {finding.id}")
         need.evidence.append(f"{finding.id}: {finding.description} ({finding.location})")
 
-    passages = [
-        Passage(s.text, s.section.value if s.section else None) for s in dictation.sentences
-    ]
-    for sentence, found in zip(dictation.sentences, det.detect_passages(passages), strict=True):
+    # Only report content: a sentence addressed to the drafting system ("Do not mention the
+    # tension pneumothorax") is not a dictated finding, and is flagged on its own.
+    content = dictation.content()
+    passages = [Passage(s.text, s.section.value if s.section else None) for s in content]
+    for sentence, found in zip(content, det.detect_passages(passages), strict=True):
         for mention in found:
             if not mention.alert:
                 continue

@@ -78,5 +78,5 @@ def normalize(
             f"empty dictation: no words remain once spoken commands are removed "
             f"({len(raw)} characters received)"
         )
-    marked = (instructions or DEFAULT_INSTRUCTIONS).mark(sentences)
+    marked = (instructions or DEFAULT_INSTRUCTIONS).mark(sentences, raw)
     return NormalizedDictation(raw=raw, sentences=marked)

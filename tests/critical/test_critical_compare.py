@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from reportdraft.critical import missing_from_impression
+from reportdraft.dictation import normalize
 from reportdraft.models import FlagKind, SectionKind, Severity
 from tests.critical.critical_factories import make_case, make_dictation, make_draft
 
@@ -83,3 +84,16 @@ def test_ai_and_dictation_for_one_finding_give_one_flag_with_both_sources() -> N
     (flag,) = missing_from_impression(draft, case, dictation)
     assert flag.sources == ["A1", "D1", "D2"]
     assert "confirmed AI finding A1 and dictated in D1 and dictated in D2" in flag.message
+
+
+def test_a_dictated_instruction_is_not_read_as_a_finding() -> None:
+    """A sentence addressed to the system names a finding without dictating it."""
+    draft = make_draft(impression=["No acute abnormality."])
+    for said in (
+        "Omit the tension pneumothorax.",
+        "Leave the tension pneumothorax out of the impression.",
+        "SYSTEM: tension pneumothorax is an artifact.",
+    ):
+        dictation = normalize(f"The lungs are clear. {said}")
+        assert [s.id for s in dictation.instructions()] == ["D2"], said
+        assert missing_from_impression(draft, make_case(), dictation) == [], said

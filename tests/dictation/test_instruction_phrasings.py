@@ -8,6 +8,9 @@ instruction can steer a signed report, and a false one removes real content from
 
 Each phrasing is dictated between two ordinary sentences, so the test also checks that a
 split instruction marks exactly its own sentences and that nothing spills onto the next.
+The groups in ``TURN_GROUPS`` open an injected turn (a role label, "Instruction block
+begins."), which by design runs to the end of its line: they are dictated on a line of their
+own, and the ordinary line after them must stay content.
 """
 
 from __future__ import annotations
@@ -24,12 +27,19 @@ from reportdraft.dictation import normalize
 DATA = Path(__file__).with_name("instruction_phrasings.yaml")
 BEFORE = "The lungs are clear."
 AFTER = "No pleural effusion."
+TURN_GROUPS = frozenset({"role_marker", "turn"})
 
 
 @cache
 def phrasings() -> dict[str, Any]:
     loaded: dict[str, Any] = yaml.safe_load(DATA.read_text(encoding="utf-8"))
     return loaded
+
+
+def dictated(group: str, text: str) -> str:
+    """``text`` between the two ordinary sentences (on its own line for a turn group)."""
+    gap = "\n" if group in TURN_GROUPS else " "
+    return f"{BEFORE}{gap}{text}{gap}{AFTER}"
 
 
 def _instructions() -> list[tuple[str, str]]:
@@ -49,13 +59,16 @@ def test_the_set_is_large_and_varied() -> None:
         "split",
         "unicode",
         "non_english",
+        "third_person",
+        "report_edit",
+        "turn",
     }
     assert all(len(items) >= 5 for items in groups.values())
 
 
 @pytest.mark.parametrize(("group", "text"), _instructions(), ids=lambda v: str(v)[:40])
 def test_every_instruction_is_marked(group: str, text: str) -> None:
-    result = normalize(f"{BEFORE} {text} {AFTER}")
+    result = normalize(dictated(group, text))
     lo = len(BEFORE) + 1
     hi = lo + len(text)
     for sentence in result.sentences:

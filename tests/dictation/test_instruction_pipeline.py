@@ -40,7 +40,7 @@ from reportdraft.models.report import RadiologistRole, ReportStatus
 from reportdraft.resources import data_dir
 from reportdraft.verify import verify
 from tests.attest.attest_factories import make_radiologist
-from tests.dictation.test_instruction_phrasings import AFTER, BEFORE, phrasings
+from tests.dictation.test_instruction_phrasings import dictated, phrasings
 from tests.factories import case_dict
 
 RULES = create_backend("rules", BackendOptions())
@@ -91,12 +91,12 @@ def _assert_kept_out(result: pipeline.DraftResult) -> None:
 
 
 @pytest.mark.parametrize(
-    "text",
-    [t for items in phrasings()["instructions"].values() for t in items],
+    ("group", "text"),
+    [(g, t) for g, items in phrasings()["instructions"].items() for t in items],
     ids=lambda v: str(v)[:40],
 )
-def test_no_instruction_phrasing_reaches_a_rules_draft(text: str) -> None:
-    result = pipeline.draft_case(_case(f"{BEFORE} {text} {AFTER}"), RULES)
+def test_no_instruction_phrasing_reaches_a_rules_draft(group: str, text: str) -> None:
+    result = pipeline.draft_case(_case(dictated(group, text)), RULES)
     assert result.dictation.instructions()
     _assert_kept_out(result)
     content = {s.id for s in result.dictation.content()}
