@@ -10,8 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from pydantic import ValidationError
 
+from reportdraft.critical.context import ContextRuleSpec
 from reportdraft.critical.detector import detect_text
+from reportdraft.critical.policy import default_policy
 
 
 @dataclass(frozen=True)
@@ -333,3 +336,27 @@ def test_pattern(case: Case) -> None:
         first.alert,
     )
     assert got == (case.assertion, case.temporality, case.alert), first.triggers
+
+
+def test_policy_reads_the_procedure_and_window_from_the_report() -> None:
+    policy = default_policy()
+    assert policy.names_procedure("Postoperative day 1 after robotic prostatectomy.")
+    assert policy.names_procedure("Status post cholecystectomy.")
+    assert not policy.names_procedure("Large amount of free air.")
+    assert policy.within_window("Free air, as expected.", "Laparotomy 2 days ago.")
+    assert not policy.within_window("Free air, as expected.", "Laparotomy 4 weeks ago.")
+    # the sentence's own interval comes first
+    assert policy.within_window("Free air 1 day after surgery.", "Hernia repair 6 weeks ago.")
+
+
+def test_only_expected_rules_may_need_a_procedure() -> None:
+    with pytest.raises(ValidationError):
+        ContextRuleSpec.model_validate(
+            {
+                "id": "neg_x",
+                "category": "negated",
+                "direction": "forward",
+                "phrases": ["x"],
+                "needs_procedure": True,
+            }
+        )
