@@ -93,6 +93,7 @@ class ContextRuleSpec(Strict):
     asserts: Literal["negated", "uncertain", "historical", "hypothetical"] | None = None
     resolves: bool = False
     sign: bool = False
+    needs_procedure: bool = False
     temporality: Temporality | None = None
     applies_to: list[Annotated[str, Field(pattern=CODE_PATTERN)]] = Field(default_factory=list)
     terminated_by: list[CueCategory] = Field(default_factory=list)
@@ -112,6 +113,8 @@ class ContextRuleSpec(Strict):
             raise ValueError(f"{self.id}: only negated rules may carry `resolves`")
         if self.sign and self.category is not CueCategory.NEGATED:
             raise ValueError(f"{self.id}: only negated rules may carry `sign`")
+        if self.needs_procedure and self.category is not CueCategory.EXPECTED:
+            raise ValueError(f"{self.id}: only expected rules may carry `needs_procedure`")
         if self.category is CueCategory.TEMPORAL and self.temporality is None:
             raise ValueError(f"{self.id}: a temporal rule needs a temporality")
         if self.temporality is not None and self.category not in (
@@ -243,6 +246,9 @@ class Cue:
     """A negation of an imaging sign ("absent lung sliding", "no flow")."""
     temporality: Temporality | None = None
     """The time course the cue states, if any."""
+    needs_procedure: bool = False
+    """An expected cue that names no procedure ("as expected"): it counts only where the
+    report names one."""
 
     def trigger(self) -> ContextTrigger:
         """The cue as the model's ``ContextTrigger`` (what the radiologist is shown)."""
@@ -284,8 +290,8 @@ def decide(cues: list[Cue]) -> tuple[Assertion, list[Cue]]:
     the finding is there now (*current*: "new", "increased"; or an ongoing time course:
     "unchanged", "decreasing") turns a historical verdict into present: a previously seen
     finding that is still there is a finding. A resolution cue ("has resolved") on a
-    finding that a historical cue also reaches ("previously seen") gives historical. No
-    asserting cue: present.
+    finding that a historical cue also reaches ("seen on the prior study") gives negated:
+    the finding is gone now (its temporality says resolved). No asserting cue: present.
     """
     dropped = supported_signs(cues)
     asserting = [c for c in cues if c.category in ASSERTING and c not in dropped]
@@ -309,8 +315,12 @@ def decide(cues: list[Cue]) -> tuple[Assertion, list[Cue]]:
         history = sorted(
             (c for c in asserting if c.category is CueCategory.HISTORICAL), key=_nearness
         )
-        if history:
-            return Assertion.HISTORICAL, [history[0], winner]
+        if history:  # "previously seen ... has resolved": gone now, so negated
+            return Assertion.NEGATED, [winner, history[0]]
+    if verdict is Assertion.HISTORICAL:
+        gone = sorted((c for c in asserting if c.resolves), key=_nearness)
+        if gone:  # "the X seen on the prior study has resolved": the resolution decides
+            return Assertion.NEGATED, [gone[0], winner]
     return verdict, [winner]
 
 

@@ -199,7 +199,7 @@ class Detector:
             temporality, stated = None, []  # "stable ventriculomegaly without hydrocephalus"
         triggers = [cue.trigger() for cue in deciding]
         triggers += [cue.trigger() for cue in stated if cue not in deciding]
-        expected = self._expected(cues, ent)
+        expected = self._expected(cues, ent, where.document)
         override = self.sections.override_for(section)
         if override is not None and assertion in ALERTING:
             assertion = override
@@ -267,13 +267,26 @@ class Detector:
         placement = Placement(ent.text, ent.sent.text, title, where.study, where.document)
         return matcher.fits(placement)
 
-    def _expected(self, cues: list[Cue], ent: Span) -> Cue | None:
+    def _expected(self, cues: list[Cue], ent: Span, document: str) -> Cue | None:
         """The expected post-operative cue that reaches the mention, unless another cue calls
-        the finding unexpected or the sentence states an interval beyond the window."""
+        the finding unexpected or the sentence (else the report) states an interval beyond
+        the window. A cue naming no procedure ("as expected") counts only where the sentence
+        or the report names one ("Postoperative day 1 after prostatectomy. Small amount of
+        pneumoperitoneum, as expected.")."""
         if any(c.category is CueCategory.UNEXPECTED for c in cues):
             return None
-        expected = [c for c in cues if c.category is CueCategory.EXPECTED]
-        if not expected or not self.policy.within_window(ent.sent.text):
+        sentence = ent.sent.text
+        expected = [
+            c
+            for c in cues
+            if c.category is CueCategory.EXPECTED
+            and (
+                not c.needs_procedure
+                or self.policy.names_procedure(sentence)
+                or self.policy.names_procedure(document)
+            )
+        ]
+        if not expected or not self.policy.within_window(sentence, document):
             return None
         return min(expected, key=lambda c: c.distance)
 
@@ -299,6 +312,10 @@ def _targets(doc: Doc) -> Iterable[Span]:
     return (ent for ent in doc.ents if ent.label_ != EXCLUDED_LABEL)
 
 
+_ACROSS_CLAUSES = frozenset({CueCategory.EXPECTED, CueCategory.UNEXPECTED})
+"""Cue categories that reach a finding across a comma clause boundary."""
+
+
 def _cues(ent: Span, breaks: list[int]) -> list[Cue]:
     """The cues reaching ``ent``, minus those inside its words or beyond a clause boundary."""
     cues: list[Cue] = []
@@ -309,19 +326,29 @@ def _cues(ent: Span, breaks: list[int]) -> list[Cue]:
         if start < ent.end and ent.start < end:
             continue  # a cue inside the finding's own words ("acute on chronic ...")
         before = end <= ent.start
-        if crosses(breaks, end, ent.start) if before else crosses(breaks, ent.end, start):
+        category = CueCategory(meta.get("category", "pseudo"))
+        # an attribution to a procedure may sit in an apposition ("free air, an expected
+        # finding on postoperative day 1"); other cues stop at a clause boundary
+        bounded = category not in _ACROSS_CLAUSES
+        left = end
+        if before and category is CueCategory.TEMPORAL and end < ent.start and doc[end].text == ",":
+            left = end + 1  # "Chronic, partially calcified subdural": coordinate adjectives
+        if bounded and (
+            crosses(breaks, left, ent.start) if before else crosses(breaks, ent.end, start)
+        ):
             continue  # "No effusion, large right pneumothorax": a new clause
         distance = ent.start - end if before else start - ent.end
         course = meta.get("temporality")
         cues.append(
             Cue(
                 rule_id=str(meta.get("rule_id", modifier.rule.literal)),
-                category=CueCategory(meta.get("category", "pseudo")),
+                category=category,
                 text=doc[start:end].text,
                 distance=distance,
                 resolves=bool(meta.get("resolves", False)),
                 before=before,
                 sign=bool(meta.get("sign", False)),
+                needs_procedure=bool(meta.get("needs_procedure", False)),
                 temporality=Temporality(course) if course else None,
             )
         )

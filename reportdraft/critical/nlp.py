@@ -154,6 +154,7 @@ def context_rules(ruleset: RuleSet) -> list[Any]:
             "category": acting.value,
             "resolves": spec.resolves,
             "sign": spec.sign,
+            "needs_procedure": spec.needs_procedure,
             "temporality": time_course.value if time_course else None,
         }
         common: dict[str, Any] = {

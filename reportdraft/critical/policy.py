@@ -12,7 +12,7 @@ nodule must reach the clinician), and expected post-operative free air does not 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -50,6 +50,11 @@ class ExpectedPostoperative(Strict):
 
     codes: list[Code] = Field(default_factory=list)
     max_days: Annotated[int, Field(gt=0, le=365)] | None = None
+    procedure_words: list[Annotated[str, Field(min_length=2, max_length=40)]] = Field(
+        default_factory=list
+    )
+    """Words naming a procedure (also as a word ending: "ectomy"); an expected cue that
+    names none ("as expected") counts only where the report has one."""
 
 
 class AlertPolicy(Strict):
@@ -108,13 +113,28 @@ class AlertPolicy(Strict):
         growing = temporality in (Temporality.NEW, Temporality.WORSENING)
         return not (expected and not growing and code in self.expected_postoperative.codes)
 
-    def within_window(self, text: str) -> bool:
-        """False when ``text`` states an interval since the procedure beyond ``max_days``."""
+    def within_window(self, text: str, document: str | None = None) -> bool:
+        """False when ``text`` (or, when it states none, ``document``) states an interval
+        since the procedure beyond ``max_days``."""
         limit = self.expected_postoperative.max_days
         if limit is None:
             return True
         days = stated_days(text)
+        if days is None and document is not None:
+            days = stated_days(document)
         return days is None or days <= limit
+
+    def names_procedure(self, text: str) -> bool:
+        """True when ``text`` has a word of ``procedure_words`` (or a word ending in one)."""
+        return self._procedure_pattern.search(text) is not None
+
+    @cached_property
+    def _procedure_pattern(self) -> re.Pattern[str]:
+        words = sorted(self.expected_postoperative.procedure_words, key=len, reverse=True)
+        if not words:
+            return re.compile(r"(?!x)x")  # matches nothing
+        alternation = "|".join(re.escape(w) for w in words)
+        return re.compile(r"(?:" + alternation + r")\b", re.IGNORECASE)
 
 
 _UNIT_DAYS = {"day": 1, "days": 1, "d": 1, "week": 7, "weeks": 7, "wk": 7, "wks": 7}

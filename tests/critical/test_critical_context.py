@@ -49,9 +49,12 @@ def test_current_turns_historical_into_present_but_not_negated() -> None:
     assert decide([cue("negated", 0), cue("current", 1)])[0] is Assertion.NEGATED
 
 
-def test_resolution_with_a_historical_cue_is_historical() -> None:
+def test_resolution_with_a_historical_cue_is_negated() -> None:
+    # issue 12 point 4: a finding that has resolved is not there now (temporality: resolved)
     both = [cue("negated", 0, resolves=True), cue("historical", 1)]
-    assert decide(both)[0] is Assertion.HISTORICAL
+    assert decide(both)[0] is Assertion.NEGATED
+    resolution_further = [cue("historical", 0), cue("negated", 3, resolves=True)]
+    assert decide(resolution_further)[0] is Assertion.NEGATED
     plain_negation = [cue("negated", 0), cue("historical", 1)]
     assert decide(plain_negation)[0] is Assertion.NEGATED
 
