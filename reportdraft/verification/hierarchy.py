@@ -43,10 +43,13 @@ class KindEntry(_Entry):
     words: list[Term] = Field(default_factory=list)
     within: list[Slug] = Field(default_factory=list)
     unless: list[Term] = Field(default_factory=list)
+    requires: list[Term] = Field(default_factory=list)
     is_a: list[Slug] = Field(default_factory=list)
     located: list[Slug] = Field(default_factory=list)
     not_acute: bool = False
-    benign: bool = False
+    benign: bool | None = None
+    """None: as the concept it refines; false: never benign although the concept is
+    incidental (suspicious breast calcifications)."""
 
 
 class PlaceEntry(_Entry):
@@ -137,10 +140,11 @@ class Kind:
     words: re.Pattern[str] | None
     within: frozenset[str]
     unless: re.Pattern[str] | None
+    requires: re.Pattern[str] | None
     parents: frozenset[str]
     located: frozenset[str]
     not_acute: bool
-    benign: bool
+    benign: bool | None
 
 
 @dataclass(frozen=True)
@@ -212,7 +216,13 @@ class Hierarchy:
 
     def benign(self, kinds: Iterable[str]) -> bool:
         """True when one of ``kinds`` is benign by nature (or incidental in findings.yaml)."""
-        return any(k.benign for k in self._own(kinds))
+        found = [self.kinds[k] for k in kinds if k in self.kinds]
+        return any(
+            k.benign
+            if k.benign is not None
+            else k.concept in self.kinds and bool(self.kinds[k.concept].benign)
+            for k in found
+        )
 
     def classify(self, concept: str, clause: str, places: Iterable[str]) -> frozenset[str]:
         """The most specific kinds of a mention of ``concept`` in ``clause`` at ``places``."""
@@ -220,6 +230,8 @@ class Hierarchy:
         matched = {concept}
         for kind in self.refinements.get(concept, ()):
             if kind.unless is not None and kind.unless.search(clause):
+                continue
+            if kind.requires is not None and not kind.requires.search(clause):
                 continue
             said = kind.words is not None and kind.words.search(clause) is not None
             placed = any(self.within(p, c) for p in where for c in kind.within)
@@ -336,8 +348,8 @@ def _check(raw: HierarchyFile, lex: Lexicon) -> None:
         seen.add(kind.id)
         if kind.concept is not None and kind.concept not in concepts:
             raise ValueError(f"kind {kind.id!r}: unknown findings.yaml concept {kind.concept!r}")
-        if kind.concept is None and (kind.words or kind.within or kind.unless):
-            raise ValueError(f"kind {kind.id!r}: words/within/unless need a concept")
+        if kind.concept is None and (kind.words or kind.within or kind.unless or kind.requires):
+            raise ValueError(f"kind {kind.id!r}: words/within/unless/requires need a concept")
         if kind.concept is not None and kind.id in concepts:
             raise ValueError(f"kind {kind.id!r} is a concept; it cannot refine another")
         for ref in [*kind.is_a]:
@@ -391,11 +403,16 @@ def _compile(raw: HierarchyFile, lex: Lexicon) -> Hierarchy:
             words=words_pattern(entry.words) if entry.words else None,
             within=frozenset(entry.within),
             unless=words_pattern(entry.unless) if entry.unless else None,
+            requires=words_pattern(entry.requires) if entry.requires else None,
             parents=frozenset(entry.is_a)
             | ({entry.concept} if entry.concept is not None and entry.concept != ident else set()),
             located=frozenset(entry.located),
             not_acute=entry.not_acute,
-            benign=entry.benign or ident in lex.incidental,
+            benign=(
+                entry.benign
+                if entry.benign is not None or entry.concept not in (None, ident)
+                else ident in lex.incidental
+            ),
         )
     ancestors = _closure({k: set(v.parents) for k, v in kinds.items()}, "is_a")
     refinements: dict[str, list[Kind]] = {}
