@@ -120,6 +120,9 @@ class HierarchyFile(_Entry):
     distributive: list[Term] = Field(default_factory=list)
     exclusive: list[ExclusiveEntry] = Field(default_factory=list)
     signs: list[SignEntry] = Field(default_factory=list)
+    absences: list[SignEntry] = Field(default_factory=list)
+    exceptions: list[Term] = Field(default_factory=list)
+    lumped: list[Slug] = Field(default_factory=list)
 
 
 def words_pattern(terms: Iterable[str]) -> re.Pattern[str]:
@@ -189,6 +192,10 @@ class Hierarchy:
     exclusive: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...]
     signs: Vocabulary
     sign_unless: dict[str, re.Pattern[str]]
+    absences: Vocabulary
+    absence_unless: dict[str, re.Pattern[str]]
+    exceptions: re.Pattern[str] | None
+    lumped: frozenset[str]
     _places_cache: dict[tuple[str, bool], frozenset[str]] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -382,12 +389,12 @@ def _check(raw: HierarchyFile, lex: Lexicon) -> None:
         for ref in rule.within:
             if ref not in places:
                 raise ValueError(f"qualifier_kinds: unknown place {ref!r}")
-    for sign in raw.signs:
+    for sign in [*raw.signs, *raw.absences]:
         if sign.id not in {k.id for k in raw.kinds} or sign.id in concepts:
             raise ValueError(f"sign {sign.id!r} must be a kind declared here, not a concept")
-    for value in [*raw.levels.values(), *raw.regions]:
+    for value in [*raw.levels.values(), *raw.regions, *raw.lumped]:
         if value not in places:
-            raise ValueError(f"levels/regions: unknown place {value!r}")
+            raise ValueError(f"levels/regions/lumped: unknown place {value!r}")
 
 
 def _compile(raw: HierarchyFile, lex: Lexicon) -> Hierarchy:
@@ -457,6 +464,10 @@ def _compile(raw: HierarchyFile, lex: Lexicon) -> Hierarchy:
         ),
         signs=Vocabulary.build([(g.id, g.terms) for g in raw.signs]),
         sign_unless={g.id: words_pattern(g.unless) for g in raw.signs if g.unless},
+        absences=Vocabulary.build([(g.id, g.terms) for g in raw.absences]),
+        absence_unless={g.id: words_pattern(g.unless) for g in raw.absences if g.unless},
+        exceptions=words_pattern(raw.exceptions) if raw.exceptions else None,
+        lumped=frozenset(raw.lumped),
     )
 
 
