@@ -77,6 +77,7 @@ class Fact:
     generic: bool = False
     exclusive: tuple[str, int] | None = None
     named: bool = True
+    mobile: bool = False
 
 
 @dataclass(frozen=True)
@@ -265,6 +266,7 @@ def _facts_of(source: str, text: str, fallback: frozenset[str]) -> list[Fact]:
                     not_acute=h.not_acute(kinds),
                     generic=generic,
                     named=named,
+                    mobile=h.mobile(kinds),
                 )
             )
         out += _qualifier_facts(h, source, work, bounds, around, levels)
@@ -490,10 +492,12 @@ def _inside(h: Hierarchy, fact: Fact, containers: frozenset[str]) -> bool:
 def _overlap(h: Hierarchy, fact: Fact, places: frozenset[str]) -> bool:
     """The fact and a denial's places do not exclude each other: the fact lies inside one of
     them, or one of them inside the fact's place (its named place, or with none, the place
-    its kind implies: a hemoperitoneum may fill the cul-de-sac)."""
+    its kind implies: a hemoperitoneum may fill the cul-de-sac; for a mobile kind, both)."""
     if not fact.places and not fact.implied:
         return True
     around = hierarchy().pinned(fact.places) or fact.implied
+    if fact.mobile:
+        around |= fact.implied
     return _inside(h, fact, places) or any(h.within(c, p) for c in places for p in around)
 
 

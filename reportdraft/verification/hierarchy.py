@@ -47,6 +47,7 @@ class KindEntry(_Entry):
     is_a: list[Slug] = Field(default_factory=list)
     located: list[Slug] = Field(default_factory=list)
     not_acute: bool = False
+    mobile: bool = False
     benign: bool | None = None
     """None: as the concept it refines; false: never benign although the concept is
     incidental (suspicious breast calcifications)."""
@@ -147,6 +148,7 @@ class Kind:
     parents: frozenset[str]
     located: frozenset[str]
     not_acute: bool
+    mobile: bool
     benign: bool | None
 
 
@@ -220,6 +222,11 @@ class Hierarchy:
     def not_acute(self, kinds: Iterable[str]) -> bool:
         """True when one of ``kinds`` is chronic by nature."""
         return any(k.not_acute for k in self._own(kinds))
+
+    def mobile(self, kinds: Iterable[str]) -> bool:
+        """True when one of ``kinds`` (its own entry, not an ancestor's) moves freely in
+        the places it implies: free fluid seen in the adnexa may fill the cul-de-sac."""
+        return any(self.kinds[k].mobile for k in kinds if k in self.kinds)
 
     def benign(self, kinds: Iterable[str]) -> bool:
         """True when one of ``kinds`` is benign by nature (or incidental in findings.yaml)."""
@@ -415,6 +422,7 @@ def _compile(raw: HierarchyFile, lex: Lexicon) -> Hierarchy:
             | ({entry.concept} if entry.concept is not None and entry.concept != ident else set()),
             located=frozenset(entry.located),
             not_acute=entry.not_acute,
+            mobile=entry.mobile,
             benign=(
                 entry.benign
                 if entry.benign is not None or entry.concept not in (None, ident)
