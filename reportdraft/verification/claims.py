@@ -57,7 +57,8 @@ class Fact:
     ``places``: named by its clause or sentence (or, with nothing else, the routed
     subsection's); ``implied``: implied by its kind (a hemothorax is in the pleura), used
     only to put the fact *inside* a place, never to make a place contain it;
-    ``excluded``: kinds its words rule out.
+    ``excluded``: kinds its words rule out; ``named``: false when ``places`` are only
+    the routed subsection's (no word of the source says where it is).
     """
 
     source: str
@@ -75,6 +76,8 @@ class Fact:
     not_acute: bool = False
     generic: bool = False
     exclusive: tuple[str, int] | None = None
+    named: bool = True
+    mobile: bool = False
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,7 @@ class Claim:
     understood: bool = False
 
 
-def _understood(work: str, start: int, end: int) -> bool:
+def _understood(work: str, start: int, end: int, extra: tuple[re.Pattern[str], ...] = ()) -> bool:
     """True when every word of ``work[start:end]`` is known: a finding, a place, a
     qualifier, a side, a context cue or a filler word ("No acute intracranial hemorrhage."
     is understood, "no tearing of the radial or ulnar attachment of the triangular
@@ -117,6 +120,8 @@ def _understood(work: str, start: int, end: int) -> bool:
         lex.cues.terminators,
     ):
         spans += [(s, e) for s, e, _x, _i in vocabulary.finditer(text)]
+    for pattern in extra:
+        spans += [m.span() for m in pattern.finditer(text)]
     for word in re.finditer(r"[A-Za-z][A-Za-z'’-]{2,}", text):
         if any(s <= word.start() and word.end() <= e for s, e in spans):
             continue
@@ -183,6 +188,21 @@ def _signs(h: Hierarchy, sentence: str) -> list[tuple[str, str, bool]]:
 _WORDS = re.compile(r"[A-Za-z][a-z]{3,}")
 
 
+def _absences(h: Hierarchy, sentence: str) -> list[tuple[str, str]]:
+    """``(kind, surface)`` of each normal sign ``sentence`` says is absent ("no detectable
+    intratesticular flow"): a positive finding, though its words are negated."""
+    found = extract_facts(sentence)
+    out = []
+    for _s, _e, surface, kind in h.absences.finditer(sentence):
+        unless = h.absence_unless.get(kind)
+        if unless is not None and unless.search(sentence):
+            continue
+        words = {w.lower().removesuffix("s") for w in _WORDS.findall(surface)}
+        if words & found.negated_words and not words & found.asserted_words:
+            out.append((kind, surface))
+    return out
+
+
 def _exclusive(h: Hierarchy, text: str) -> list[tuple[str, int]]:
     return [
         (group, index)
@@ -226,6 +246,7 @@ def _facts_of(source: str, text: str, fallback: frozenset[str]) -> list[Fact]:
             implied = frozenset(p for k in closure for p in h.kinds[k].located)
             if generic and (not explicit or _META.fullmatch(mention.text)):
                 continue  # "Findings were discussed", "an abnormality": nothing to place
+            named = bool(explicit)
             if not generic and not explicit and not implied:
                 explicit = fallback
             out.append(
@@ -244,6 +265,8 @@ def _facts_of(source: str, text: str, fallback: frozenset[str]) -> list[Fact]:
                     benign=h.benign(kinds),
                     not_acute=h.not_acute(kinds),
                     generic=generic,
+                    named=named,
+                    mobile=h.mobile(kinds),
                 )
             )
         out += _qualifier_facts(h, source, work, bounds, around, levels)
@@ -262,6 +285,20 @@ def _facts_of(source: str, text: str, fallback: frozenset[str]) -> list[Fact]:
                         levels=levels,
                     )
                 )
+        for kind, surface in _absences(h, sentence):
+            kinds = frozenset({kind})
+            out.append(
+                Fact(
+                    source=source,
+                    text=surface,
+                    kinds=kinds,
+                    closure=h.closure(kinds),
+                    places=around,
+                    implied=h.kinds[kind].located,
+                    side=_side(sentence),
+                    levels=levels,
+                )
+            )
         out += [
             Fact(source, sentence.strip(), frozenset(), frozenset(), around, exclusive=value)
             for value in _exclusive(h, sentence)
@@ -398,6 +435,16 @@ def _normal_claims(h: Hierarchy, sentence: str, levels: frozenset[str]) -> list[
     if not places:
         return out
     named = [a for a in h.aspects if a.words.search(main)]
+    # understood: a normal claim only ("The gallbladder is unremarkable."), every word
+    # known; "Normal peroneal tendons" (which tendons?) or "synovitis ... with intrinsically
+    # normal tendons" are not, and never count as the dictation contradicting itself
+    words = (h.normal, *(a.words for a in h.aspects))
+    said = extract_facts(main)
+    understood = (
+        _understood(main, 0, len(main), words)
+        and not any(m.asserted for m in said.findings)
+        and len(said.lateralities) <= 1  # "the left MCA and both ACAs are patent": whose side?
+    )
     aspects = None
     if named and not any(a.broad for a in named):
         aspects = frozenset(k for a in named for k in a.kinds)
@@ -410,6 +457,7 @@ def _normal_claims(h: Hierarchy, sentence: str, levels: frozenset[str]) -> list[
             qualifiers=frozenset(q for a in named for q in a.qualifiers),
             levels=levels,
             aspects=aspects,
+            understood=understood,
         )
     )
     return out
@@ -444,14 +492,43 @@ def _inside(h: Hierarchy, fact: Fact, containers: frozenset[str]) -> bool:
 def _overlap(h: Hierarchy, fact: Fact, places: frozenset[str]) -> bool:
     """The fact and a denial's places do not exclude each other: the fact lies inside one of
     them, or one of them inside the fact's place (its named place, or with none, the place
-    its kind implies: a hemoperitoneum may fill the cul-de-sac)."""
+    its kind implies: a hemoperitoneum may fill the cul-de-sac; for a mobile kind, both)."""
     if not fact.places and not fact.implied:
         return True
     around = hierarchy().pinned(fact.places) or fact.implied
+    if fact.mobile:
+        around |= fact.implied
     return _inside(h, fact, places) or any(h.within(c, p) for c in places for p in around)
 
 
-def denies(claim: Claim, fact: Fact, *, exact: bool = False, umbrella: bool = False) -> bool:
+def _normal_denied_exactly(h: Hierarchy, claim: Claim, fact: Fact) -> bool:
+    """The strict test of a normal claim a radiologist dictated against another dictated
+    fact: the claim is about a structure (not a body region: "the soft tissues are
+    unremarkable" is said loosely), whole ("otherwise unremarkable" is not), and the fact's
+    own words put it inside that structure; benign, chronic and merely possible facts do not
+    count ("The kidneys are normal. Simple cyst in the left kidney." is common usage)."""
+    places = claim.places - h.regions  # "arterial and venous flow in the testis"
+    if not claim.understood or not places or places & h.lumped:
+        return False
+    if h.exceptions is not None and h.exceptions.search(claim.text):
+        return False
+    if fact.benign or fact.not_acute or fact.uncertain or fact.generic or not fact.named:
+        return False
+    if not any(h.within(p, c) for p in fact.places for c in places):
+        return False
+    if claim.aspects is None:
+        return True
+    return bool(fact.closure & claim.aspects)
+
+
+def denies(
+    claim: Claim,
+    fact: Fact,
+    *,
+    exact: bool = False,
+    umbrella: bool = False,
+    normal: bool = False,
+) -> bool:
     """True when ``claim`` says the opposite of ``fact``.
 
     ``exact``: the strict test for text a radiologist or a model wrote (what counts as the
@@ -459,7 +536,8 @@ def denies(claim: Claim, fact: Fact, *, exact: bool = False, umbrella: bool = Fa
     whose every word is understood (not "no cuboid fracture", whose unknown word may be the
     place it is about), against a fact of that kind or a descendant, inside the place the
     denial names if it names one. Normal claims and less specific facts are left out, and
-    umbrella words unless ``umbrella``: radiologists use them loosely.
+    umbrella words unless ``umbrella``: radiologists use them loosely. ``normal`` (with
+    ``exact``): normal claims count too, by :func:`_normal_denied_exactly`.
     """
     h = hierarchy()
     if claim.exclusive is not None or fact.exclusive is not None:
@@ -481,7 +559,9 @@ def denies(claim: Claim, fact: Fact, *, exact: bool = False, umbrella: bool = Fa
     if not _qualifiers_allow(h, claim, fact):
         return False
     if claim.kinds is None:
-        if exact or not _inside(h, fact, claim.places):
+        if exact:
+            return normal and _normal_denied_exactly(h, claim, fact)
+        if not _inside(h, fact, claim.places):
             return False
         if claim.aspects is None:
             return not fact.benign

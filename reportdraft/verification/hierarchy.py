@@ -43,10 +43,14 @@ class KindEntry(_Entry):
     words: list[Term] = Field(default_factory=list)
     within: list[Slug] = Field(default_factory=list)
     unless: list[Term] = Field(default_factory=list)
+    requires: list[Term] = Field(default_factory=list)
     is_a: list[Slug] = Field(default_factory=list)
     located: list[Slug] = Field(default_factory=list)
     not_acute: bool = False
-    benign: bool = False
+    mobile: bool = False
+    benign: bool | None = None
+    """None: as the concept it refines; false: never benign although the concept is
+    incidental (suspicious breast calcifications)."""
 
 
 class PlaceEntry(_Entry):
@@ -117,6 +121,9 @@ class HierarchyFile(_Entry):
     distributive: list[Term] = Field(default_factory=list)
     exclusive: list[ExclusiveEntry] = Field(default_factory=list)
     signs: list[SignEntry] = Field(default_factory=list)
+    absences: list[SignEntry] = Field(default_factory=list)
+    exceptions: list[Term] = Field(default_factory=list)
+    lumped: list[Slug] = Field(default_factory=list)
 
 
 def words_pattern(terms: Iterable[str]) -> re.Pattern[str]:
@@ -137,10 +144,12 @@ class Kind:
     words: re.Pattern[str] | None
     within: frozenset[str]
     unless: re.Pattern[str] | None
+    requires: re.Pattern[str] | None
     parents: frozenset[str]
     located: frozenset[str]
     not_acute: bool
-    benign: bool
+    mobile: bool
+    benign: bool | None
 
 
 @dataclass(frozen=True)
@@ -185,6 +194,10 @@ class Hierarchy:
     exclusive: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...]
     signs: Vocabulary
     sign_unless: dict[str, re.Pattern[str]]
+    absences: Vocabulary
+    absence_unless: dict[str, re.Pattern[str]]
+    exceptions: re.Pattern[str] | None
+    lumped: frozenset[str]
     _places_cache: dict[tuple[str, bool], frozenset[str]] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -210,9 +223,20 @@ class Hierarchy:
         """True when one of ``kinds`` is chronic by nature."""
         return any(k.not_acute for k in self._own(kinds))
 
+    def mobile(self, kinds: Iterable[str]) -> bool:
+        """True when one of ``kinds`` (its own entry, not an ancestor's) moves freely in
+        the places it implies: free fluid seen in the adnexa may fill the cul-de-sac."""
+        return any(self.kinds[k].mobile for k in kinds if k in self.kinds)
+
     def benign(self, kinds: Iterable[str]) -> bool:
         """True when one of ``kinds`` is benign by nature (or incidental in findings.yaml)."""
-        return any(k.benign for k in self._own(kinds))
+        found = [self.kinds[k] for k in kinds if k in self.kinds]
+        return any(
+            k.benign
+            if k.benign is not None
+            else k.concept in self.kinds and bool(self.kinds[k.concept].benign)
+            for k in found
+        )
 
     def classify(self, concept: str, clause: str, places: Iterable[str]) -> frozenset[str]:
         """The most specific kinds of a mention of ``concept`` in ``clause`` at ``places``."""
@@ -220,6 +244,8 @@ class Hierarchy:
         matched = {concept}
         for kind in self.refinements.get(concept, ()):
             if kind.unless is not None and kind.unless.search(clause):
+                continue
+            if kind.requires is not None and not kind.requires.search(clause):
                 continue
             said = kind.words is not None and kind.words.search(clause) is not None
             placed = any(self.within(p, c) for p in where for c in kind.within)
@@ -336,8 +362,8 @@ def _check(raw: HierarchyFile, lex: Lexicon) -> None:
         seen.add(kind.id)
         if kind.concept is not None and kind.concept not in concepts:
             raise ValueError(f"kind {kind.id!r}: unknown findings.yaml concept {kind.concept!r}")
-        if kind.concept is None and (kind.words or kind.within or kind.unless):
-            raise ValueError(f"kind {kind.id!r}: words/within/unless need a concept")
+        if kind.concept is None and (kind.words or kind.within or kind.unless or kind.requires):
+            raise ValueError(f"kind {kind.id!r}: words/within/unless/requires need a concept")
         if kind.concept is not None and kind.id in concepts:
             raise ValueError(f"kind {kind.id!r} is a concept; it cannot refine another")
         for ref in [*kind.is_a]:
@@ -370,12 +396,12 @@ def _check(raw: HierarchyFile, lex: Lexicon) -> None:
         for ref in rule.within:
             if ref not in places:
                 raise ValueError(f"qualifier_kinds: unknown place {ref!r}")
-    for sign in raw.signs:
+    for sign in [*raw.signs, *raw.absences]:
         if sign.id not in {k.id for k in raw.kinds} or sign.id in concepts:
             raise ValueError(f"sign {sign.id!r} must be a kind declared here, not a concept")
-    for value in [*raw.levels.values(), *raw.regions]:
+    for value in [*raw.levels.values(), *raw.regions, *raw.lumped]:
         if value not in places:
-            raise ValueError(f"levels/regions: unknown place {value!r}")
+            raise ValueError(f"levels/regions/lumped: unknown place {value!r}")
 
 
 def _compile(raw: HierarchyFile, lex: Lexicon) -> Hierarchy:
@@ -391,11 +417,17 @@ def _compile(raw: HierarchyFile, lex: Lexicon) -> Hierarchy:
             words=words_pattern(entry.words) if entry.words else None,
             within=frozenset(entry.within),
             unless=words_pattern(entry.unless) if entry.unless else None,
+            requires=words_pattern(entry.requires) if entry.requires else None,
             parents=frozenset(entry.is_a)
             | ({entry.concept} if entry.concept is not None and entry.concept != ident else set()),
             located=frozenset(entry.located),
             not_acute=entry.not_acute,
-            benign=entry.benign or ident in lex.incidental,
+            mobile=entry.mobile,
+            benign=(
+                entry.benign
+                if entry.benign is not None or entry.concept not in (None, ident)
+                else ident in lex.incidental
+            ),
         )
     ancestors = _closure({k: set(v.parents) for k, v in kinds.items()}, "is_a")
     refinements: dict[str, list[Kind]] = {}
@@ -440,6 +472,10 @@ def _compile(raw: HierarchyFile, lex: Lexicon) -> Hierarchy:
         ),
         signs=Vocabulary.build([(g.id, g.terms) for g in raw.signs]),
         sign_unless={g.id: words_pattern(g.unless) for g in raw.signs if g.unless},
+        absences=Vocabulary.build([(g.id, g.terms) for g in raw.absences]),
+        absence_unless={g.id: words_pattern(g.unless) for g in raw.absences if g.unless},
+        exceptions=words_pattern(raw.exceptions) if raw.exceptions else None,
+        lumped=frozenset(raw.lumped),
     )
 
 
