@@ -25,7 +25,16 @@ What is extracted (vocabularies in ``reportdraft/data/verify/``):
   ``sited_measurements``: ``(dimension, base value, side)`` ("right kidney 10.8 cm");
   ``side_order``: comparisons such as ``right>left`` ("right greater than left");
 - ``negated_words`` / ``asserted_words``: content words inside / outside a negation's scope,
-  for a polarity check that does not depend on the vocabularies.
+  for a polarity check that does not depend on the vocabularies;
+- ``facets`` / ``anatomy_facets``: anatomical and temporal qualifiers as ``(axis, value)``
+  facts (medial/lateral ..., spinal level, nerve root, direction, clock position, time of
+  day, interval, breast density, category), for the whole text and per structure; each
+  finding carries its own (see :mod:`reportdraft.verification.facets`).
+
+Assertion follows radiology language (see :mod:`reportdraft.verification.context`): comma
+splices end a negation, a negated sign supports the diagnosis it is linked to, a question is
+answered by the next sentence ("Pneumothorax? No."). Each finding also has a temporality
+(new, worsening, unchanged, improving, resolved, chronic), separate from its assertion.
 
 Abbreviations ("RLL", "PTX") are expanded first; :attr:`Facts.text` is the analysed text.
 """
