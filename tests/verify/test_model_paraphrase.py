@@ -1,0 +1,98 @@
+"""Model paraphrases the verifier must judge right (issue 12, point 7, second pass).
+
+Phrasings written for this file, not copied from any blind set: a changed direction of a
+spinal curve is a changed fact; a sentence said twice behind a filler lead is malformed
+model text; two sentences about different sides or organs are not a repetition.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from reportdraft.models import FlagKind, Template
+from tests.verify.test_anatomy import kinds, statement_flags
+
+
+@pytest.mark.parametrize(
+    ("source", "changed"),
+    [
+        (
+            "Dextroconvex curvature of the thoracic spine.",
+            "Levoconvex curvature of the thoracic spine.",
+        ),
+        ("Mild levoscoliosis of the lumbar spine.", "Mild dextroscoliosis of the lumbar spine."),
+        ("Lumbar scoliosis, convex to the left.", "Dextroconvex lumbar scoliosis."),
+        ("Thoracic scoliosis convex toward the right.", "Thoracic levoscoliosis."),
+    ],
+)
+def test_changed_curve_direction_is_flagged(
+    templates: dict[str, Template], source: str, changed: str
+) -> None:
+    assert FlagKind.ANATOMY in kinds(statement_flags(templates, source, changed, generator="model"))
+
+
+@pytest.mark.parametrize(
+    ("source", "same"),
+    [
+        (
+            "Dextroconvex curvature of the thoracic spine.",
+            "Thoracic spine curvature, convex to the right.",
+        ),
+        ("Lumbar scoliosis, convex to the left.", "Lumbar levoconvex scoliosis."),
+    ],
+)
+def test_same_curve_direction_passes(
+    templates: dict[str, Template], source: str, same: str
+) -> None:
+    assert FlagKind.ANATOMY not in kinds(
+        statement_flags(templates, source, same, generator="model")
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "text"),
+    [
+        (
+            "Severe left neural foraminal narrowing at C5-C6.",
+            "Severe left neural foraminal narrowing at C5-C6. There is severe left neural "
+            "foraminal narrowing at C5-C6.",
+        ),
+        (
+            "Small hiatal hernia.",
+            "Small hiatal hernia. Note is made of a small hiatal hernia.",
+        ),
+        (
+            "Diffuse hepatic steatosis.",
+            "Diffuse hepatic steatosis. Again, diffuse hepatic steatosis.",
+        ),
+        (
+            "Trace pericardial effusion.",
+            "There is trace pericardial effusion. Also trace pericardial effusion.",
+        ),
+    ],
+)
+def test_repeated_sentence_behind_filler_lead_is_malformed(
+    templates: dict[str, Template], source: str, text: str
+) -> None:
+    flags = statement_flags(templates, source, text, generator="model")
+    assert FlagKind.MALFORMED_TEXT in kinds(flags)
+
+
+@pytest.mark.parametrize(
+    ("source", "text"),
+    [
+        (
+            "Right and left kidneys are unremarkable.",
+            "The right kidney is unremarkable. The left kidney is unremarkable.",
+        ),
+        (
+            "Mild right and left hip osteoarthritis.",
+            "Mild right hip osteoarthritis. Mild left hip osteoarthritis.",
+        ),
+    ],
+)
+def test_different_sides_are_not_a_repetition(
+    templates: dict[str, Template], source: str, text: str
+) -> None:
+    flags = statement_flags(templates, source, text, generator="model")
+    assert FlagKind.MALFORMED_TEXT not in kinds(flags)
