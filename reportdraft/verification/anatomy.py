@@ -119,17 +119,30 @@ _MARKUP = re.compile(
 )
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
 _RUN = 4
+_FILLER_LEAD = re.compile(
+    r"^(?:(?:again seen|again noted|again identified|again demonstrated|once again|again"
+    r"|also|additionally|in addition|redemonstrated|re demonstrated"
+    r"|note is (?:again )?made of|there (?:is|are|was|were)(?: again| also)?"
+    r"|(?:it is )?noted|seen is|noted is|redemonstration of|redemonstrating|a|an|the)\s+)+"
+)
+"""Leads that add no fact (fillers, articles): "There is moderate stenosis" and "Note is
+made of a small hernia" repeat "Moderate stenosis" and "Small hernia"."""
 
 
 def _normal(text: str) -> str:
     return " ".join(_NOT_WORD.split(text.lower())).strip()
 
 
+def _sentence_key(text: str) -> str:
+    """A sentence as a repetition sees it: its words without a filler lead."""
+    return _FILLER_LEAD.sub("", _normal(text))
+
+
 def _repeated(text: str) -> str | None:
     """A sentence said twice, or a run of four or more words said twice in a row."""
     seen: set[str] = set()
     for start, end in sentences(text):
-        key = _normal(text[start:end])
+        key = _sentence_key(text[start:end])
         if key and len(key.split()) >= 2 and key in seen:
             return text[start:end].strip()
         seen.add(key)
