@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import pytest
 
-from reportdraft.models import FlagKind, Template
-from tests.verify.test_anatomy import kinds, statement_flags
+from reportdraft.models import FlagKind, Severity, Template
+from reportdraft.verification.bundles import sample_from_report
+from tests.verify.conftest import run_verifier
+from tests.verify.test_anatomy import STUDY, kinds, statement_flags
+from tests.verify.test_checks import edit
 
 
 @pytest.mark.parametrize(
@@ -96,3 +99,40 @@ def test_different_sides_are_not_a_repetition(
 ) -> None:
     flags = statement_flags(templates, source, text, generator="model")
     assert FlagKind.MALFORMED_TEXT not in kinds(flags)
+
+
+def blocking_flags(templates: dict[str, Template], source: str, text: str) -> set[FlagKind]:
+    """Every high/medium flag kind of a model statement citing ``source`` (omission too)."""
+    sample = sample_from_report("paraphrase", source, "", templates["generic"], STUDY)
+    ids = [s.id for s in sample.dictation.sentences]
+    target = next(st for st in sample.draft.statements() if st.sources == [ids[0]])
+    draft = edit(sample.draft, target.id, text=text, sources=ids, generator="model")
+    return {
+        f.kind
+        for f in run_verifier(sample, draft)
+        if f.severity in (Severity.HIGH, Severity.MEDIUM)
+        and f.kind is not FlagKind.IMPRESSION_CONSISTENCY
+    }
+
+
+@pytest.mark.parametrize(
+    ("source", "text"),
+    [
+        (
+            "Endotracheal tube terminates 5 cm above the carina.",
+            "ETT terminates 5 cm above the carina.",
+        ),
+        ("The NGT tip is in the gastric body.", "The nasogastric tube tip is in the gastric body."),
+        ("Orogastric tube tip in the stomach.", "OGT tip in the stomach."),
+        (
+            "Left PICC tip at the cavoatrial junction.",
+            "Left peripherally inserted central catheter tip at the cavoatrial junction.",
+        ),
+        ("Filter in the infrarenal IVC.", "Filter in the infrarenal inferior vena cava."),
+        ("The CBD measures 4 mm.", "The common bile duct measures 4 mm."),
+    ],
+)
+def test_expanded_abbreviation_is_the_same_statement(
+    templates: dict[str, Template], source: str, text: str
+) -> None:
+    assert not blocking_flags(templates, source, text)
