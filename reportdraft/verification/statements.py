@@ -27,6 +27,8 @@ at *low* severity: they are the author, not a claim to check against the sources
 
 from __future__ import annotations
 
+import re
+
 from reportdraft.extract import Facts, FindingFact, extract_facts, is_generic, is_significant
 from reportdraft.models import (
     Decision,
@@ -211,6 +213,30 @@ def _negation_cues(
     )
 
 
+_REFERRING = re.compile(
+    r"\b(?:these|those|this|such|above|above-mentioned|aforementioned|the\s+above)"
+    r"\s+(?:\w+\s+)?(findings?)\b"
+    r"|\b(?:the|all)\s+(findings?)\s+(?:\w+\s+){0,3}?"
+    r"(?:discussed|communicated|relayed|conveyed|called|reported|reviewed|telephoned|paged)\b"
+    r"|\b(findings?)\b(?=[^.;]*\b(?:BI|LI|PI|TI|O)-?RADS\b|[^.;]*\bLung-?RADS\b)",
+    re.IGNORECASE,
+)
+"""The umbrella word "finding(s)" as a reference rather than a claim: "these findings were
+discussed with ...", "the findings were communicated ...", "Suspicious finding, BI-RADS 4"
+(the category, checked as a facet, is the claim)."""
+
+
+def _refers_back(text: str, surface: str) -> bool:
+    """True when ``surface`` (a generic mention of ``text``) refers to findings said
+    elsewhere instead of asserting one."""
+    return any(
+        word.lower() == surface.lower()
+        for match in _REFERRING.finditer(text)
+        for word in match.groups()
+        if word
+    )
+
+
 def _generic(
     ctx: Context,
     statement: Statement,
@@ -233,7 +259,7 @@ def _generic(
                 sources=support,
                 evidence=evidence,
             )
-    elif mention.asserted and not asserted:
+    elif mention.asserted and not asserted and not _refers_back(statement.text, mention.text):
         ctx.raise_flag(
             FlagKind.UNSUPPORTED,
             HIGH,

@@ -136,3 +136,33 @@ def test_expanded_abbreviation_is_the_same_statement(
     templates: dict[str, Template], source: str, text: str
 ) -> None:
     assert not blocking_flags(templates, source, text)
+
+
+@pytest.mark.parametrize(
+    ("source", "text"),
+    [
+        (
+            "Results were called to Dr. Lee at 9:05 PM.",
+            "The above findings were called to Dr. Lee at 9:05 p.m.",
+        ),
+        (
+            "Discussed with the referring physician at 7:20 AM.",
+            "These findings were communicated to the referring physician at 7:20 a.m.",
+        ),
+        (
+            "BI-RADS 5: highly suggestive of malignancy.",
+            "Finding highly suggestive of malignancy, BI-RADS 5.",
+        ),
+    ],
+)
+def test_findings_as_a_reference_is_no_new_finding(
+    templates: dict[str, Template], source: str, text: str
+) -> None:
+    assert FlagKind.UNSUPPORTED not in blocking_flags(templates, source, text)
+
+
+def test_a_new_finding_word_is_still_unsupported(templates: dict[str, Template]) -> None:
+    flags = blocking_flags(
+        templates, "The lungs are clear.", "There is an abnormality in the right lung."
+    )
+    assert FlagKind.UNSUPPORTED in flags
