@@ -129,7 +129,8 @@ def _findings(
             continue
         seen.add((mention.term, polarity))
         if is_generic(mention.term):
-            _generic(ctx, statement, mention, union, support, evidence)
+            own = {f.term for f in facts.findings if f.asserted and not is_generic(f.term)}
+            _generic(ctx, statement, mention, union, support, evidence, own)
             continue
         sources = matching(mention, union.findings)
         if not sources:
@@ -177,6 +178,25 @@ def _findings(
         _finding_side(ctx, statement, mention, union, support, evidence)
 
 
+_NEGATIVE_PREFIX = re.compile(r"^(?:non-?|un|in|a)(?=[a-z]{5})")
+
+
+def _said_negatively(word: str, words: set[str]) -> bool:
+    """True when ``words`` hold a negative-prefix form of ``word``: "without complication"
+    says what "uncomplicated" says, "no obstruction" what "nonobstructing" says."""
+    for other in words:
+        stem = _NEGATIVE_PREFIX.sub("", other)
+        if stem == other:
+            continue
+        shared = next(
+            (i for i, (a, b) in enumerate(zip(word, stem, strict=False)) if a != b),
+            min(len(word), len(stem)),
+        )
+        if shared >= 5 and shared >= min(len(word), len(stem)) - 3:
+            return True
+    return False
+
+
 def _negation_cues(
     ctx: Context,
     statement: Statement,
@@ -199,7 +219,13 @@ def _negation_cues(
     if flipped_on or flipped_off:
         said, words = ("asserts", flipped_on) if flipped_on else ("negates", flipped_off)
         message = f"statement {said} '{', '.join(words[:3])}'; its sources say the opposite"
-    elif facts.negations and not any(p.negations for p in union.parts):
+    elif (
+        facts.negations
+        and not any(p.negations for p in union.parts)
+        and not (
+            facts.negated_words and all(_said_negatively(w, asserted) for w in facts.negated_words)
+        )
+    ):
         message = "statement negates something; none of its sources negates anything"
     else:
         return
@@ -244,12 +270,15 @@ def _generic(
     union: Union,
     support: list[str],
     evidence: list[str],
+    own: set[str],
 ) -> None:
     """Umbrella words: "no acute abnormality" must not cover a significant asserted finding,
-    and "a lesion" needs some asserted finding in its sources."""
+    and "a lesion" needs some asserted finding in its sources. A finding the statement
+    itself asserts is not denied by its umbrella negation: "appendicitis without
+    complication" denies only what comes on top of the appendicitis (``own``)."""
     asserted = [f for f in union.findings if f.asserted]
     if mention.negated:
-        serious = [f for f in asserted if is_significant(f.term)]
+        serious = [f for f in asserted if is_significant(f.term) and f.term not in own]
         if serious and not any(f.term == mention.term and f.negated for f in union.findings):
             ctx.raise_flag(
                 FlagKind.NEGATION,

@@ -166,3 +166,28 @@ def test_a_new_finding_word_is_still_unsupported(templates: dict[str, Template])
         templates, "The lungs are clear.", "There is an abnormality in the right lung."
     )
     assert FlagKind.UNSUPPORTED in flags
+
+
+@pytest.mark.parametrize(
+    ("source", "text"),
+    [
+        (
+            "Left epidural hematoma with 4 mm midline shift.",
+            "Left epidural hematoma with 4 mm shift of midline structures.",
+        ),
+        (
+            "Tension pneumothorax on the right with mediastinal shift to the left.",
+            "Right tension pneumothorax with leftward shift of the mediastinal structures.",
+        ),
+        ("Uncomplicated sigmoid diverticulitis.", "Sigmoid diverticulitis without complication."),
+    ],
+)
+def test_phrase_variants_are_the_same_statement(
+    templates: dict[str, Template], source: str, text: str
+) -> None:
+    assert not blocking_flags(templates, source, text) - {FlagKind.OMISSION}
+
+
+def test_umbrella_negation_still_denies_a_source_finding(templates: dict[str, Template]) -> None:
+    flags = blocking_flags(templates, "Acute appendicitis.", "No acute abnormality.")
+    assert FlagKind.NEGATION in flags
