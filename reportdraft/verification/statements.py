@@ -40,6 +40,7 @@ from reportdraft.models import (
 )
 from reportdraft.verification.anatomy import check_anatomy, check_malformed
 from reportdraft.verification.base import Context, Union, matching, quote, side_supported
+from reportdraft.verification.hierarchy import hierarchy
 from reportdraft.verification.lexicon import lexicon
 
 HIGH, MEDIUM = Severity.HIGH, Severity.MEDIUM
@@ -490,7 +491,10 @@ def _words(
     support: list[str],
     evidence: list[str],
 ) -> None:
-    organs = sorted(facts.anatomy - union.anatomy)
+    implied = _implied_places(union)
+    organs = sorted(
+        o for o in facts.anatomy - union.anatomy if not any(_within(p, o) for p in implied)
+    )
     if organs:
         ctx.raise_flag(
             FlagKind.UNSUPPORTED,
@@ -502,7 +506,9 @@ def _words(
         )
     axes = lexicon().axis_of  # positions are checked as anatomy (verification.anatomy)
     qualifiers = sorted(
-        q for q in facts.qualifiers - union.qualifiers if q.removeprefix("no_") not in axes
+        q
+        for q in facts.qualifiers - union.qualifiers
+        if q.removeprefix("no_") not in axes and not _implied_qualifier(q, union)
     )
     flipped = [q for q in qualifiers if _flip(q) in union.qualifiers]
     if flipped:
@@ -527,6 +533,32 @@ def _words(
             sources=support,
             evidence=evidence,
         )
+
+
+def _implied_places(union: Union) -> set[str]:
+    """The places the sources name, and those their facts imply: a vertebral level implies
+    its spine segment ("L1" -> lumbar spine), a finding kind its organ (cardiomegaly -> heart).
+    A statement may name any place that contains one of them ("L1 vertebral body" for "L1";
+    "left upper lobe pulmonary nodule" for "nodule in the left upper lobe")."""
+    tree = hierarchy()
+    places = set(union.anatomy) | set(tree.level_places(c for p in union.parts for c in p.codes))
+    for finding in union.findings:
+        kind = tree.kinds.get(finding.term)
+        if kind is not None:
+            places |= kind.located
+    return places
+
+
+def _within(place: str, organ: str) -> bool:
+    return hierarchy().within(place, organ)
+
+
+def _implied_qualifier(qualifier: str, union: Union) -> bool:
+    """A qualifier that a source finding is by definition: "the heart is enlarged" for
+    "cardiomegaly" (``qualifier_kinds`` of ``hierarchy.yaml``)."""
+    tree = hierarchy()
+    kinds = tree.closure(union.terms)
+    return any(rule.qualifier == qualifier and rule.kind in kinds for rule in tree.qualifier_kinds)
 
 
 def _flip(qualifier: str) -> str:

@@ -191,3 +191,33 @@ def test_phrase_variants_are_the_same_statement(
 def test_umbrella_negation_still_denies_a_source_finding(templates: dict[str, Template]) -> None:
     flags = blocking_flags(templates, "Acute appendicitis.", "No acute abnormality.")
     assert FlagKind.NEGATION in flags
+
+
+@pytest.mark.parametrize(
+    ("source", "text"),
+    [
+        (
+            "Mild anterior wedging of T12.",
+            "Mild anterior wedging of the T12 vertebral body in the thoracic spine.",
+        ),
+        ("Spiculated mass in the right lower lobe.", "Spiculated right lower lobe lung mass."),
+        ("Moderate cardiomegaly.", "The heart is moderately enlarged."),
+        (
+            "Loss of gray-white differentiation in the right insula.",
+            "Loss of gray-white differentiation in the right insular cortex.",
+        ),
+    ],
+)
+def test_anatomy_implied_by_the_sources_is_no_new_anatomy(
+    templates: dict[str, Template], source: str, text: str
+) -> None:
+    assert FlagKind.UNSUPPORTED not in blocking_flags(templates, source, text)
+
+
+def test_anatomy_outside_the_sources_is_still_new(templates: dict[str, Template]) -> None:
+    flags = blocking_flags(
+        templates,
+        "Spiculated mass in the right lower lobe.",
+        "Spiculated right lower lobe mass invading the liver.",
+    )
+    assert FlagKind.UNSUPPORTED in flags
