@@ -176,7 +176,10 @@ def _findings(
                 sources=support,
                 evidence=evidence,
             )
-        _finding_side(ctx, statement, mention, union, support, evidence)
+        both = {m.laterality for m in facts.findings if m.term == mention.term}
+        if len([m for m in facts.findings if m.term == mention.term]) == 1:
+            both |= set(facts.lateralities)  # "atelectasis in the right and left lower lobes"
+        _finding_side(ctx, statement, mention, union, support, evidence, both)
 
 
 _NEGATIVE_PREFIX = re.compile(r"^(?:non-?|un|in|a)(?=[a-z]{5})")
@@ -307,15 +310,17 @@ def _finding_side(
     union: Union,
     support: list[str],
     evidence: list[str],
+    said: set[Laterality | None],
 ) -> None:
     """The side of one finding, and which finding is on which side ("moderate left and
-    small right effusions" swapped to "moderate right and small left")."""
+    small right effusions" swapped to "moderate right and small left"). ``said``: the sides
+    the statement gives the same finding; naming it on both sides restates "bilateral"."""
     side = mention.laterality
     if side is None:
         return
     sources = union.mentions(mention.term)
     sided = {s.laterality for s in sources if s.laterality is not None}
-    if sided and not side_supported(side, sided):
+    if sided and not _split_supported(side, sided, said):
         message = (
             f"'{mention.text}' is {side.value} in the statement, "
             f"{'/'.join(sorted(s.value for s in sided))} in its sources"
@@ -344,6 +349,18 @@ def _finding_side(
     )
 
 
+def _split_supported(
+    side: Laterality, available: set[Laterality], said: set[Laterality | None]
+) -> bool:
+    """A side is supported by the same side (or "bilateral" by both), and one side of a
+    statement that names both sides by a bilateral source: "Small right pleural effusion.
+    Small left pleural effusion." for "Small bilateral pleural effusions"."""
+    if side_supported(side, available):
+        return True
+    pair = {Laterality.LEFT, Laterality.RIGHT}
+    return side in pair and Laterality.BILATERAL in available and pair <= said
+
+
 def _sides(
     ctx: Context,
     statement: Statement,
@@ -357,7 +374,7 @@ def _sides(
         return
     problem = None
     for side in sorted(facts.lateralities):
-        if not side_supported(side, union.lateralities):
+        if not _split_supported(side, union.lateralities, set(facts.lateralities)):
             named = "/".join(sorted(s.value for s in union.lateralities)) or "no side"
             problem = f"statement says {side.value}; its sources name {named}"
             break

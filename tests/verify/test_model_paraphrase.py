@@ -221,3 +221,28 @@ def test_anatomy_outside_the_sources_is_still_new(templates: dict[str, Template]
         "Spiculated right lower lobe mass invading the liver.",
     )
     assert FlagKind.UNSUPPORTED in flags
+
+
+@pytest.mark.parametrize(
+    ("source", "text"),
+    [
+        ("Bilateral hydronephrosis, mild.", "Mild right hydronephrosis. Mild left hydronephrosis."),
+        (
+            "Bilateral lower lobe atelectasis.",
+            "Atelectasis in the right lower lobe and in the left lower lobe.",
+        ),
+    ],
+)
+def test_both_sides_named_restate_bilateral(
+    templates: dict[str, Template], source: str, text: str
+) -> None:
+    assert FlagKind.LATERALITY not in blocking_flags(templates, source, text)
+
+
+def test_one_side_of_a_bilateral_finding_is_still_a_side_error(
+    templates: dict[str, Template],
+) -> None:
+    flags = blocking_flags(
+        templates, "Bilateral hydronephrosis, mild.", "Mild right hydronephrosis."
+    )
+    assert FlagKind.LATERALITY in flags
