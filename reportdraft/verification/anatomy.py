@@ -33,6 +33,7 @@ from reportdraft.models import FlagKind, Severity, Statement
 from reportdraft.verification.base import Context, Union, matching, quote
 from reportdraft.verification.context import sentences
 from reportdraft.verification.facets import Facet, axis_name, shown, supported, values
+from reportdraft.verification.hierarchy import hierarchy
 
 HIGH = Severity.HIGH
 _UNCHECKED_WHEN_ABSENT = ("level", "category ")
@@ -52,6 +53,27 @@ def _differs(mine: frozenset[Facet], theirs: Iterable[frozenset[Facet]]) -> str 
     return None
 
 
+def _uncoordinated(mine: frozenset[Facet], stated: set[Facet], union: Union) -> frozenset[Facet]:
+    """``mine`` without the axes on which the statement splits a coordinated source: "tear of
+    the medial meniscus and tear of the lateral meniscus" for "tears of both the medial and
+    lateral menisci". The statement must name every value the source sentence coordinates
+    (``stated``: its values for the same finding or structure), and that source sentence
+    must deny nothing and call nothing normal ("... the lateral meniscus is intact")."""
+    tree = hierarchy()
+    split: set[str] = set()
+    for axis in {a for a, _v in mine}:
+        want = values(stated, axis)
+        if len(want) < 2:
+            continue
+        for part in union.parts:
+            if part.negations or tree.normal.search(part.text):
+                continue
+            if want <= values(part.facets, axis):
+                split.add(axis)
+                break
+    return frozenset(f for f in mine if f[0] not in split)
+
+
 def check_anatomy(
     ctx: Context,
     statement: Statement,
@@ -62,15 +84,22 @@ def check_anatomy(
 ) -> None:
     """Anatomical qualifiers of ``statement`` against its cited sources."""
     changed: list[str] = []
+    by_term: dict[str, set[Facet]] = {}
+    for mention in facts.findings:
+        by_term.setdefault(mention.term, set()).update(mention.facets)
     for mention in facts.findings:
         if is_generic(mention.term) or not mention.facets:
             continue
         candidates = [c.facets for c in matching(mention, union.findings)]
-        if problem := _differs(mention.facets, candidates):
+        mine = _uncoordinated(mention.facets, by_term[mention.term], union)
+        if problem := _differs(mine, candidates):
             changed.append(f"'{mention.text}' is {problem}")
+    by_ident: dict[str, set[Facet]] = {}
+    for ident, mine in facts.anatomy_facets:
+        by_ident.setdefault(ident, set()).update(mine)
     for ident, mine in facts.anatomy_facets:
         structures = [f for part in union.parts for i, f in part.anatomy_facets if i == ident]
-        if problem := _differs(mine, structures):
+        if problem := _differs(_uncoordinated(mine, by_ident[ident], union), structures):
             changed.append(f"the {ident.replace('_', ' ')} is {problem}")
     available = {f for part in union.parts for f in part.facets}
     absent: list[str] = []

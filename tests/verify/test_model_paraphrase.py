@@ -246,3 +246,36 @@ def test_one_side_of_a_bilateral_finding_is_still_a_side_error(
         templates, "Bilateral hydronephrosis, mild.", "Mild right hydronephrosis."
     )
     assert FlagKind.LATERALITY in flags
+
+
+@pytest.mark.parametrize(
+    ("source", "text"),
+    [
+        (
+            "Chondral thinning of both the medial and lateral femoral condyles.",
+            "Chondral thinning of the medial femoral condyle and of the lateral femoral condyle.",
+        ),
+        (
+            "Degenerative fraying of the medial and lateral menisci.",
+            "Degenerative fraying of the medial meniscus and fraying of the lateral meniscus.",
+        ),
+    ],
+)
+def test_split_of_a_coordinated_source_is_the_same_statement(
+    templates: dict[str, Template], source: str, text: str
+) -> None:
+    assert FlagKind.ANATOMY not in blocking_flags(templates, source, text)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "Tear of the medial meniscus; the lateral meniscus is intact.",
+        "Tear of the medial meniscus. The lateral meniscus is intact.",
+    ],
+)
+def test_adding_the_other_side_to_a_finding_is_still_flagged(
+    templates: dict[str, Template], source: str
+) -> None:
+    text = "Tear of the medial meniscus and tear of the lateral meniscus."
+    assert FlagKind.ANATOMY in blocking_flags(templates, source, text)
