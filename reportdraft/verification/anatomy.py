@@ -33,6 +33,7 @@ from reportdraft.models import FlagKind, Severity, Statement
 from reportdraft.verification.base import Context, Union, matching, quote
 from reportdraft.verification.context import sentences
 from reportdraft.verification.facets import Facet, axis_name, shown, supported, values
+from reportdraft.verification.hierarchy import hierarchy
 
 HIGH = Severity.HIGH
 _UNCHECKED_WHEN_ABSENT = ("level", "category ")
@@ -52,6 +53,27 @@ def _differs(mine: frozenset[Facet], theirs: Iterable[frozenset[Facet]]) -> str 
     return None
 
 
+def _uncoordinated(mine: frozenset[Facet], stated: set[Facet], union: Union) -> frozenset[Facet]:
+    """``mine`` without the axes on which the statement splits a coordinated source: "tear of
+    the medial meniscus and tear of the lateral meniscus" for "tears of both the medial and
+    lateral menisci". The statement must name every value the source sentence coordinates
+    (``stated``: its values for the same finding or structure), and that source sentence
+    must deny nothing and call nothing normal ("... the lateral meniscus is intact")."""
+    tree = hierarchy()
+    split: set[str] = set()
+    for axis in {a for a, _v in mine}:
+        want = values(stated, axis)
+        if len(want) < 2:
+            continue
+        for part in union.parts:
+            if part.negations or tree.normal.search(part.text):
+                continue
+            if want <= values(part.facets, axis):
+                split.add(axis)
+                break
+    return frozenset(f for f in mine if f[0] not in split)
+
+
 def check_anatomy(
     ctx: Context,
     statement: Statement,
@@ -62,15 +84,22 @@ def check_anatomy(
 ) -> None:
     """Anatomical qualifiers of ``statement`` against its cited sources."""
     changed: list[str] = []
+    by_term: dict[str, set[Facet]] = {}
+    for mention in facts.findings:
+        by_term.setdefault(mention.term, set()).update(mention.facets)
     for mention in facts.findings:
         if is_generic(mention.term) or not mention.facets:
             continue
         candidates = [c.facets for c in matching(mention, union.findings)]
-        if problem := _differs(mention.facets, candidates):
+        mine = _uncoordinated(mention.facets, by_term[mention.term], union)
+        if problem := _differs(mine, candidates):
             changed.append(f"'{mention.text}' is {problem}")
+    by_ident: dict[str, set[Facet]] = {}
+    for ident, mine in facts.anatomy_facets:
+        by_ident.setdefault(ident, set()).update(mine)
     for ident, mine in facts.anatomy_facets:
         structures = [f for part in union.parts for i, f in part.anatomy_facets if i == ident]
-        if problem := _differs(mine, structures):
+        if problem := _differs(_uncoordinated(mine, by_ident[ident], union), structures):
             changed.append(f"the {ident.replace('_', ' ')} is {problem}")
     available = {f for part in union.parts for f in part.facets}
     absent: list[str] = []
@@ -119,17 +148,30 @@ _MARKUP = re.compile(
 )
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
 _RUN = 4
+_FILLER_LEAD = re.compile(
+    r"^(?:(?:again seen|again noted|again identified|again demonstrated|once again|again"
+    r"|also|additionally|in addition|redemonstrated|re demonstrated"
+    r"|note is (?:again )?made of|there (?:is|are|was|were)(?: again| also)?"
+    r"|(?:it is )?noted|seen is|noted is|redemonstration of|redemonstrating|a|an|the)\s+)+"
+)
+"""Leads that add no fact (fillers, articles): "There is moderate stenosis" and "Note is
+made of a small hernia" repeat "Moderate stenosis" and "Small hernia"."""
 
 
 def _normal(text: str) -> str:
     return " ".join(_NOT_WORD.split(text.lower())).strip()
 
 
+def _sentence_key(text: str) -> str:
+    """A sentence as a repetition sees it: its words without a filler lead."""
+    return _FILLER_LEAD.sub("", _normal(text))
+
+
 def _repeated(text: str) -> str | None:
     """A sentence said twice, or a run of four or more words said twice in a row."""
     seen: set[str] = set()
     for start, end in sentences(text):
-        key = _normal(text[start:end])
+        key = _sentence_key(text[start:end])
         if key and len(key.split()) >= 2 and key in seen:
             return text[start:end].strip()
         seen.add(key)

@@ -27,6 +27,8 @@ at *low* severity: they are the author, not a claim to check against the sources
 
 from __future__ import annotations
 
+import re
+
 from reportdraft.extract import Facts, FindingFact, extract_facts, is_generic, is_significant
 from reportdraft.models import (
     Decision,
@@ -38,6 +40,7 @@ from reportdraft.models import (
 )
 from reportdraft.verification.anatomy import check_anatomy, check_malformed
 from reportdraft.verification.base import Context, Union, matching, quote, side_supported
+from reportdraft.verification.hierarchy import hierarchy
 from reportdraft.verification.lexicon import lexicon
 
 HIGH, MEDIUM = Severity.HIGH, Severity.MEDIUM
@@ -127,7 +130,8 @@ def _findings(
             continue
         seen.add((mention.term, polarity))
         if is_generic(mention.term):
-            _generic(ctx, statement, mention, union, support, evidence)
+            own = {f.term for f in facts.findings if f.asserted and not is_generic(f.term)}
+            _generic(ctx, statement, mention, union, support, evidence, own)
             continue
         sources = matching(mention, union.findings)
         if not sources:
@@ -172,7 +176,29 @@ def _findings(
                 sources=support,
                 evidence=evidence,
             )
-        _finding_side(ctx, statement, mention, union, support, evidence)
+        both = {m.laterality for m in facts.findings if m.term == mention.term}
+        if len([m for m in facts.findings if m.term == mention.term]) == 1:
+            both |= set(facts.lateralities)  # "atelectasis in the right and left lower lobes"
+        _finding_side(ctx, statement, mention, union, support, evidence, both)
+
+
+_NEGATIVE_PREFIX = re.compile(r"^(?:non-?|un|in|a)(?=[a-z]{5})")
+
+
+def _said_negatively(word: str, words: set[str]) -> bool:
+    """True when ``words`` hold a negative-prefix form of ``word``: "without complication"
+    says what "uncomplicated" says, "no obstruction" what "nonobstructing" says."""
+    for other in words:
+        stem = _NEGATIVE_PREFIX.sub("", other)
+        if stem == other:
+            continue
+        shared = next(
+            (i for i, (a, b) in enumerate(zip(word, stem, strict=False)) if a != b),
+            min(len(word), len(stem)),
+        )
+        if shared >= 5 and shared >= min(len(word), len(stem)) - 3:
+            return True
+    return False
 
 
 def _negation_cues(
@@ -197,7 +223,13 @@ def _negation_cues(
     if flipped_on or flipped_off:
         said, words = ("asserts", flipped_on) if flipped_on else ("negates", flipped_off)
         message = f"statement {said} '{', '.join(words[:3])}'; its sources say the opposite"
-    elif facts.negations and not any(p.negations for p in union.parts):
+    elif (
+        facts.negations
+        and not any(p.negations for p in union.parts)
+        and not (
+            facts.negated_words and all(_said_negatively(w, asserted) for w in facts.negated_words)
+        )
+    ):
         message = "statement negates something; none of its sources negates anything"
     else:
         return
@@ -211,6 +243,30 @@ def _negation_cues(
     )
 
 
+_REFERRING = re.compile(
+    r"\b(?:these|those|this|such|above|above-mentioned|aforementioned|the\s+above)"
+    r"\s+(?:\w+\s+)?(findings?)\b"
+    r"|\b(?:the|all)\s+(findings?)\s+(?:\w+\s+){0,3}?"
+    r"(?:discussed|communicated|relayed|conveyed|called|reported|reviewed|telephoned|paged)\b"
+    r"|\b(findings?)\b(?=[^.;]*\b(?:BI|LI|PI|TI|O)-?RADS\b|[^.;]*\bLung-?RADS\b)",
+    re.IGNORECASE,
+)
+"""The umbrella word "finding(s)" as a reference rather than a claim: "these findings were
+discussed with ...", "the findings were communicated ...", "Suspicious finding, BI-RADS 4"
+(the category, checked as a facet, is the claim)."""
+
+
+def _refers_back(text: str, surface: str) -> bool:
+    """True when ``surface`` (a generic mention of ``text``) refers to findings said
+    elsewhere instead of asserting one."""
+    return any(
+        word.lower() == surface.lower()
+        for match in _REFERRING.finditer(text)
+        for word in match.groups()
+        if word
+    )
+
+
 def _generic(
     ctx: Context,
     statement: Statement,
@@ -218,12 +274,15 @@ def _generic(
     union: Union,
     support: list[str],
     evidence: list[str],
+    own: set[str],
 ) -> None:
     """Umbrella words: "no acute abnormality" must not cover a significant asserted finding,
-    and "a lesion" needs some asserted finding in its sources."""
+    and "a lesion" needs some asserted finding in its sources. A finding the statement
+    itself asserts is not denied by its umbrella negation: "appendicitis without
+    complication" denies only what comes on top of the appendicitis (``own``)."""
     asserted = [f for f in union.findings if f.asserted]
     if mention.negated:
-        serious = [f for f in asserted if is_significant(f.term)]
+        serious = [f for f in asserted if is_significant(f.term) and f.term not in own]
         if serious and not any(f.term == mention.term and f.negated for f in union.findings):
             ctx.raise_flag(
                 FlagKind.NEGATION,
@@ -233,7 +292,7 @@ def _generic(
                 sources=support,
                 evidence=evidence,
             )
-    elif mention.asserted and not asserted:
+    elif mention.asserted and not asserted and not _refers_back(statement.text, mention.text):
         ctx.raise_flag(
             FlagKind.UNSUPPORTED,
             HIGH,
@@ -251,15 +310,17 @@ def _finding_side(
     union: Union,
     support: list[str],
     evidence: list[str],
+    said: set[Laterality | None],
 ) -> None:
     """The side of one finding, and which finding is on which side ("moderate left and
-    small right effusions" swapped to "moderate right and small left")."""
+    small right effusions" swapped to "moderate right and small left"). ``said``: the sides
+    the statement gives the same finding; naming it on both sides restates "bilateral"."""
     side = mention.laterality
     if side is None:
         return
     sources = union.mentions(mention.term)
     sided = {s.laterality for s in sources if s.laterality is not None}
-    if sided and not side_supported(side, sided):
+    if sided and not _split_supported(side, sided, said):
         message = (
             f"'{mention.text}' is {side.value} in the statement, "
             f"{'/'.join(sorted(s.value for s in sided))} in its sources"
@@ -288,6 +349,18 @@ def _finding_side(
     )
 
 
+def _split_supported(
+    side: Laterality, available: set[Laterality], said: set[Laterality | None]
+) -> bool:
+    """A side is supported by the same side (or "bilateral" by both), and one side of a
+    statement that names both sides by a bilateral source: "Small right pleural effusion.
+    Small left pleural effusion." for "Small bilateral pleural effusions"."""
+    if side_supported(side, available):
+        return True
+    pair = {Laterality.LEFT, Laterality.RIGHT}
+    return side in pair and Laterality.BILATERAL in available and pair <= said
+
+
 def _sides(
     ctx: Context,
     statement: Statement,
@@ -301,7 +374,7 @@ def _sides(
         return
     problem = None
     for side in sorted(facts.lateralities):
-        if not side_supported(side, union.lateralities):
+        if not _split_supported(side, union.lateralities, set(facts.lateralities)):
             named = "/".join(sorted(s.value for s in union.lateralities)) or "no side"
             problem = f"statement says {side.value}; its sources name {named}"
             break
@@ -435,7 +508,10 @@ def _words(
     support: list[str],
     evidence: list[str],
 ) -> None:
-    organs = sorted(facts.anatomy - union.anatomy)
+    implied = _implied_places(union)
+    organs = sorted(
+        o for o in facts.anatomy - union.anatomy if not any(_within(p, o) for p in implied)
+    )
     if organs:
         ctx.raise_flag(
             FlagKind.UNSUPPORTED,
@@ -447,7 +523,9 @@ def _words(
         )
     axes = lexicon().axis_of  # positions are checked as anatomy (verification.anatomy)
     qualifiers = sorted(
-        q for q in facts.qualifiers - union.qualifiers if q.removeprefix("no_") not in axes
+        q
+        for q in facts.qualifiers - union.qualifiers
+        if q.removeprefix("no_") not in axes and not _implied_qualifier(q, union)
     )
     flipped = [q for q in qualifiers if _flip(q) in union.qualifiers]
     if flipped:
@@ -472,6 +550,32 @@ def _words(
             sources=support,
             evidence=evidence,
         )
+
+
+def _implied_places(union: Union) -> set[str]:
+    """The places the sources name, and those their facts imply: a vertebral level implies
+    its spine segment ("L1" -> lumbar spine), a finding kind its organ (cardiomegaly -> heart).
+    A statement may name any place that contains one of them ("L1 vertebral body" for "L1";
+    "left upper lobe pulmonary nodule" for "nodule in the left upper lobe")."""
+    tree = hierarchy()
+    places = set(union.anatomy) | set(tree.level_places(c for p in union.parts for c in p.codes))
+    for finding in union.findings:
+        kind = tree.kinds.get(finding.term)
+        if kind is not None:
+            places |= kind.located
+    return places
+
+
+def _within(place: str, organ: str) -> bool:
+    return hierarchy().within(place, organ)
+
+
+def _implied_qualifier(qualifier: str, union: Union) -> bool:
+    """A qualifier that a source finding is by definition: "the heart is enlarged" for
+    "cardiomegaly" (``qualifier_kinds`` of ``hierarchy.yaml``)."""
+    tree = hierarchy()
+    kinds = tree.closure(union.terms)
+    return any(rule.qualifier == qualifier and rule.kind in kinds for rule in tree.qualifier_kinds)
 
 
 def _flip(qualifier: str) -> str:
