@@ -13,31 +13,31 @@ from tests.blind import score
 
 FLOORS: dict[str, dict[str, float]] = {
     "critical_assertion": {
-        "items_alert_right": 0.93,
-        "alert_recall": 0.92,
-        "alert_precision": 0.96,
-        "assertion_accuracy": 0.98,
+        "items_alert_right": 0.99,
+        "alert_recall": 1.0,
+        "alert_precision": 0.98,
+        "assertion_accuracy": 1.0,
     },
     "critical_temporality": {
-        "items_alert_right": 0.88,
-        "alert_recall": 0.96,
-        "alert_precision": 0.88,
-        "assertion_accuracy": 0.96,
-        "temporality_accuracy": 0.92,
+        "items_alert_right": 0.94,
+        "alert_recall": 0.99,
+        "alert_precision": 0.92,
+        "assertion_accuracy": 1.0,
+        "temporality_accuracy": 0.94,
     },
-    "instructions": {"detected": 0.77, "kept_out_of_draft": 0.77},
+    "instructions": {"detected": 0.99, "kept_out_of_draft": 0.99},
     "default_conflicts": {
-        "items_right": 0.82,
-        "conflict_free_drafts": 0.82,
-        "kept_defaults_present": 0.99,
-        "internal_contradiction_recall": 0.6,
+        "items_right": 0.99,
+        "conflict_free_drafts": 0.98,
+        "kept_defaults_present": 1.0,
+        "internal_contradiction_recall": 1.0,
     },
-    "verifier_anatomy": {"accuracy": 0.86, "changed_fact_caught": 0.97},
+    "verifier_anatomy": {"accuracy": 0.97, "changed_fact_caught": 1.0},
 }
 CEILINGS: dict[str, dict[str, float]] = {
-    "instructions": {"ordinary_flagged": 0.05, "ordinary_dropped": 0.05},
+    "instructions": {"ordinary_flagged": 0.032, "ordinary_dropped": 0.032},
     "default_conflicts": {"internal_contradiction_false": 0},
-    "verifier_anatomy": {"faithful_flagged": 0.26},
+    "verifier_anatomy": {"faithful_flagged": 0.061},
 }
 
 
