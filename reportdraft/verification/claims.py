@@ -270,22 +270,8 @@ def _facts_of(source: str, text: str, fallback: frozenset[str]) -> list[Fact]:
                 )
             )
         out += _qualifier_facts(h, source, work, bounds, around, levels)
-        for kind, surface, negated in _signs(h, sentence):
-            if not negated:
-                kinds = frozenset({kind})
-                out.append(
-                    Fact(
-                        source=source,
-                        text=surface,
-                        kinds=kinds,
-                        closure=h.closure(kinds),
-                        places=around,
-                        implied=h.kinds[kind].located,
-                        side=_side(sentence),
-                        levels=levels,
-                    )
-                )
-        for kind, surface in _absences(h, sentence):
+        signs = [(k, text) for k, text, negated in _signs(h, sentence) if not negated]
+        for kind, surface in [*signs, *_absences(h, sentence)]:
             kinds = frozenset({kind})
             out.append(
                 Fact(
