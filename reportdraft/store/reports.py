@@ -57,6 +57,7 @@ class StoredReport:
 
     id: str
     accession: str
+    facility: str | None
     priority: Priority
     state: str
     version: int
@@ -90,6 +91,7 @@ def _stored(row: ReportRow) -> StoredReport:
     return StoredReport(
         id=row.id,
         accession=row.accession,
+        facility=row.facility,
         priority=Priority(row.priority),
         state=row.state,
         version=row.version,
@@ -204,6 +206,7 @@ def _insert(session: Session, *, case: Case, created_by: str, now: datetime) -> 
     row = ReportRow(
         id=new_report_id(),
         accession=case.study.accession_number,
+        facility=case.study.performing_facility.identifier or None,
         priority=case.study.priority.value,
         state=QUEUED,
         version=1,

@@ -4,7 +4,7 @@ Payloads (the case, the model's draft, the attested report chain) are JSON colum
 domain models in ``reportdraft.models`` are the schema, validated by pydantic whenever a
 row is written or read (``reportdraft.store.reports``), so the tables only carry what the
 database must index, order, lock or constrain. The migration in
-``migrations/versions/0001_initial.py`` creates exactly these tables; a test compares the
+``migrations/versions/`` create exactly these tables; a test compares the
 two so they cannot drift apart.
 
 Timestamps are stored timezone-aware in UTC (:class:`UTCDateTime` re-attaches UTC on
@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -81,6 +82,7 @@ class ReportRow(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     accession: Mapped[str] = mapped_column(String(32), index=True)
+    facility: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     priority: Mapped[str] = mapped_column(String(16), index=True)
     state: Mapped[str] = mapped_column(String(16), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -180,6 +182,29 @@ class ApiKeyRow(Base):
     label: Mapped[str | None] = mapped_column(String(200), nullable=True)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    facilities: Mapped[list[str]] = mapped_column(JSONDoc, default=list, server_default="[]")
+    all_facilities: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class RadiologistKeyRow(Base):
+    """One Ed25519 key of a radiologist.
+
+    ``public_key`` is the raw key, base64; ``private_key_enc`` is the private key sealed
+    under the key-encryption key ``kek_id`` (None for a key whose private half the
+    service does not hold). A key revoked at ``revoked_at`` still verifies signatures made
+    before that time and signs nothing after it.
+    """
+
+    __tablename__ = "radiologist_keys"
+
+    key_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    radiologist_id: Mapped[str] = mapped_column(ForeignKey("radiologists.id"), index=True)
+    public_key: Mapped[str] = mapped_column(String(64))
+    private_key_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
+    kek_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    revocation_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class WebhookRow(Base):
@@ -193,6 +218,8 @@ class WebhookRow(Base):
     events: Mapped[list[str]] = mapped_column(JSONDoc)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    facilities: Mapped[list[str]] = mapped_column(JSONDoc, default=list, server_default="[]")
+    all_facilities: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class DeliveryRow(Base):
