@@ -133,9 +133,9 @@ def test_upgrade_backfills_facilities_and_old_keys_fail_closed_until_scoped(
     _insert_0001_rows(db)
     assert upgrade(db) == head_revision() == current_revision(db)
     with db.read() as session:
-        facilities = dict(
-            session.execute(sa.text("SELECT id, facility FROM reports")).tuples().all()
-        )
+        facilities = {
+            row[0]: row[1] for row in session.execute(sa.text("SELECT id, facility FROM reports"))
+        }
         hook_scope = session.execute(
             sa.text("SELECT facilities, all_facilities FROM webhooks")
         ).one()
