@@ -1,4 +1,10 @@
-"""Admin endpoints: API keys, radiologist profiles, webhook subscriptions; and health."""
+"""Admin endpoints: API keys, radiologist profiles, webhook subscriptions; and health.
+
+API keys and webhook subscriptions carry a facility scope (see ``reportdraft.api.auth``):
+a new non-admin key or a new subscription must name ``facilities`` or set
+``all_facilities``; ``PATCH /v1/admin/api-keys/{id}`` (re)assigns a key's scope, which is
+how keys created before scoping are put back to work.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,15 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 
 from reportdraft.api.auth import Principal, app_state, require
 from reportdraft.api.routes import ERRORS
-from reportdraft.api.schemas import ApiKeyOut, ApiKeyRequest, Health, WebhookOut, WebhookRequest
+from reportdraft.api.schemas import (
+    ApiKeyInfo,
+    ApiKeyOut,
+    ApiKeyRequest,
+    ApiKeyScopeRequest,
+    Health,
+    WebhookOut,
+    WebhookRequest,
+)
 from reportdraft.models.report import Radiologist
 from reportdraft.store import jobs, outbox, principals
 from reportdraft.store.principals import Role
@@ -16,6 +30,7 @@ from reportdraft.store.principals import Role
 router = APIRouter(prefix="/v1/admin", responses=ERRORS)
 public = APIRouter()
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
+KeyId = Annotated[str, Path(pattern=r"^k-[0-9a-f]{16}$")]
 
 
 @public.get("/health", response_model=Health, summary="Liveness and queue depth (no auth)")
@@ -71,15 +86,56 @@ def create_api_key(request: Request, body: ApiKeyRequest, _: Admin) -> ApiKeyOut
             role=body.role,
             radiologist_id=body.radiologist_id,
             label=body.label,
+            facilities=body.facilities,
+            all_facilities=body.all_facilities,
             now=state.clock(),
         )
-    return ApiKeyOut(id=key.id, role=key.role, radiologist_id=key.radiologist_id, key=secret)
+    return ApiKeyOut(
+        id=key.id,
+        role=key.role,
+        radiologist_id=key.radiologist_id,
+        key=secret,
+        facilities=sorted(key.facilities),
+        all_facilities=key.all_facilities,
+    )
+
+
+@router.get("/api-keys", response_model=list[ApiKeyInfo])
+def list_api_keys(request: Request, _: Admin) -> list[ApiKeyInfo]:
+    """Every key with its scope (never a secret): find the keys still to be scoped."""
+    with app_state(request).db.read() as session:
+        keys = principals.list_api_keys(session)
+    return [_key_info(k) for k in keys]
+
+
+@router.patch("/api-keys/{key_id}", response_model=ApiKeyInfo)
+def scope_api_key(
+    request: Request, key_id: KeyId, body: ApiKeyScopeRequest, _: Admin
+) -> ApiKeyInfo:
+    """Replace a key's facility scope: ``facilities`` or ``all_facilities`` (not admin keys)."""
+    with app_state(request).db.write() as session:
+        key = principals.set_key_scope(
+            session, key_id, facilities=body.facilities, all_facilities=body.all_facilities
+        )
+    return _key_info(key)
+
+
+def _key_info(key: principals.ApiKey) -> ApiKeyInfo:
+    return ApiKeyInfo(
+        id=key.id,
+        role=key.role,
+        radiologist_id=key.radiologist_id,
+        label=key.label,
+        revoked=key.revoked,
+        created_at=key.created_at,
+        facilities=sorted(key.facilities),
+        all_facilities=key.all_facilities,
+        scoped=key.scope.assigned,
+    )
 
 
 @router.delete("/api-keys/{key_id}", status_code=204, response_class=Response)
-def revoke_api_key(
-    request: Request, key_id: Annotated[str, Path(pattern=r"^k-[0-9a-f]{16}$")], _: Admin
-) -> Response:
+def revoke_api_key(request: Request, key_id: KeyId, _: Admin) -> Response:
     """Revoke a key at once."""
     with app_state(request).db.write() as session:
         principals.revoke_api_key(session, key_id)
@@ -95,12 +151,11 @@ def create_webhook(request: Request, body: WebhookRequest, _: Admin) -> WebhookO
             session,
             url=str(body.url),
             events=list(body.events),
+            scope=principals.facility_scope(body.facilities, body.all_facilities),
             secret=body.secret,
             now=state.clock(),
         )
-    return WebhookOut(
-        id=hook.id, url=hook.url, events=hook.events, active=hook.active, secret=hook.secret
-    )
+    return _hook_out(hook, secret=hook.secret)
 
 
 @router.get("/webhooks", response_model=list[WebhookOut])
@@ -108,7 +163,19 @@ def list_webhooks(request: Request, _: Admin) -> list[WebhookOut]:
     """Every subscription (without secrets)."""
     with app_state(request).db.read() as session:
         hooks = outbox.list_webhooks(session)
-    return [WebhookOut(id=h.id, url=h.url, events=h.events, active=h.active) for h in hooks]
+    return [_hook_out(h) for h in hooks]
+
+
+def _hook_out(hook: outbox.Webhook, *, secret: str | None = None) -> WebhookOut:
+    return WebhookOut(
+        id=hook.id,
+        url=hook.url,
+        events=hook.events,
+        active=hook.active,
+        facilities=sorted(hook.scope.facilities),
+        all_facilities=hook.scope.all_facilities,
+        secret=secret,
+    )
 
 
 @router.delete("/webhooks/{webhook_id}", status_code=204, response_class=Response)

@@ -1,4 +1,4 @@
-"""Bearer API keys, roles, and per-key rate limiting.
+"""Bearer API keys, roles, facility scope, and per-key rate limiting.
 
 Every endpoint except ``/health`` and the OpenAPI document depends on :func:`require`
 with the roles allowed to call it (the matrix is in ``reportdraft.api.routes``):
@@ -11,6 +11,15 @@ attending     everything a radiologist may, plus sign final, amend, addendum
 qa            read and export (renderings, audit trail, redline)
 admin         read, API keys, radiologist profiles, webhooks
 ============  ===============================================================
+
+Every key except an admin key is scoped to facilities (the case's performing-facility
+identifier) or marked all-facilities: it sees, edits and signs only its facilities'
+reports (another facility's report answers 404, as if it did not exist) and creates
+reports only for them (403 ``facility_forbidden``). A key no admin has scoped yet —
+every key created before scoping existed — authenticates but is refused with 403
+``key_not_scoped`` until an admin assigns its facilities. The scope lives in
+:class:`Principal`; the report endpoints read reports only through
+``reportdraft.api.service.load_report``.
 
 A key is looked up by its SHA-256; the key itself never reaches a log.
 """
@@ -27,7 +36,7 @@ from reportdraft.api.limits import RateLimiter
 from reportdraft.api.state import AppState
 from reportdraft.models.report import Radiologist
 from reportdraft.store import principals
-from reportdraft.store.principals import Role
+from reportdraft.store.principals import FacilityScope, Role
 
 READERS = frozenset(Role)
 """Every role may read reports."""
@@ -35,11 +44,34 @@ READERS = frozenset(Role)
 
 @dataclass(frozen=True, kw_only=True)
 class Principal:
-    """The authenticated caller."""
+    """The authenticated caller and the facilities whose reports it may see."""
 
     key_id: str
     role: Role
     radiologist: Radiologist | None
+    scope: FacilityScope
+
+    @property
+    def facilities(self) -> frozenset[str] | None:
+        """The facilities report queries are restricted to (None: every facility)."""
+        return self.scope.visible
+
+    def check_may_create(self, facility: str | None) -> None:
+        """Refuse a case outside the key's scope (422 without a facility, 403 another one)."""
+        if self.scope.covers(facility):
+            return
+        if facility is None:
+            raise ApiError(
+                422,
+                "this key is scoped to facilities: the case must name its facility "
+                "(study.performing_facility.identifier)",
+                code="facility_required",
+            )
+        raise ApiError(
+            403,
+            "this key may not create reports for the case's facility",
+            code="facility_forbidden",
+        )
 
     @property
     def actor(self) -> str:
@@ -86,13 +118,17 @@ def authenticate(request: Request) -> Principal:
             headers={"Retry-After": RateLimiter.retry_after(wait)},
             details={"retry_after_s": round(wait, 3)},
         )
-    principal = Principal(key_id=key.id, role=key.role, radiologist=profile)
+    principal = Principal(key_id=key.id, role=key.role, radiologist=profile, scope=key.scope)
     request.state.principal = principal
     return principal
 
 
 def require(*roles: Role) -> Callable[[Request], Principal]:
-    """A dependency admitting only ``roles`` (401 without a valid key, 403 otherwise)."""
+    """A dependency admitting only ``roles`` (401 without a valid key, 403 otherwise).
+
+    A key without a facility scope is refused here (403 ``key_not_scoped``), before any
+    report is looked at, so an unscoped key learns nothing, not even what exists.
+    """
     allowed = frozenset(roles)
 
     def dependency(request: Request) -> Principal:
@@ -102,6 +138,14 @@ def require(*roles: Role) -> Callable[[Request], Principal]:
                 403,
                 f"role {principal.role.value} may not do this "
                 f"(allowed: {', '.join(sorted(r.value for r in allowed))})",
+            )
+        if not principal.scope.assigned:
+            raise ApiError(
+                403,
+                f"API key {principal.key_id} has no facility scope yet: an admin must assign "
+                "its facilities (PATCH /v1/admin/api-keys/{id} or 'reportdraft apikey scope') "
+                "or mark it all-facilities",
+                code="key_not_scoped",
             )
         return principal
 

@@ -17,6 +17,13 @@ POST   /v1/reports/{id}/addenda             (If-Match)  A
 GET    /v1/reports/{id}/redline, /audit                 R A Q D
 GET    /v1/reports/{id}/pdf, /fhir, /hl7                all
 =====================================================  =========
+
+Every key but an admin key is scoped to facilities (``reportdraft.api.auth``): each
+endpoint above reads reports only through ``service.load_report`` (listings through
+``reports.list_reports`` with the key's facilities), so another facility's report answers
+404 exactly like a missing one and never appears in a list; a case for a facility
+outside the key's scope is refused (403 ``facility_forbidden``, 422
+``facility_required`` when it names none).
 """
 
 from __future__ import annotations
@@ -124,6 +131,7 @@ def create_report(
     202 with the queued report; 201 when ``wait=true`` and the draft is ready; 200 when the
     ``Idempotency-Key`` was seen before with the same body (the same report again).
     """
+    principal.check_may_create(reports.facility_of(case))
     state = app_state(request)
     canonical = json.dumps(case.model_dump(mode="json"), sort_keys=True).encode()
     created = reports.create(
@@ -133,11 +141,12 @@ def create_report(
         now=state.clock(),
         idempotency_key=idempotency_key,
         body_sha256=reports.request_hash(canonical) if idempotency_key else None,
+        facilities=principal.facilities,
     )
     state.wake.set()
     stored = created.report
     if wait:
-        stored = _wait_for_draft(request, stored.id)
+        stored = _wait_for_draft(request, principal, stored.id)
     response.headers["Location"] = f"/v1/reports/{stored.id}"
     if not created.created:
         response.status_code = 200
@@ -147,14 +156,14 @@ def create_report(
     return _out(stored, response)
 
 
-def _wait_for_draft(request: Request, report_id: str) -> reports.StoredReport:
+def _wait_for_draft(request: Request, principal: Principal, report_id: str) -> reports.StoredReport:
     import time
 
     state = app_state(request)
     deadline = time.monotonic() + state.wait_timeout_s
     while True:
         with state.db.read() as session:
-            stored = reports.get(session, report_id)
+            stored = service.load_report(session, principal, report_id)
         if stored.state not in reports.PENDING_STATES or time.monotonic() > deadline:
             return stored
         time.sleep(0.1)
@@ -163,7 +172,7 @@ def _wait_for_draft(request: Request, report_id: str) -> reports.StoredReport:
 @router.get("/reports", response_model=ReportPage, summary="List reports, newest first")
 def list_reports(
     request: Request,
-    _: Annotated[Principal, Depends(require(*READERS))],
+    principal: Annotated[Principal, Depends(require(*READERS))],
     status: Annotated[str | None, Query(pattern=r"^[a-z]{1,16}$")] = None,
     priority: Priority | None = None,
     accession: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9\-_.]{1,32}$")] = None,
@@ -182,6 +191,7 @@ def list_reports(
             critical_open=critical_open,
             limit=limit,
             cursor=cursor,
+            facilities=principal.facilities,
         )
     return ReportPage(items=[service.summary(s) for s in page.items], next_cursor=page.next_cursor)
 
@@ -191,12 +201,12 @@ def get_report(
     request: Request,
     response: Response,
     report_id: str,
-    _: Annotated[Principal, Depends(require(*READERS))],
+    principal: Annotated[Principal, Depends(require(*READERS))],
 ) -> ReportOut:
     """The report with its draft (sources, flags, critical mentions) and current version."""
     state = app_state(request)
     with state.db.read() as session:
-        stored = reports.get(session, _path_id(report_id))
+        stored = service.load_report(session, principal, _path_id(report_id))
     return _out(stored, response)
 
 
@@ -217,7 +227,7 @@ def edit_report(
         state,
         _path_id(report_id),
         if_match=expected,
-        actor=principal.actor,
+        principal=principal,
         step=lambda report, now: attest.edit(report, change, by=principal.actor, at=now),
     )
     return _out(stored, response)
@@ -238,7 +248,7 @@ def decide(
         app_state(request),
         _path_id(report_id),
         if_match=required_version(if_match) if if_match else None,
-        actor=principal.actor,
+        principal=principal,
         step=lambda report, now: attest.edit(report, change, by=principal.actor, at=now),
     )
     return _out(stored, response)
@@ -260,7 +270,7 @@ def acknowledge_flag(
         app_state(request),
         _path_id(report_id),
         if_match=required_version(if_match) if if_match else None,
-        actor=principal.actor,
+        principal=principal,
         step=lambda report, now: attest.edit(report, change, by=principal.actor, at=now),
     )
     return _out(stored, response)
@@ -287,7 +297,7 @@ def communicate(
         app_state(request),
         _path_id(report_id),
         if_match=required_version(if_match) if if_match else None,
-        actor=principal.actor,
+        principal=principal,
         step=step,
     )
     return _out(stored, response)
@@ -324,7 +334,7 @@ def acknowledge_communication(
         app_state(request),
         _path_id(report_id),
         if_match=None,
-        actor=principal.actor,
+        principal=principal,
         step=step,
     )
     return _out(stored, response)
@@ -333,13 +343,15 @@ def acknowledge_communication(
 @router.get("/communications/overdue", response_model=list[OverdueItem])
 def overdue(
     request: Request,
-    _: Annotated[Principal, Depends(require(R, A, Q, D))],
+    principal: Annotated[Principal, Depends(require(R, A, Q, D))],
 ) -> list[OverdueItem]:
-    """Critical results whose communication is overdue or escalated."""
+    """Critical results (of the key's facilities) whose communication is overdue or escalated."""
     state = app_state(request)
     now = state.clock()
     with state.db.read() as session:
-        page = reports.list_reports(session, critical_open=True, limit=200)
+        page = reports.list_reports(
+            session, critical_open=True, limit=200, facilities=principal.facilities
+        )
     items = []
     for stored in page.items:
         if stored.report is None:
@@ -480,15 +492,15 @@ def _as_signer(
         state,
         _path_id(report_id),
         if_match=expected,
-        actor=principal.actor,
+        principal=principal,
         step=lambda report, now: step(report, now, me),
     )
     return _out(stored, response)
 
 
-def _drafted(request: Request, report_id: str) -> reports.StoredReport:
+def _drafted(request: Request, principal: Principal, report_id: str) -> reports.StoredReport:
     with app_state(request).db.read() as session:
-        stored = reports.get(session, _path_id(report_id))
+        stored = service.load_report(session, principal, _path_id(report_id))
     if stored.report is None or stored.draft is None:
         raise ConflictError(f"report {report_id} has no draft yet", code="not_drafted")
     return stored
@@ -498,10 +510,10 @@ def _drafted(request: Request, report_id: str) -> reports.StoredReport:
 def redline(
     request: Request,
     report_id: str,
-    _: Annotated[Principal, Depends(require(R, A, Q, D))],
+    principal: Annotated[Principal, Depends(require(R, A, Q, D))],
 ) -> JSONResponse:
     """The radiologist's changes to the model's draft, with clinical change classes."""
-    stored = _drafted(request, report_id)
+    stored = _drafted(request, principal, report_id)
     assert stored.draft is not None
     assert stored.report is not None
     try:
@@ -516,11 +528,11 @@ def redline(
 def audit_trail(
     request: Request,
     report_id: str,
-    _: Annotated[Principal, Depends(require(R, A, Q, D))],
+    principal: Annotated[Principal, Depends(require(R, A, Q, D))],
 ) -> AuditOut:
     """Every audit entry of the report and whether the hash chain verifies."""
     with app_state(request).db.read() as session:
-        reports.get(session, _path_id(report_id))
+        service.load_report(session, principal, _path_id(report_id))
         chain = audit.entries(session, report_id)
     problem = audit.verify_chain(chain)
     return AuditOut(
@@ -538,8 +550,8 @@ RENDERINGS = {
 }
 
 
-def _render(request: Request, report_id: str, kind: str) -> Response:
-    stored = _drafted(request, report_id)
+def _render(request: Request, principal: Principal, report_id: str, kind: str) -> Response:
+    stored = _drafted(request, principal, report_id)
     assert stored.report is not None
     if not stored.report.current.is_signed:
         raise ConflictError(
@@ -569,10 +581,10 @@ def _render(request: Request, report_id: str, kind: str) -> Response:
     responses={200: {"content": {"application/pdf": {}}}},
 )
 def pdf(
-    request: Request, report_id: str, _: Annotated[Principal, Depends(require(*READERS))]
+    request: Request, report_id: str, principal: Annotated[Principal, Depends(require(*READERS))]
 ) -> Response:
     """The signed report as PDF."""
-    return _render(request, report_id, "pdf")
+    return _render(request, principal, report_id, "pdf")
 
 
 @router.get(
@@ -581,10 +593,10 @@ def pdf(
     responses={200: {"content": {"application/fhir+json": {}}}},
 )
 def fhir(
-    request: Request, report_id: str, _: Annotated[Principal, Depends(require(*READERS))]
+    request: Request, report_id: str, principal: Annotated[Principal, Depends(require(*READERS))]
 ) -> Response:
     """The signed report as a FHIR R4 Bundle (DiagnosticReport, Observations, Provenance)."""
-    return _render(request, report_id, "fhir")
+    return _render(request, principal, report_id, "fhir")
 
 
 @router.get(
@@ -593,7 +605,7 @@ def fhir(
     responses={200: {"content": {"x-application/hl7-v2+er7": {}}}},
 )
 def hl7(
-    request: Request, report_id: str, _: Annotated[Principal, Depends(require(*READERS))]
+    request: Request, report_id: str, principal: Annotated[Principal, Depends(require(*READERS))]
 ) -> Response:
     """The signed report as an HL7 v2.5.1 ORU^R01 message."""
-    return _render(request, report_id, "hl7")
+    return _render(request, principal, report_id, "hl7")

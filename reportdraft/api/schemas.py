@@ -24,7 +24,7 @@ from reportdraft.models import (
     Strict,
 )
 from reportdraft.models.report import ReportStatus, ReportVersion
-from reportdraft.store.principals import Role
+from reportdraft.store.principals import FACILITY_ID_MAX, Role
 
 Reason = Annotated[str, Field(min_length=3, max_length=1000)]
 ReportState = Annotated[
@@ -226,12 +226,43 @@ class AuditOut(Strict):
     entries: list[AuditEntryOut]
 
 
-class ApiKeyRequest(Strict):
-    """Create an API key; signing roles name the radiologist profile they sign as."""
+FacilityId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=FACILITY_ID_MAX,
+        description="A facility identifier (the case's study.performing_facility.identifier)",
+    ),
+]
+
+
+class FacilityScopeFields(Strict):
+    """A facility scope: ``facilities`` or ``all_facilities`` (checked by the store)."""
+
+    facilities: Annotated[list[FacilityId], Field(max_length=200)] | None = Field(
+        default=None, description="The facilities whose reports this may see."
+    )
+    all_facilities: bool = Field(
+        default=False,
+        description="Every facility, explicitly (e.g. an enterprise QA key); "
+        "not together with facilities.",
+    )
+
+
+class ApiKeyRequest(FacilityScopeFields):
+    """Create an API key; signing roles name the radiologist profile they sign as.
+
+    Every role but admin needs ``facilities`` or ``all_facilities``; admin keys take
+    neither (they see every facility).
+    """
 
     role: Role
     radiologist_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9\-_.@]{1,64}$")] | None = None
     label: Annotated[str, Field(max_length=200)] | None = None
+
+
+class ApiKeyScopeRequest(FacilityScopeFields):
+    """Replace a key's facility scope (how an admin scopes a key created before scoping)."""
 
 
 class ApiKeyOut(Strict):
@@ -241,10 +272,30 @@ class ApiKeyOut(Strict):
     role: Role
     radiologist_id: str | None
     key: str
+    facilities: list[str]
+    all_facilities: bool
 
 
-class WebhookRequest(Strict):
-    """Subscribe a URL to events (``secret`` generated when not given)."""
+class ApiKeyInfo(Strict):
+    """A stored key, without its secret; ``scoped`` false: it may read nothing yet."""
+
+    id: str
+    role: Role
+    radiologist_id: str | None
+    label: str | None
+    revoked: bool
+    created_at: datetime
+    facilities: list[str]
+    all_facilities: bool
+    scoped: bool
+
+
+class WebhookRequest(FacilityScopeFields):
+    """Subscribe a URL to events (``secret`` generated when not given).
+
+    ``facilities`` or ``all_facilities`` is required: events carry patient context, so
+    a subscription receives only events about reports of the facilities it names.
+    """
 
     url: AnyHttpUrl
     events: list[
@@ -260,6 +311,8 @@ class WebhookOut(Strict):
     url: str
     events: list[str]
     active: bool
+    facilities: list[str]
+    all_facilities: bool
     secret: str | None = None
 
 

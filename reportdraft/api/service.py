@@ -7,6 +7,9 @@ report with a conditional UPDATE on the version, append the audit entries of the
 (``attest.events_for``) and queue the webhook events — all committed together or not
 at all. Two concurrent signs of one version: exactly one UPDATE matches, the other
 caller gets 412 and nothing of theirs is written.
+
+Every endpoint reads a report through :func:`load_report`, which applies the caller's
+facility scope: a report of another facility is not found, exactly like a missing one.
 """
 
 from __future__ import annotations
@@ -87,6 +90,15 @@ def critical_open(report: Report) -> bool:
     return any(m.finding_code not in documented for m in alerting(current.critical))
 
 
+def load_report(session: Session, principal: Principal, report_id: str) -> StoredReport:
+    """The report ``report_id`` as ``principal`` may see it: the one scoped loader.
+
+    A report outside the key's facilities raises the same ``NotFoundError`` (404, same
+    body) as a report that does not exist, so a key cannot probe other facilities.
+    """
+    return reports.get(session, report_id, facilities=principal.facilities)
+
+
 def record_step(
     session: Session,
     *,
@@ -106,6 +118,7 @@ def record_step(
             data={"version": event.version, **event.data},
         )
     cur = after.current
+    facility = reports.facility_of(cur.case)
     base = {"report_id": after.id, "accession_number": cur.case.study.accession_number}
     old_codes = {m.finding_code for m in alerting(before.current.critical)} if before else set()
     new_alerts = [m for m in alerting(cur.critical) if m.finding_code not in old_codes]
@@ -120,6 +133,7 @@ def record_step(
                     for m in new_alerts
                 ],
             },
+            facility=facility,
             now=at,
         )
     if cur.status in SIGNED_STATUSES and (
@@ -131,6 +145,7 @@ def record_step(
             session,
             event="report.signed",
             data={**base, "status": cur.status.value, "version": cur.version},
+            facility=facility,
             now=at,
         )
 
@@ -140,19 +155,22 @@ def mutate(
     report_id: str,
     *,
     if_match: int | None,
-    actor: str,
+    principal: Principal,
     step: Callable[[Report, datetime], Report],
 ) -> StoredReport:
     """Apply ``step`` to the report under the version check; see the module docstring.
 
     ``if_match`` None means an additive change that may be retried on a lost race
-    (a decision or acknowledgement merges with whatever happened meanwhile).
+    (a decision or acknowledgement merges with whatever happened meanwhile). The report
+    is read through :func:`load_report` (the caller's facility scope) and the audit
+    trail names ``principal.actor``.
     """
+    actor = principal.actor
     attempts = 1 if if_match is not None else ADDITIVE_RETRIES
     for attempt in range(attempts):
         try:
             with state.db.write() as session:
-                stored = reports.get(session, report_id)
+                stored = load_report(session, principal, report_id)
                 if if_match is not None and if_match != stored.version:
                     raise reports.StaleVersion(
                         f"If-Match {if_match} is stale: report {report_id} is at "
@@ -176,7 +194,7 @@ def mutate(
                 )
                 record_step(session, before=stored.report, after=after, actor=actor, at=now)
             with state.db.read() as session:
-                return reports.get(session, report_id)
+                return load_report(session, principal, report_id)
         except reports.StaleVersion:
             if attempt + 1 >= attempts:
                 raise

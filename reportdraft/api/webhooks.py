@@ -164,6 +164,7 @@ class Dispatcher:
                             "finding_code": mention.finding_code,
                             "category": mention.category,
                         },
+                        facility=stored.facility,
                         now=now,
                     )
                     emitted += 1

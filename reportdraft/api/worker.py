@@ -150,6 +150,7 @@ def store_draft(state: AppState, job: jobs.Job, draft: Draft) -> None:
                 "flags": len(draft.flags),
                 "fallback": any(f.kind is FlagKind.FALLBACK for f in draft.flags),
             },
+            facility=stored.facility,
             now=now,
         )
         jobs.finish(session, job, now=now)

@@ -1,9 +1,14 @@
-"""Service commands: ``serve``, ``db upgrade``, ``db verify-audit``, ``apikey create``.
+"""Service commands: ``serve``, ``db upgrade``, ``db verify-audit``, ``apikey ...``.
 
 ``reportdraft serve`` works with no setup: SQLite in ``./reportdraft.db``, migrated on
 start. For production point ``--database-url`` (or ``REPORTDRAFT_DATABASE_URL``) at
 PostgreSQL and run as many ``serve`` processes as you like behind a load balancer: they
 share the database queue (``FOR UPDATE SKIP LOCKED``) and hold no other state.
+
+API keys other than admin keys are scoped to facilities: ``apikey create`` needs
+``--facility ID`` (repeatable) or ``--all-facilities``; ``apikey scope`` assigns the scope
+of an existing key (keys created before scoping read nothing until then), and
+``apikey list`` shows which keys still need one.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -106,6 +112,29 @@ def apikey() -> None:
     """API keys."""
 
 
+facility_options = [
+    click.option(
+        "--facility",
+        "facilities",
+        multiple=True,
+        metavar="ID",
+        help="A facility identifier (study.performing_facility.identifier) whose reports "
+        "the key may see; repeat for several.",
+    ),
+    click.option(
+        "--all-facilities",
+        is_flag=True,
+        help="The key sees every facility (explicitly, e.g. an enterprise QA key).",
+    ),
+]
+
+
+def _with_facility_options(func: Any) -> Any:
+    for option in reversed(facility_options):
+        func = option(func)
+    return func
+
+
 @apikey.command("create")
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
 @click.option(
@@ -117,17 +146,26 @@ def apikey() -> None:
     "replaced, and bound to the configured signing key when it names none.",
 )
 @click.option("--label", default=None)
+@_with_facility_options
 @database_option
 @reports_errors
 def apikey_create(
-    role: str, profile_file: Path | None, label: str | None, database_url: str | None
+    role: str,
+    profile_file: Path | None,
+    label: str | None,
+    facilities: tuple[str, ...],
+    all_facilities: bool,
+    database_url: str | None,
 ) -> None:
-    """Create an API key and print it once (only its SHA-256 is stored)."""
+    """Create an API key and print it once (only its SHA-256 is stored).
+
+    Every role but admin needs --facility ID (repeatable) or --all-facilities.
+    """
     settings = _settings(database_url)
-    database = Database(settings.database_url)
-    upgrade(database)
     now = datetime.now(UTC)
     radiologist_id = None
+    database = Database(settings.database_url)
+    upgrade(database)
     with database.write() as session:
         if profile_file is not None:
             profile = _load_profile(profile_file)
@@ -139,13 +177,67 @@ def apikey_create(
             principals.put_radiologist(session, profile, now=now)
             radiologist_id = profile.id
         key, secret = principals.create_api_key(
-            session, role=Role(role), radiologist_id=radiologist_id, label=label, now=now
+            session,
+            role=Role(role),
+            radiologist_id=radiologist_id,
+            label=label,
+            facilities=facilities,
+            all_facilities=all_facilities,
+            now=now,
         )
     database.dispose()
     click.echo(secret)
     click.echo(
-        f"key id {key.id}, role {key.role.value}; store the key now: it is not kept", err=True
+        f"key id {key.id}, role {key.role.value}, {_scope_text(key)}; "
+        "store the key now: it is not kept",
+        err=True,
     )
+
+
+@apikey.command("scope")
+@click.argument("key_id")
+@_with_facility_options
+@database_option
+@reports_errors
+def apikey_scope(
+    key_id: str, facilities: tuple[str, ...], all_facilities: bool, database_url: str | None
+) -> None:
+    """Replace the facility scope of key KEY_ID (--facility ID ... or --all-facilities)."""
+    database = Database(_settings(database_url).database_url)
+    upgrade(database)
+    try:
+        with database.write() as session:
+            key = principals.set_key_scope(
+                session, key_id, facilities=facilities, all_facilities=all_facilities
+            )
+    finally:
+        database.dispose()
+    click.echo(f"key id {key.id}, role {key.role.value}, {_scope_text(key)}")
+
+
+@apikey.command("list")
+@database_option
+@reports_errors
+def apikey_list(database_url: str | None) -> None:
+    """Every key (no secrets) with its role and facility scope, oldest first."""
+    database = Database(_settings(database_url).database_url)
+    upgrade(database)
+    try:
+        with database.read() as session:
+            keys = principals.list_api_keys(session)
+    finally:
+        database.dispose()
+    for key in keys:
+        state = " (revoked)" if key.revoked else ""
+        click.echo(f"{key.id}\t{key.role.value}\t{_scope_text(key)}{state}\t{key.label or ''}")
+
+
+def _scope_text(key: principals.ApiKey) -> str:
+    if key.role is Role.ADMIN or key.all_facilities:
+        return "all facilities"
+    if key.facilities:
+        return "facilities " + ",".join(sorted(key.facilities))
+    return "NOT SCOPED (reads nothing; run 'reportdraft apikey scope')"
 
 
 def _load_profile(path: Path) -> Radiologist:

@@ -5,6 +5,10 @@ transaction* as the change that caused it, with the exact body that will be sign
 sent. A dispatcher (``reportdraft.api.webhooks``) claims due deliveries the way workers
 claim jobs (``FOR UPDATE SKIP LOCKED``), posts them, and records the outcome with a
 backoff for retries; so an event is neither lost in a crash nor sent by two processes.
+
+Events carry patient context (report ids, accession numbers), so each subscription has a
+facility scope like an API key (``principals.FacilityScope``): an event about a report
+is queued only for subscriptions that cover the report's facility.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from reportdraft.errors import NotFoundError
 from reportdraft.store.db import Database
+from reportdraft.store.principals import FacilityScope
 from reportdraft.store.tables import DeliveryRow, WebhookRow
 
 EVENTS = ("report.drafted", "critical.detected", "critical.overdue", "report.signed")
@@ -43,6 +48,7 @@ class Webhook:
     events: list[str]
     active: bool
     secret: str
+    scope: FacilityScope
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,9 +65,19 @@ class Delivery:
 
 
 def create_webhook(
-    session: Session, *, url: str, events: list[str], now: datetime, secret: str | None = None
+    session: Session,
+    *,
+    url: str,
+    events: list[str],
+    scope: FacilityScope,
+    now: datetime,
+    secret: str | None = None,
 ) -> Webhook:
-    """Subscribe ``url`` to ``events``; a secret is generated when none is given."""
+    """Subscribe ``url`` to ``events`` of the facilities in ``scope``.
+
+    A secret is generated when none is given. ``scope`` comes from
+    ``principals.facility_scope``, which refuses an empty one.
+    """
     row = WebhookRow(
         id=f"wh-{uuid.uuid4().hex[:16]}",
         url=url,
@@ -69,6 +85,8 @@ def create_webhook(
         events=sorted(set(events)),
         active=True,
         created_at=now,
+        facilities=sorted(scope.facilities),
+        all_facilities=scope.all_facilities,
     )
     session.add(row)
     session.flush()
@@ -88,8 +106,14 @@ def deactivate_webhook(session: Session, webhook_id: str) -> None:
     row.active = False
 
 
-def emit(session: Session, *, event: str, data: dict[str, Any], now: datetime) -> int:
-    """Queue ``event`` for every active subscription that wants it; return how many."""
+def emit(
+    session: Session, *, event: str, data: dict[str, Any], facility: str | None, now: datetime
+) -> int:
+    """Queue ``event`` for every active subscription that wants it; return how many.
+
+    ``facility`` is the facility of the report the event is about (None: its case named
+    none); only subscriptions whose scope covers it get the event.
+    """
     event_id = f"ev-{uuid.uuid4().hex}"
     body = json.dumps(
         {"id": event_id, "type": event, "created_at": now.isoformat(), "data": data},
@@ -99,7 +123,7 @@ def emit(session: Session, *, event: str, data: dict[str, Any], now: datetime) -
     hooks = session.scalars(select(WebhookRow).where(WebhookRow.active.is_(True))).all()
     queued = 0
     for hook in hooks:
-        if event not in hook.events:
+        if event not in hook.events or not _scope(hook).covers(facility):
             continue
         session.add(
             DeliveryRow(
@@ -184,7 +208,18 @@ def delivery_counts(session: Session) -> dict[str, int]:
     return {state: int(n) for state, n in rows}
 
 
+def _scope(row: WebhookRow) -> FacilityScope:
+    return FacilityScope(
+        facilities=frozenset(row.facilities or ()), all_facilities=bool(row.all_facilities)
+    )
+
+
 def _hook(row: WebhookRow) -> Webhook:
     return Webhook(
-        id=row.id, url=row.url, events=list(row.events), active=row.active, secret=row.secret
+        id=row.id,
+        url=row.url,
+        events=list(row.events),
+        active=row.active,
+        secret=row.secret,
+        scope=_scope(row),
     )

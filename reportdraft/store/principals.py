@@ -1,14 +1,22 @@
-"""API keys and radiologist profiles.
+"""API keys, their facility scope, and radiologist profiles.
 
 An API key is shown once, when it is created; only its SHA-256 is stored, so a leaked
 database does not leak working keys. A key of role ``radiologist`` or ``attending`` is
 bound to a radiologist profile: the service signs only as that profile.
+
+Every key except an admin key is scoped to facilities (the case's
+``study.performing_facility.identifier``): a list of identifiers, or ``all_facilities``
+set explicitly (e.g. an enterprise QA key). A key with neither is *not scoped*; keys
+that existed before scoping are in that state after the upgrade and read no patient
+data until an admin assigns their facilities (fail closed). :class:`FacilityScope` is
+the one statement of what a scope covers; webhook subscriptions use it too.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -37,16 +45,87 @@ class Role(StrEnum):
 SIGNING_ROLES = frozenset({Role.RADIOLOGIST, Role.ATTENDING})
 """Roles whose keys must be bound to a radiologist profile."""
 
+FACILITY_ID_MAX = 64
+"""Longest facility identifier (the length of ``Facility.identifier`` and the column)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class FacilityScope:
+    """Which facilities' patient data a key (or a webhook subscription) covers.
+
+    ``all_facilities`` covers every report, those whose case names no facility
+    included; otherwise exactly the reports whose facility is in ``facilities``. A
+    scope with neither is unassigned and covers nothing.
+    """
+
+    facilities: frozenset[str] = frozenset()
+    all_facilities: bool = False
+
+    @property
+    def assigned(self) -> bool:
+        """False for a key that no admin has scoped yet (it may read nothing)."""
+        return self.all_facilities or bool(self.facilities)
+
+    @property
+    def visible(self) -> frozenset[str] | None:
+        """The facilities a query must be restricted to; None when it needs no filter."""
+        return None if self.all_facilities else self.facilities
+
+    def covers(self, facility: str | None) -> bool:
+        """True when a report of ``facility`` (None: the case named none) is in scope."""
+        return self.all_facilities or (facility is not None and facility in self.facilities)
+
+
+UNRESTRICTED = FacilityScope(all_facilities=True)
+"""The scope of admin keys: they manage the service and see every facility."""
+
+
+def facility_scope(facilities: Iterable[str] | None, all_facilities: bool) -> FacilityScope:
+    """A validated scope: a non-empty list of identifiers, or ``all_facilities``, not both.
+
+    Raises ``InputError`` (code ``facility_scope_required`` when neither is given), so
+    no key or subscription is ever created silently unscoped.
+    """
+    names = list(facilities or ())
+    if all_facilities and names:
+        raise InputError(
+            "give either facilities or all_facilities, not both", code="invalid_facility_scope"
+        )
+    if not all_facilities and not names:
+        raise InputError(
+            "name the facilities this may see (facility identifiers) or set all_facilities "
+            "explicitly",
+            code="facility_scope_required",
+        )
+    for name in names:
+        if not name or len(name) > FACILITY_ID_MAX or name != name.strip():
+            raise InputError(
+                f"a facility identifier has 1 to {FACILITY_ID_MAX} characters and no "
+                "surrounding spaces",
+                code="invalid_facility_scope",
+            )
+    return FacilityScope(facilities=frozenset(names), all_facilities=all_facilities)
+
 
 @dataclass(frozen=True, kw_only=True)
 class ApiKey:
-    """A stored API key (without the secret)."""
+    """A stored API key (without the secret) and its facility scope."""
 
     id: str
     role: Role
     radiologist_id: str | None
     label: str | None
     revoked: bool
+    created_at: datetime
+    facilities: frozenset[str]
+    all_facilities: bool
+
+    @property
+    def scope(self) -> FacilityScope:
+        """What the key may see: every facility for admin keys, else its assignment."""
+        if self.role is Role.ADMIN:
+            return UNRESTRICTED
+        return FacilityScope(facilities=self.facilities, all_facilities=self.all_facilities)
 
 
 def key_hash(secret: str) -> str:
@@ -87,8 +166,16 @@ def create_api_key(
     now: datetime,
     radiologist_id: str | None = None,
     label: str | None = None,
+    facilities: Iterable[str] | None = None,
+    all_facilities: bool = False,
 ) -> tuple[ApiKey, str]:
-    """Create a key; return it and the secret (the only time the secret exists)."""
+    """Create a key; return it and the secret (the only time the secret exists).
+
+    A non-admin key needs its scope (``facilities`` or ``all_facilities``): refused
+    otherwise. An admin key is unscoped by role and refuses a scope, which would
+    suggest a restriction that does not exist.
+    """
+    scope = _scope_for(role, facilities, all_facilities)
     if (role in SIGNING_ROLES) != (radiologist_id is not None):
         raise InputError(
             f"a {role.value} key must be bound to a radiologist profile"
@@ -106,10 +193,38 @@ def create_api_key(
         label=label,
         revoked=False,
         created_at=now,
+        facilities=sorted(scope.facilities),
+        all_facilities=scope.all_facilities,
     )
     session.add(row)
     session.flush()
     return _key(row), secret
+
+
+def set_key_scope(
+    session: Session, key_id: str, *, facilities: Iterable[str] | None, all_facilities: bool
+) -> ApiKey:
+    """Replace the facility scope of key ``key_id`` (how an admin scopes an old key)."""
+    row = session.get(ApiKeyRow, key_id)
+    if row is None:
+        raise NotFoundError(f"no API key {key_id}")
+    scope = _scope_for(Role(row.role), facilities, all_facilities)
+    row.facilities = sorted(scope.facilities)
+    row.all_facilities = scope.all_facilities
+    session.flush()
+    return _key(row)
+
+
+def _scope_for(role: Role, facilities: Iterable[str] | None, all_facilities: bool) -> FacilityScope:
+    """The scope to store for a key of ``role`` (nothing for admin keys: the role decides)."""
+    if role is Role.ADMIN:
+        if all_facilities or list(facilities or ()):
+            raise InputError(
+                "admin keys see every facility; they take no facility scope",
+                code="invalid_facility_scope",
+            )
+        return FacilityScope()
+    return facility_scope(facilities, all_facilities)
 
 
 def authenticate(session: Session, secret: str) -> ApiKey | None:
@@ -140,4 +255,7 @@ def _key(row: ApiKeyRow) -> ApiKey:
         radiologist_id=row.radiologist_id,
         label=row.label,
         revoked=row.revoked,
+        created_at=row.created_at,
+        facilities=frozenset(row.facilities or ()),
+        all_facilities=bool(row.all_facilities),
     )

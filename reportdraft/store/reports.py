@@ -9,17 +9,24 @@ Every write is conditional on the ETag counter (``UPDATE ... WHERE id = ? AND ve
 ?``): of two writers holding the same version exactly one succeeds, the other gets
 :class:`StaleVersion` (the API answers 412). On PostgreSQL the UPDATE also takes the
 row lock that serialises the audit append following it in the same transaction.
+
+Facility scoping: ``reports.facility`` is the case's performing-facility identifier.
+The readers take ``facilities``, the set of facilities the caller may see (None: no
+restriction, for the service itself and for admin / all-facilities keys), and filter
+in SQL (:func:`_visible`), so a hidden report is exactly as absent as one that does not
+exist: the same ``NotFoundError``, the same unknown cursor, no gap after a LIMIT.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Set
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -107,9 +114,37 @@ def _stored(row: ReportRow) -> StoredReport:
     )
 
 
-def get(session: Session, report_id: str, *, for_update: bool = False) -> StoredReport:
-    """The report ``report_id``; raises ``NotFoundError``."""
-    query = select(ReportRow).where(ReportRow.id == report_id)
+def facility_of(case: Case) -> str | None:
+    """The facility a case's report belongs to (None when the case names no identifier)."""
+    return case.study.performing_facility.identifier or None
+
+
+def _visible(facilities: Set[str]) -> ColumnElement[bool]:
+    """The SQL condition for reports a caller restricted to ``facilities`` may see.
+
+    The report's facility must be one of them, so a report whose case named no
+    facility is visible only to callers without a restriction (``facilities=None``).
+    """
+    return ReportRow.facility.is_not(None) & ReportRow.facility.in_(sorted(facilities))
+
+
+def _scoped(query: Select[ReportRow], facilities: Set[str] | None) -> Select[ReportRow]:
+    return query if facilities is None else query.where(_visible(facilities))
+
+
+def get(
+    session: Session,
+    report_id: str,
+    *,
+    facilities: Set[str] | None = None,
+    for_update: bool = False,
+) -> StoredReport:
+    """The report ``report_id`` if visible within ``facilities``; raises ``NotFoundError``.
+
+    A report outside ``facilities`` raises the very error a missing one does, so the
+    answer does not tell whether it exists.
+    """
+    query = _scoped(select(ReportRow).where(ReportRow.id == report_id), facilities)
     if for_update:
         query = query.with_for_update()
     row = session.scalars(query).first()
@@ -140,6 +175,7 @@ def create(
     now: datetime,
     idempotency_key: str | None = None,
     body_sha256: str | None = None,
+    facilities: Set[str] | None = None,
 ) -> Created:
     """Store a new report for ``case`` and queue its drafting job, in one transaction.
 
@@ -147,19 +183,20 @@ def create(
     transaction; a later call with the same key and body returns the first report
     (``created=False``), one with a different body raises :class:`IdempotencyKeyReused`.
     Two racing calls with the same key both end with the one report: the loser's insert
-    hits the unique constraint, rolls back, and reads the winner's record.
+    hits the unique constraint, rolls back, and reads the winner's record. A replay is
+    read within ``facilities`` (the caller's scope now), never outside it.
     """
     if idempotency_key is not None and body_sha256 is None:
         raise InputError("an idempotency key needs the request body hash")
     if idempotency_key is not None:
         with db.read() as session:
-            found = _replay(session, created_by, idempotency_key, body_sha256)
+            found = _replay(session, created_by, idempotency_key, body_sha256, facilities)
         if found is not None:
             return Created(report=found, created=False)
     try:
         with db.write() as session:
             if idempotency_key is not None:
-                found = _replay(session, created_by, idempotency_key, body_sha256)
+                found = _replay(session, created_by, idempotency_key, body_sha256, facilities)
                 if found is not None:
                     return Created(report=found, created=False)
             stored = _insert(session, case=case, created_by=created_by, now=now)
@@ -179,14 +216,18 @@ def create(
         if idempotency_key is None:
             raise
     with db.read() as session:
-        found = _replay(session, created_by, idempotency_key, body_sha256)
+        found = _replay(session, created_by, idempotency_key, body_sha256, facilities)
     if found is None:  # pragma: no cover - the constraint fired, so the row exists
         raise ConflictError("idempotency record vanished; retry the request")
     return Created(report=found, created=False)
 
 
 def _replay(
-    session: Session, api_key_id: str, key: str, body_sha256: str | None
+    session: Session,
+    api_key_id: str,
+    key: str,
+    body_sha256: str | None,
+    facilities: Set[str] | None,
 ) -> StoredReport | None:
     row = session.scalars(
         select(IdempotencyRow).where(
@@ -199,14 +240,14 @@ def _replay(
         raise IdempotencyKeyReused(
             "this Idempotency-Key was already used with a different request body"
         )
-    return get(session, row.report_id)
+    return get(session, row.report_id, facilities=facilities)
 
 
 def _insert(session: Session, *, case: Case, created_by: str, now: datetime) -> StoredReport:
     row = ReportRow(
         id=new_report_id(),
         accession=case.study.accession_number,
-        facility=case.study.performing_facility.identifier or None,
+        facility=facility_of(case),
         priority=case.study.priority.value,
         state=QUEUED,
         version=1,
@@ -296,9 +337,14 @@ def list_reports(
     critical_open: bool | None = None,
     limit: int = 50,
     cursor: str | None = None,
+    facilities: Set[str] | None = None,
 ) -> Page:
-    """Reports newest first, filtered; ``cursor`` is the last id of the previous page."""
-    query = select(ReportRow)
+    """Reports newest first, filtered; ``cursor`` is the last id of the previous page.
+
+    Only reports visible within ``facilities`` are listed, and a cursor naming a hidden
+    report is refused like an unknown one.
+    """
+    query = _scoped(select(ReportRow), facilities)
     if state is not None:
         query = query.where(ReportRow.state == state)
     if priority is not None:
@@ -308,7 +354,9 @@ def list_reports(
     if critical_open is not None:
         query = query.where(ReportRow.critical_open == critical_open)
     if cursor is not None:
-        anchor = session.get(ReportRow, cursor)
+        anchor = session.scalars(
+            _scoped(select(ReportRow).where(ReportRow.id == cursor), facilities)
+        ).first()
         if anchor is None:
             raise InputError("cursor: unknown report id")
         query = query.where(

@@ -18,10 +18,16 @@ CRITICAL_DICTATION = (
     "Findings colon there is a large right pneumothorax with mediastinal shift period "
     "the left lung is clear period impression colon large right tension pneumothorax period"
 )
+FACILITY = "FAC-API"
+"""The facility of the API test cases (:func:`a_case`) and of the seeded keys' scope."""
 
 
 def seed_keys(db: Database, key: SigningKey) -> dict[str, dict[str, str]]:
-    """One API key per role (radiologist = resident, attending = attending profile)."""
+    """One API key per role (radiologist = resident, attending = attending profile).
+
+    Every key but the admin key is scoped to :data:`FACILITY`, the facility of
+    :func:`a_case`.
+    """
     now = datetime.now(UTC)
     headers = {}
     with db.write() as session:
@@ -33,14 +39,18 @@ def seed_keys(db: Database, key: SigningKey) -> dict[str, dict[str, str]]:
         principals.put_radiologist(session, attending, now=now)
         for role in Role:
             rid = {"radiologist": "dr-res", "attending": "dr-att"}.get(role.value)
-            _, secret = principals.create_api_key(session, role=role, radiologist_id=rid, now=now)
+            scope = [] if role is Role.ADMIN else [FACILITY]
+            _, secret = principals.create_api_key(
+                session, role=role, radiologist_id=rid, facilities=scope, now=now
+            )
             headers[role.value] = {"Authorization": f"Bearer {secret}"}
     return headers
 
 
 def a_case(accession: str = "ACC-API-1", **study: Any) -> dict[str, Any]:
-    """A case dict with one AI finding (so sign-off needs a decision)."""
+    """A case dict with one AI finding (so sign-off needs a decision), of :data:`FACILITY`."""
     data = case_dict(accession_number=accession, **study)
+    data["study"]["performing_facility"].setdefault("identifier", FACILITY)
     data["ai_findings"] = [
         {
             "id": "A1",

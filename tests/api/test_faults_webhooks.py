@@ -17,7 +17,7 @@ from reportdraft.api.webhooks import verify_signature
 from reportdraft.backends import BackendOptions, create_backend
 from reportdraft.errors import BackendUnavailableError
 from tests.api.conftest import Api, make_api
-from tests.api.helpers import a_case, create_drafted, make_signable, seed_keys
+from tests.api.helpers import FACILITY, a_case, create_drafted, make_signable, seed_keys
 from tests.api.server import free_port
 from tests.store.dbfixtures import close_database, open_database
 
@@ -137,6 +137,7 @@ def test_webhooks_are_signed_and_retried(sqlite_api: Api) -> None:
                 "url": receiver.url,
                 "events": ["report.drafted", "report.signed", "critical.detected"],
                 "secret": secret,
+                "facilities": [FACILITY],
             },
             headers=sqlite_api.as_("admin"),
         )
