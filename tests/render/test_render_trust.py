@@ -268,9 +268,12 @@ def test_preview_of_an_unsigned_draft(tmp_path: Path) -> None:
     pages = pypdf.PdfReader(io.BytesIO(pdf)).pages
     assert len(pages) >= 2
     for page in pages:
-        text = page.extract_text()
-        assert "DRAFT" in text
-        assert "NOT FOR CLINICAL USE" in text
+        lines = page.extract_text().splitlines()
+        # The diagonal watermark (its two lines), the banner and the footer, on every page.
+        assert "DRAFT" in lines
+        assert "NOT FOR CLINICAL USE" in lines
+        assert "DRAFT - NOT FOR CLINICAL USE - UNSIGNED PREVIEW" in lines
+        assert lines[-2].endswith("| DRAFT - NOT FOR CLINICAL USE")
     whole = pdf_text(pdf)
     assert "Electronically signed" not in whole
     assert "SIGNATURE" not in whole
