@@ -12,6 +12,7 @@ REPORTDRAFT_API_KEY       bearer key for the model server (falls back to OPENAI_
 REPORTDRAFT_TEMPLATES     extra template directories (os.pathsep-separated), site overrides
 REPORTDRAFT_DATABASE_URL  SQLAlchemy URL of the service database
 REPORTDRAFT_SIGNING_KEY   path to a PEM private key, or the PEM itself
+REPORTDRAFT_TRUSTED_KEYS  public key PEM files / dirs of ``*.pem`` (os.pathsep-separated)
 REPORTDRAFT_DATA          folder of public report text for eval suites
 ========================  ===================================================
 """
@@ -36,6 +37,7 @@ class Settings:
     template_dirs: tuple[Path, ...] = ()
     database_url: str = "sqlite:///reportdraft.db"
     signing_key: str | None = None
+    trusted_keys: tuple[Path, ...] = ()
     data_dir: Path | None = None
     model_timeout_s: float = 120.0
     max_model_calls: int = 2
@@ -56,5 +58,8 @@ class Settings:
             template_dirs=dirs,
             database_url=env.get("REPORTDRAFT_DATABASE_URL", "sqlite:///reportdraft.db"),
             signing_key=env.get("REPORTDRAFT_SIGNING_KEY") or None,
+            trusted_keys=tuple(
+                Path(p) for p in env.get("REPORTDRAFT_TRUSTED_KEYS", "").split(os.pathsep) if p
+            ),
             data_dir=Path(data) if data else None,
         )

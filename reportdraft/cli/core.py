@@ -145,49 +145,57 @@ def demo(
 
     Per case: draft (default: the embedded model), verify, critical findings, a simulated
     attending's review and signature (reportdraft.demo), the redline of draft vs signed
-    report, the PDF / FHIR / HL7 renderings, and a signature check of the signed report.
+    report, and the PDF / FHIR / HL7 renderings. The renderings go through the same
+    verified path as ``reportdraft render``: the stored report.json is verified against
+    the demo's public key, read back from the PEM file the demo wrote (so
+    ``reportdraft render demo-out/<case>/report.json --trust demo-out/`` works too).
     """
     from reportdraft import demo as simulated
-    from reportdraft.attest import generate_signing_key, verify_report
+    from reportdraft.attest import generate_signing_key
+    from reportdraft.cli.render import load_trust_paths, render_report_data
     from reportdraft.redline import redline, render_html
-    from reportdraft.render import check_us_core, render_fhir, render_hl7, render_pdf
+    from reportdraft.render import SignatureInvalidError, check_us_core
 
     settings = Settings.from_env()
     chosen = make_backend(settings, backend, model, base_url, dialect)
     lib = library(settings)
     key = generate_signing_key()
     examples = sorted(data_dir("examples").glob("*.json"))
-    write_files(out_dir, {"demo-signing-key.pub.pem": key.verify_key.public_pem().decode()})
+    (public_pem,) = write_files(
+        out_dir, {"demo-signing-key.pub.pem": key.verify_key.public_pem().decode()}
+    )
+    keyring = load_trust_paths([public_pem])
     click.echo(
         f"reportdraft demo: {len(examples)} example cases, backend {chosen.name} "
-        f"({chosen.model_id}); signing key {key.key_id} (public key in {out_dir}/)"
+        f"({chosen.model_id}); signing key {key.key_id} (public key in {public_pem})"
     )
+    failed = 0
     for path in examples:
         start = time.perf_counter()
         case = load_case(path)
         result = pipeline.draft_case(case, chosen, library=lib)
         report = simulated.review_and_sign(result, key=key, at=datetime.now(UTC))
-        problems = verify_report(report, keyring={key.key_id: key.verify_key})
         signed = report.versions[-1]
-        pdf = render_pdf(report)
-        bundle = render_fhir(report, pdf=pdf)
-        violations = check_us_core(bundle)
+        stored = dump_json(report)
         target = out_dir / path.stem
-        write_files(
-            target,
-            {
-                "draft.json": dump_json(result.draft),
-                "draft.txt": format_draft(result.draft, result.template),
-                "report.json": dump_json(report),
-                "redline.html": render_html(redline(result.draft, signed)),
-                "report.pdf": pdf,
-                "report.fhir.json": json.dumps(bundle, indent=2, ensure_ascii=False),
-                "report.hl7": render_hl7(report, pdf=pdf),
-            },
-        )
+        files: dict[str, str | bytes] = {
+            "draft.json": dump_json(result.draft),
+            "draft.txt": format_draft(result.draft, result.template),
+            "report.json": stored,
+            "redline.html": render_html(redline(result.draft, signed)),
+        }
+        try:
+            renderings = render_report_data(json.loads(stored), keyring=keyring, stem="report")
+        except SignatureInvalidError as exc:
+            failed += 1
+            status, violations = f"SIGNATURE PROBLEMS: {exc.details['problems']}", ["skipped"]
+        else:
+            files.update(renderings)
+            bundle = json.loads(renderings["report.fhir.json"])
+            status, violations = "signature ok", check_us_core(bundle)
+        write_files(target, files)
         alerts = sorted({m.label for m in result.draft.critical if m.alert})
         fallback = sum(st.fallback for st in result.draft.statements())
-        status = "signature ok" if not problems else f"SIGNATURE PROBLEMS: {problems}"
         click.echo(
             f"  {path.stem:<22} {result.template.id:<18} {time.perf_counter() - start:5.1f}s  "
             f"{len(result.draft.flags):2d} flags  {fallback:2d} fallback stmts  "
@@ -195,6 +203,9 @@ def demo(
             f"alerts: {', '.join(alerts) or '-'}  -> {target}/"
         )
     click.echo(f"done: drafts, signed reports, redlines, PDF/FHIR/HL7 under {out_dir}/")
+    if failed:
+        click.echo(f"error [signature_invalid]: {failed} report(s) did not verify", err=True)
+        sys.exit(1)
 
 
 COMMANDS = [draft, verify, demo, schema, templates]

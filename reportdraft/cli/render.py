@@ -1,54 +1,108 @@
 """Render and validate commands: ``reportdraft render`` and ``reportdraft validate fhir``.
 
-``reportdraft render REPORT.json --format pdf|fhir|hl7|all --out DIR`` writes the current
-version of a signed report (as ``reportdraft sign`` wrote it) as
-``<accession>-v<n>.pdf``, ``.fhir.json`` and ``.hl7`` (ER7 with ``\\r`` separators, UTF-8),
-all-or-nothing. ``reportdraft validate fhir FILE.json`` prints every violation of our US Core
-profile checks and exits 1 when there is any.
+``reportdraft render REPORT.json --trust PEM|DIR --format pdf|fhir|hl7|all --out DIR``
+verifies every signature and version link of the stored report against the trusted public
+keys (``--trust``, repeatable, else ``REPORTDRAFT_TRUSTED_KEYS``), then writes the current
+version (as ``reportdraft sign`` wrote it) as ``<accession>-v<n>.pdf``, ``.fhir.json`` and
+``.hl7`` (ER7 with ``\\r`` separators, UTF-8), all-or-nothing. A report that fails
+verification exits 1 with ``error [signature_invalid]: ...`` and writes nothing; a signed
+report with no trusted key configured exits 2 (``no_trusted_keys``). An unsigned draft is
+rendered only with ``--preview``, watermarked DRAFT / NOT FOR CLINICAL USE.
+``reportdraft validate fhir FILE.json`` prints every violation of our US Core profile checks
+and exits 1 when there is any.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import sys
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import click
 
-from reportdraft.attest import SigningKey, load_signing_key
+from reportdraft.attest import SigningKey, VerifyKey, load_signing_key, load_verify_key
 from reportdraft.cli.common import reports_errors
-from reportdraft.errors import InputError
-from reportdraft.io import parse_model, read_json, write_files
+from reportdraft.errors import ConfigurationError, InputError
+from reportdraft.io import read_json, write_files
 from reportdraft.models import Report
 from reportdraft.render import check_us_core, render_fhir, render_hl7, render_pdf
 from reportdraft.render.fhir import structured_bundle
 from reportdraft.render.pades import sign_pdf
+from reportdraft.render.trust import SignatureInvalidError, is_preview, verified_report
+from reportdraft.settings import Settings
 
 FORMATS = ("pdf", "fhir", "hl7", "all")
 
 
-def load_report(path: str) -> Report:
-    """Load and validate a stored report."""
-    return parse_model(Report, read_json(path, what="report"), error=InputError, what="report")
+def load_trust_paths(paths: Iterable[str | Path]) -> dict[str, VerifyKey]:
+    """The trusted public keys in ``paths`` (PEM files, or directories of ``*.pem``), by key id.
+
+    A directory must hold at least one ``*.pem`` file and only public keys: a private key
+    in a trust store is a misconfiguration (verifiers never need one), so it is refused
+    rather than silently used or skipped. Errors name the file.
+    """
+    keyring: dict[str, VerifyKey] = {}
+    for entry in paths:
+        path = Path(entry)
+        if path.is_dir():
+            files = sorted(p for p in path.glob("*.pem") if p.is_file())
+            if not files:
+                raise ConfigurationError(
+                    f"trusted key directory {path} holds no *.pem file", code="trusted_key_invalid"
+                )
+        elif path.is_file():
+            files = [path]
+        else:
+            raise ConfigurationError(f"trusted key not found: {path}", code="trusted_key_invalid")
+        for file in files:
+            if b"PRIVATE KEY" in file.read_bytes():
+                raise ConfigurationError(
+                    f"{file} is a private key: trust public keys only (e.g. the .pub.pem file)",
+                    code="trusted_key_invalid",
+                )
+            try:
+                key = load_verify_key(file)
+            except ConfigurationError as exc:
+                raise ConfigurationError(
+                    f"{file}: {exc.message}", code="trusted_key_invalid"
+                ) from None
+            keyring[key.key_id] = key
+    return keyring
 
 
 def render_files(
-    report: Report, fmt: str, *, pades_key: SigningKey | None = None
+    report: Report,
+    fmt: str,
+    *,
+    pades_key: SigningKey | None = None,
+    preview: bool = False,
+    stem: str | None = None,
 ) -> dict[str, str | bytes]:
-    """The files ``render`` writes for ``fmt``, by name.
+    """The files ``render`` writes for ``fmt``, by name (``<stem>.pdf`` and so on).
 
-    With ``pades_key`` the PDF gets a PAdES signature by the report's signer with the FHIR
-    JSON (text form) embedded, and the FHIR and HL7 outputs carry that signed PDF.
+    ``report`` must come from :func:`~reportdraft.render.trust.verified_report`. With
+    ``pades_key`` (the key that made the current version's signature, nothing else) the
+    PDF gets a PAdES signature by the report's signer with the FHIR JSON (text form)
+    embedded, and the FHIR and HL7 outputs carry that signed PDF. ``preview`` allows an
+    unsigned draft, rendered as a watermarked preview.
     """
     current = report.current
-    stem = re.sub(
+    stem = stem or re.sub(
         r"[^A-Za-z0-9\-_.]", "_", f"{current.case.study.accession_number}-v{current.version}"
     )
     wanted = {"pdf", "fhir", "hl7"} if fmt == "all" else {fmt}
-    pdf = render_pdf(report)
+    pdf = render_pdf(report, preview=preview)
     if pades_key is not None:
-        if current.signer is None:
-            raise InputError("the report is not signed: nothing to PAdES-sign")
+        if current.signer is None or current.signature is None or is_preview(current):
+            raise InputError("the report is not signed: nothing to PAdES-sign", code="not_signed")
+        if pades_key.key_id != current.signature.key_id:
+            raise InputError(
+                f"--pades-key {pades_key.key_id} is not the key that signed version "
+                f"{current.version} ({current.signature.key_id})",
+                code="pades_key_mismatch",
+            )
         embedded = json.dumps(structured_bundle(report), indent=2, ensure_ascii=False)
         pdf = sign_pdf(
             pdf,
@@ -60,11 +114,30 @@ def render_files(
     if "pdf" in wanted:
         files[f"{stem}.pdf"] = pdf
     if "fhir" in wanted:
-        bundle = render_fhir(report, pdf=pdf)
+        bundle = render_fhir(report, pdf=pdf, preview=preview)
         files[f"{stem}.fhir.json"] = json.dumps(bundle, indent=2, ensure_ascii=False) + "\n"
     if "hl7" in wanted:
-        files[f"{stem}.hl7"] = render_hl7(report, pdf=pdf).encode("utf-8")
+        files[f"{stem}.hl7"] = render_hl7(report, pdf=pdf, preview=preview).encode("utf-8")
     return files
+
+
+def render_report_data(
+    data: object,
+    *,
+    keyring: Mapping[str, VerifyKey],
+    fmt: str = "all",
+    preview: bool = False,
+    pades_key: SigningKey | None = None,
+    stem: str | None = None,
+) -> dict[str, str | bytes]:
+    """The renderings of a stored report file's parsed JSON, once it verifies.
+
+    The one path from a stored report to its renderings (``render`` and ``demo`` both use
+    it): verify every signature and version link of ``data`` as stored against
+    ``keyring`` (:func:`~reportdraft.render.trust.verified_report`), then render.
+    """
+    report = verified_report(data, keyring)
+    return render_files(report, fmt, pades_key=pades_key, preview=preview, stem=stem)
 
 
 @click.command("render")
@@ -91,12 +164,43 @@ def render_files(
     metavar="PEM|PATH",
     help="Also PAdES-sign the PDF with this key (the report signer's; needs pyhanko).",
 )
+@click.option(
+    "--trust",
+    multiple=True,
+    metavar="PEM|DIR",
+    help="Trusted public key PEM, or a directory of *.pem (repeatable). "
+    "Env: REPORTDRAFT_TRUSTED_KEYS (os.pathsep-separated).",
+)
+@click.option(
+    "--preview",
+    is_flag=True,
+    help="Render an unsigned draft as a preview watermarked DRAFT / NOT FOR CLINICAL USE.",
+)
 @reports_errors
-def render_command(report_file: str, fmt: str, out_dir: Path, pades_key: str | None) -> None:
-    """Render the signed REPORT.json as PDF, FHIR R4 Bundle and/or HL7 v2 ORU^R01."""
-    report = load_report(report_file)
+def render_command(
+    report_file: str,
+    fmt: str,
+    out_dir: Path,
+    pades_key: str | None,
+    trust: tuple[str, ...],
+    preview: bool,
+) -> None:
+    """Verify the signed REPORT.json, then render it as PDF, FHIR R4 Bundle and/or HL7 v2.
+
+    Exits 1 (``signature_invalid``, nothing written) when a signature or version link does
+    not verify against the trusted keys.
+    """
+    keyring = load_trust_paths(trust or Settings.from_env().trusted_keys)
+    data = read_json(report_file, what="report")
     key = load_signing_key(pades_key) if pades_key else None
-    for path in write_files(out_dir, render_files(report, fmt, pades_key=key)):
+    try:
+        files = render_report_data(data, keyring=keyring, fmt=fmt, preview=preview, pades_key=key)
+    except SignatureInvalidError as exc:
+        click.echo(f"error [{exc.code}]: {exc.message}", err=True)
+        for problem in exc.problems[1:]:
+            click.echo(f"  also [{problem.code}]: {problem.detail}", err=True)
+        sys.exit(1)
+    for path in write_files(out_dir, files):
         click.echo(str(path))
 
 

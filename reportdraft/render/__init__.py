@@ -10,9 +10,13 @@ The public API (everything else in the package is internal)::
     signed_pdf = sign_pdf(pdf, key=key, signer=radiologist)   # PAdES (optional pyhanko)
 
 ``report`` is a :class:`reportdraft.models.Report` (its current version is rendered) or a
-single :class:`reportdraft.models.ReportVersion`. Only signed versions are rendered; a
-draft raises :class:`reportdraft.errors.RenderError`, as does any output that fails its
-validator (fhir.resources, hl7apy strict mode).
+single :class:`reportdraft.models.ReportVersion`. Only signed versions are rendered as
+reports; an unsigned draft raises :class:`~reportdraft.render.trust.NotSignedError` (a
+:class:`reportdraft.errors.RenderError`) unless ``preview=True`` is passed, which renders it
+watermarked DRAFT / NOT FOR CLINICAL USE without a signature block or a final status. Any
+output that fails its validator (fhir.resources, hl7apy strict mode) raises RenderError.
+Signatures are checked before rendering, on the stored file:
+``verified_report(data, keyring)`` (:mod:`reportdraft.render.trust`).
 """
 
 from reportdraft.render.fhir import render_fhir
@@ -21,10 +25,21 @@ from reportdraft.render.hl7 import pdf_from_hl7, render_hl7, text_lines
 from reportdraft.render.pades import sign_pdf
 from reportdraft.render.pdf import render_pdf
 from reportdraft.render.text import TextLine, report_lines, report_text
+from reportdraft.render.trust import (
+    NoTrustedKeysError,
+    NotSignedError,
+    SignatureInvalidError,
+    is_preview,
+    verified_report,
+)
 
 __all__ = [
+    "NoTrustedKeysError",
+    "NotSignedError",
+    "SignatureInvalidError",
     "TextLine",
     "check_us_core",
+    "is_preview",
     "pdf_from_hl7",
     "render_fhir",
     "render_hl7",
@@ -33,4 +48,5 @@ __all__ = [
     "report_text",
     "sign_pdf",
     "text_lines",
+    "verified_report",
 ]

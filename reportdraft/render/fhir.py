@@ -9,8 +9,18 @@ model as a Device), tied together by ``urn:uuid`` fullUrls. It is validated with
 (status codes, required elements, reference targets, us-core-10).
 
 Status mapping (DESIGN.md §6): preliminary → ``preliminary``; final → ``final``; amended →
-``amended``; corrected → ``corrected``; addendum → ``appended``. A draft stays internal:
-rendering one is refused.
+``amended``; corrected → ``corrected``; addendum → ``appended``. A draft is rendered only as
+a preview (``preview=True``, see :mod:`reportdraft.render.trust`): DiagnosticReport status
+``partial`` and Observations ``preliminary``, a ``draft-preview`` tag on the Bundle and the
+DiagnosticReport, no Practitioner (nobody attested it) and no Provenance signature.
+
+Why ``partial`` for a preview: of the R4 codes for a report not yet released, ``registered``
+means nothing is available yet (but the preview carries text), and ``preliminary`` means
+*verified* early results (a signed preliminary read, which is what we send as
+``preliminary``); ``partial`` is "data in the report may be incomplete or unverified",
+which is exactly an unsigned draft. The preview passes :func:`check_us_core` like a
+signed Bundle (``partial`` is a US Core status; effective and issued are present; the
+performer is the facility), so the profile checks need no exemption.
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ from reportdraft.models import Report, ReportStatus, ReportVersion, SectionKind
 from reportdraft.render import fhir_parts as parts
 from reportdraft.render.fhir_parts import JSON, LOINC, SYSTEM_BASE, full_url, instant, ref
 from reportdraft.render.text import clean, report_text
+from reportdraft.render.trust import PREVIEW_LABEL, is_preview, renderable
 
 US_CORE_NOTE = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-diagnosticreport-note"
 RADIOLOGY_CATEGORY = {"system": LOINC, "code": "LP29684-5", "display": "Radiology"}
@@ -48,6 +59,13 @@ OBS_STATUS: dict[ReportStatus, str] = {
     ReportStatus.APPENDED: "final",
 }
 """Observation.status has no ``appended``: the findings of an appended report stay final."""
+
+PREVIEW_DR_STATUS = "partial"
+"""DiagnosticReport.status of a draft preview: incomplete or unverified (module docstring)."""
+PREVIEW_OBS_STATUS = "preliminary"
+"""Observation.status of a draft preview's findings: "data may be incomplete or unverified"."""
+PREVIEW_TAG = {"system": f"{SYSTEM_BASE}:tag", "code": "draft-preview", "display": PREVIEW_LABEL}
+"""``meta.tag`` of a preview Bundle and its DiagnosticReport: no receiver files it as a result."""
 
 SIGNATURE_TYPE = {
     "system": "urn:iso-astm:E1762-95:2013",
@@ -102,9 +120,17 @@ def _signed(version: ReportVersion) -> tuple[Any, Any]:
     if version.status is ReportStatus.DRAFT or version.signature is None or version.signer is None:
         raise RenderError(
             f"report {version.report_id} v{version.version} is a draft: only signed "
-            "versions are rendered for delivery"
+            "versions are rendered for delivery",
+            code="not_signed",
         )
     return version.signature, version.signer
+
+
+def _issued(version: ReportVersion) -> str:
+    """When this version was released: its signature time, or for a preview its creation."""
+    if is_preview(version):
+        return instant(version.created_at)
+    return instant(_signed(version)[0].signed_at)
 
 
 def _entry(url: str, resource: JSON, *, if_none_exist: str | None = None) -> JSON:
@@ -119,29 +145,31 @@ def build_bundle(version: ReportVersion, pdf: bytes | None) -> JSON:
 
     ``pdf`` None leaves the PDF out of ``presentedForm`` (see :func:`structured_bundle`).
     """
-    signature, signer = _signed(version)
-    signed_at = instant(signature.signed_at)
+    preview = is_preview(version)
     urls = {
         kind: full_url(version, kind)
         for kind in ("patient", "practitioner", "organization", "device", "study", "report", "prov")
     }
     patient = parts.patient(version)
     mrn = patient["identifier"][0]
-    practitioner = parts.practitioner(signer, version)
     entries = [
-        _entry(
-            urls["patient"], patient, if_none_exist=f"identifier={mrn['system']}|{mrn['value']}"
-        ),
-        _entry(
-            urls["practitioner"],
-            practitioner,
-            if_none_exist="identifier={system}|{value}".format(**practitioner["identifier"][0]),
-        ),
+        _entry(urls["patient"], patient, if_none_exist=f"identifier={mrn['system']}|{mrn['value']}")
+    ]
+    if not preview:
+        practitioner = parts.practitioner(_signed(version)[1], version)
+        entries.append(
+            _entry(
+                urls["practitioner"],
+                practitioner,
+                if_none_exist="identifier={system}|{value}".format(**practitioner["identifier"][0]),
+            )
+        )
+    entries += [
         _entry(urls["organization"], parts.organization(version)),
         _entry(urls["device"], parts.device(version)),
         _entry(urls["study"], parts.imaging_study(version, urls["patient"])),
     ]
-    obs_status = OBS_STATUS[version.status]
+    obs_status = PREVIEW_OBS_STATUS if preview else OBS_STATUS[version.status]
     results: list[JSON] = []
     for finding in parts.confirmed_findings(version):
         url = full_url(version, "finding", finding.id)
@@ -156,46 +184,63 @@ def build_bundle(version: ReportVersion, pdf: bytes | None) -> JSON:
         )
         results.append(ref(url, clean(mention.label)))
     entries.append(_entry(urls["report"], diagnostic_report(version, pdf, urls, results)))
-    entries.append(_entry(urls["prov"], provenance(version, urls)))
-    return {
+    if not preview:
+        entries.append(_entry(urls["prov"], provenance(version, urls)))
+    bundle: JSON = {
         "resourceType": "Bundle",
         "identifier": {
             "system": f"{SYSTEM_BASE}:bundle",
             "value": f"{version.report_id}-v{version.version}",
         },
         "type": "transaction",
-        "timestamp": signed_at,
+        "timestamp": _issued(version),
         "entry": entries,
     }
+    if preview:
+        bundle = {"resourceType": "Bundle", "meta": {"tag": [PREVIEW_TAG]}, **bundle}
+    return bundle
 
 
 def diagnostic_report(
     version: ReportVersion, pdf: bytes | None, urls: dict[str, str], results: list[JSON]
 ) -> JSON:
-    """The DiagnosticReport (US Core Report and Note profile)."""
-    signature, signer = _signed(version)
+    """The DiagnosticReport (US Core Report and Note profile).
+
+    A preview names no interpreting radiologist (nobody attested it): the performer is the
+    facility, the status ``partial`` and ``meta.tag`` marks it as a draft preview.
+    """
+    preview = is_preview(version)
     study = version.case.study
-    signed_at = instant(signature.signed_at)
+    issued = _issued(version)
     text = report_text(version).encode("utf-8")
     name = f"{study.accession_number}-v{version.version}"
+    meta: JSON = {"profile": [US_CORE_NOTE]}
+    interpreters: list[JSON] = []
+    performers = [ref(urls["organization"])]
+    if preview:
+        meta["tag"] = [PREVIEW_TAG]
+    else:
+        signer = _signed(version)[1]
+        interpreters = [ref(urls["practitioner"], signer.display())]
+        performers = [ref(urls["practitioner"], signer.display()), *performers]
     report: JSON = {
         "resourceType": "DiagnosticReport",
-        "meta": {"profile": [US_CORE_NOTE]},
+        "meta": meta,
         "identifier": [
             {"system": f"{SYSTEM_BASE}:report", "value": f"{version.report_id}-v{version.version}"}
         ],
-        "status": DR_STATUS[version.status],
+        "status": PREVIEW_DR_STATUS if preview else DR_STATUS[version.status],
         "category": [{"coding": [RADIOLOGY_CATEGORY], "text": "Radiology"}],
         "code": report_code(version),
         "subject": ref(urls["patient"]),
         "effectiveDateTime": instant(study.acquisition_time),
-        "issued": signed_at,
-        "performer": [ref(urls["practitioner"], signer.display()), ref(urls["organization"])],
-        "resultsInterpreter": [ref(urls["practitioner"], signer.display())],
+        "issued": issued,
+        "performer": performers,
+        **({"resultsInterpreter": interpreters} if interpreters else {}),
         "imagingStudy": [ref(urls["study"])],
         "presentedForm": [
-            *([attachment(pdf, "application/pdf", f"{name}.pdf", signed_at)] if pdf else []),
-            attachment(text, "text/plain; charset=utf-8", f"{name}.txt", signed_at),
+            *([attachment(pdf, "application/pdf", f"{name}.pdf", issued)] if pdf else []),
+            attachment(text, "text/plain; charset=utf-8", f"{name}.txt", issued),
         ],
     }
     if study.service_request_id:
@@ -296,22 +341,25 @@ def structured_bundle(report: Report | ReportVersion) -> dict[str, Any]:
     it describes), so this one holds only the text form; ``check_us_core`` reports the
     missing PDF form for it, which is expected.
     """
-    version = report.current if isinstance(report, Report) else report
+    version = renderable(report, preview=False)
     return validate_bundle(build_bundle(version, None))
 
 
-def render_fhir(report: Report | ReportVersion, *, pdf: bytes | None = None) -> dict[str, Any]:
+def render_fhir(
+    report: Report | ReportVersion, *, pdf: bytes | None = None, preview: bool = False
+) -> dict[str, Any]:
     """The current version of ``report`` as a FHIR R4 transaction Bundle (JSON-ready dict).
 
     ``pdf`` is the already rendered PDF to embed in ``presentedForm``; when None the PDF is
-    rendered here. Raises :class:`RenderError` for a draft or a Bundle that fails
-    fhir.resources validation. Our US Core checks are separate: run
+    rendered here. An unsigned version is rendered only with ``preview=True`` (as a tagged
+    ``partial`` preview); without it :class:`~reportdraft.render.trust.NotSignedError` is
+    raised. Raises :class:`RenderError` for a Bundle that fails fhir.resources validation.
+    Our US Core checks are separate: run
     :func:`~reportdraft.render.fhir_profile.check_us_core` on the result.
     """
-    version = report.current if isinstance(report, Report) else report
-    _signed(version)
+    version = renderable(report, preview=preview)
     if pdf is None:
         from reportdraft.render.pdf import render_pdf
 
-        pdf = render_pdf(version)
+        pdf = render_pdf(version, preview=preview)
     return validate_bundle(build_bundle(version, pdf))

@@ -6,6 +6,14 @@ result interpreter), one TX OBX per report line (:func:`reportdraft.render.text.
 ≤ 80 characters once escaped, OBX-3 the section's LOINC code) and, when a PDF is given, an
 ED OBX carrying it base64-encoded.
 
+An unsigned draft is sent only as a preview (``preview=True``): OBR-25 and OBX-11 ``R``,
+ORC-5 ``IP``, no OBR-32 interpreter, an NTE after the OBR saying DRAFT - NOT FOR CLINICAL
+USE, and the preview notice as the first TX lines. Why ``R``: HL7 v2.5.1 table 0123 (OBR-25)
+defines ``R`` as "results stored; not yet verified", which is exactly an unsigned draft;
+``P`` means a *verified* early result (our signed preliminary read) and ``I`` means no
+results are available, yet the preview carries text. Table 0085 (OBX-11) has the same
+code, ``R`` "results entered - not verified".
+
 hl7apy validates structure but does not escape report text (DESIGN.md §6), so every value
 goes through :func:`escape` here; the message is then parsed back with hl7apy in strict
 mode before it is returned. hl7apy's strict parser types OBX-5 as ST (≤ 199 characters),
@@ -23,6 +31,7 @@ from datetime import UTC, datetime
 from reportdraft.errors import RenderError
 from reportdraft.models import Report, ReportStatus, ReportVersion
 from reportdraft.render.text import TextLine, clean, report_lines
+from reportdraft.render.trust import PREVIEW_LABEL, is_preview, renderable
 
 SEGMENT_SEPARATOR = "\r"
 ENCODING = "^~\\&"
@@ -34,6 +43,11 @@ RESULT_STATUS: dict[ReportStatus, str] = {
     ReportStatus.APPENDED: "C",
 }
 """OBR-25 / OBX-11: a change after the final read is resent as a correction (``C``)."""
+PREVIEW_RESULT_STATUS = "R"
+"""OBR-25 / OBX-11 of a draft preview: results stored, not yet verified (module docstring)."""
+ORDER_STATUS_DONE = "CM"
+ORDER_STATUS_PREVIEW = "IP"
+"""ORC-5 (HL7 table 0038): the order is completed by a signed report, in process for a draft."""
 SEX = {"male": "M", "female": "F", "other": "O", "unknown": "U"}
 PDF_CODE = "18748-4^Diagnostic imaging study^LN"
 
@@ -113,7 +127,8 @@ def header_segments(
     facility = _hd(study.performing_facility.identifier or study.performing_facility.name)
     signature = version.signature
     changed = dtm(signature.signed_at if signature else version.created_at)
-    status = RESULT_STATUS[version.status]
+    preview = is_preview(version)
+    status = PREVIEW_RESULT_STATUS if preview else RESULT_STATUS[version.status]
     placer = escape(study.service_request_id or "")
     accession = escape(study.accession_number)
     given = list(patient.name.given)
@@ -125,7 +140,7 @@ def header_segments(
     obr[21] = changed
     obr[23] = "RAD"
     obr[24] = status
-    obr[31] = _cnn(version)
+    obr[31] = "" if preview else _cnn(version)
     return [
         _segment(
             "MSH",
@@ -165,7 +180,7 @@ def header_segments(
             placer,
             accession,
             "",
-            "CM",
+            ORDER_STATUS_PREVIEW if preview else ORDER_STATUS_DONE,
             "",
             "",
             "",
@@ -175,6 +190,11 @@ def header_segments(
             _ordering(version),
         ),
         _segment("OBR", *obr),
+        *(
+            [_segment("NTE", "1", "L", escape(f"{PREVIEW_LABEL}: unsigned draft preview"))]
+            if preview
+            else []
+        ),
     ]
 
 
@@ -261,19 +281,18 @@ def render_hl7(
     control_id: str | None = None,
     now: datetime | None = None,
     receiver: str = "RIS",
+    preview: bool = False,
 ) -> str:
     """The current version of ``report`` as an ORU^R01 message in ER7 (``\\r`` separators).
 
     ``pdf`` adds an ED OBX with the PDF. ``control_id`` (MSH-10) and ``now`` (MSH-7)
     default to a fresh id and the clock; pass them for a reproducible message. Raises
-    :class:`RenderError` for a draft or a message hl7apy's strict mode rejects.
+    :class:`RenderError` for a message hl7apy's strict mode rejects. An unsigned version is
+    rendered only with ``preview=True`` (result status ``R``, see the module docstring);
+    without it :class:`~reportdraft.render.trust.NotSignedError` is raised.
     """
-    version = report.current if isinstance(report, Report) else report
-    if version.status not in RESULT_STATUS or version.signature is None:
-        raise RenderError(
-            f"report {version.report_id} v{version.version} is not signed: drafts are not sent"
-        )
-    status = RESULT_STATUS[version.status]
+    version = renderable(report, preview=preview)
+    status = PREVIEW_RESULT_STATUS if is_preview(version) else RESULT_STATUS[version.status]
     lines = report_lines(version)
     segments = header_segments(
         version,

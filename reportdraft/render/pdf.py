@@ -3,7 +3,9 @@
 Layout: facility header, patient and study block, the sections of the report, the
 critical-result communication statement, the AI-assistance statement, the signature block
 and any addenda after it. Every page carries a footer with patient, accession and
-"Page n of m"; a non-final report carries a diagonal PRELIMINARY watermark.
+"Page n of m"; a preliminary report carries a diagonal PRELIMINARY watermark. An unsigned
+draft is rendered only as a preview (``preview=True``): a diagonal DRAFT / NOT FOR CLINICAL
+USE watermark and a banner on every page, the preview notice first, no signature block.
 
 Two traps this module exists to avoid (DESIGN.md §6): the default Helvetica is not embedded
 and cannot print non-Latin-1 letters, so DejaVu Sans (shipped inside matplotlib's wheel)
@@ -47,11 +49,14 @@ from reportdraft.render.text import (
     report_paragraphs,
     signer_text,
 )
+from reportdraft.render.trust import PREVIEW_LABEL, is_preview, renderable
 
 FONT = "DejaVuSans"
 FONT_BOLD = "DejaVuSans-Bold"
-WATERMARK_STATUSES = frozenset({ReportStatus.DRAFT, ReportStatus.PRELIMINARY})
-"""Statuses printed with the PRELIMINARY watermark (not yet an attending's final read)."""
+WATERMARK_STATUSES = frozenset({ReportStatus.PRELIMINARY})
+"""Signed statuses printed with the PRELIMINARY watermark (not yet an attending's final read)."""
+PREVIEW_WATERMARK = ("DRAFT", "NOT FOR CLINICAL USE")
+"""The diagonal watermark of a preview, one line each."""
 
 
 def _font_dir() -> Path:
@@ -98,6 +103,16 @@ def _styles() -> dict[str, ParagraphStyle]:
         "cell": ParagraphStyle("cell", parent=body, fontSize=9, leading=11.5, spaceAfter=0),
         "label": ParagraphStyle(
             "label", parent=body, fontName=FONT_BOLD, fontSize=9, leading=11.5, spaceAfter=0
+        ),
+        "warning": ParagraphStyle(
+            "warning",
+            parent=body,
+            fontName=FONT_BOLD,
+            fontSize=12,
+            leading=16,
+            spaceBefore=4,
+            textColor=colors.Color(0.75, 0.05, 0.05),
+            keepWithNext=1,
         ),
     }
 
@@ -185,6 +200,10 @@ def story(version: ReportVersion) -> list[Flowable]:
             flow.append(Spacer(1, 6))
             flow.append(KeepTogether([_p(title, st["heading"]), _signature_box(paragraphs, st)]))
             continue
+        if key == "preview":
+            flow.append(Spacer(1, 6))
+            flow.append(KeepTogether([_p(title, st["warning"]), _signature_box(paragraphs, st)]))
+            continue
         style = st["small"] if key == "ai" else st["body"]
         flow.append(_p(title, st["heading"]))
         flow.extend(_p(text, style) for text in paragraphs)
@@ -195,7 +214,8 @@ class _NumberedCanvas(Canvas):
     """A canvas that knows the page count when it draws each footer ("Page n of m")."""
 
     footer_left = ""
-    watermark = False
+    watermark: tuple[str, ...] = ()
+    banner = ""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # Platypus passes initialFontName=None; without DejaVu here an unembedded Helvetica
@@ -221,12 +241,23 @@ class _NumberedCanvas(Canvas):
         self.saveState()
         if self.watermark:
             self.setFillColor(colors.Color(0.85, 0.1, 0.1, alpha=0.18))
-            self.setFont(FONT_BOLD, 72)
             self.translate(width / 2, height / 2)
             self.rotate(45)
-            self.drawCentredString(0, -24, "PRELIMINARY")
+            if len(self.watermark) == 1:
+                self.setFont(FONT_BOLD, 72)
+                self.drawCentredString(0, -24, self.watermark[0])
+            else:
+                self.setFont(FONT_BOLD, 72)
+                self.drawCentredString(0, 12, self.watermark[0])
+                self.setFont(FONT_BOLD, 34)
+                for index, line in enumerate(self.watermark[1:], start=1):
+                    self.drawCentredString(0, 12 - 48 * index, line)
             self.rotate(-45)
             self.translate(-width / 2, -height / 2)
+        if self.banner:
+            self.setFillColor(colors.Color(0.75, 0.05, 0.05))
+            self.setFont(FONT_BOLD, 10)
+            self.drawCentredString(width / 2, height - 0.45 * inch, self.banner)
         self.setFillColor(colors.grey)
         self.setFont(FONT, 8)
         self.drawString(0.75 * inch, 0.5 * inch, self.footer_left)
@@ -234,23 +265,40 @@ class _NumberedCanvas(Canvas):
         self.restoreState()
 
 
-def _canvas_class(footer: str, watermark: bool) -> type[_NumberedCanvas]:
-    return type("ReportCanvas", (_NumberedCanvas,), {"footer_left": footer, "watermark": watermark})
+def _canvas_class(
+    footer: str, watermark: tuple[str, ...], banner: str = ""
+) -> type[_NumberedCanvas]:
+    return type(
+        "ReportCanvas",
+        (_NumberedCanvas,),
+        {"footer_left": footer, "watermark": watermark, "banner": banner},
+    )
 
 
-def render_pdf(report: Report | ReportVersion) -> bytes:
+def render_pdf(report: Report | ReportVersion, *, preview: bool = False) -> bytes:
     """Render the current version of ``report`` as PDF bytes (reproducible for equal input).
 
+    An unsigned version is rendered only with ``preview=True``, as a watermarked preview
+    (see :mod:`reportdraft.render.trust`); without it :class:`NotSignedError` is raised.
     Raises :class:`RenderError` when the font cannot be loaded or layout fails (e.g. a
     single flowable taller than a page).
     """
-    version = report.current if isinstance(report, Report) else report
+    version = renderable(report, preview=preview)
+    draft_preview = is_preview(version)
     register_fonts()
     patient, study = version.case.patient, version.case.study
+    shown_status = PREVIEW_LABEL if draft_preview else version.status.value.upper()
     footer = (
         f"{patient.name.family}, {' '.join(patient.name.given)} | MRN {patient.id} | "
-        f"Acc {study.accession_number} | {version.status.value.upper()}"
+        f"Acc {study.accession_number} | {shown_status}"
     )
+    if draft_preview:
+        watermark: tuple[str, ...] = PREVIEW_WATERMARK
+    elif version.status in WATERMARK_STATUSES:
+        watermark = ("PRELIMINARY",)
+    else:
+        watermark = ()
+    banner = f"{PREVIEW_LABEL} - UNSIGNED PREVIEW" if draft_preview else ""
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
         buffer,
@@ -259,8 +307,14 @@ def render_pdf(report: Report | ReportVersion) -> bytes:
         rightMargin=0.75 * inch,
         topMargin=0.7 * inch,
         bottomMargin=0.8 * inch,
-        title=f"Radiology report {study.accession_number}",
-        author=signer_text(version.signer) if version.signer else "reportdraft",
+        title=(
+            f"{PREVIEW_LABEL}: draft radiology report {study.accession_number}"
+            if draft_preview
+            else f"Radiology report {study.accession_number}"
+        ),
+        author=signer_text(version.signer)
+        if version.signer and not draft_preview
+        else "reportdraft",
         subject=f"{study.procedure.display}; status {version.status.value}",
         creator="reportdraft",
         invariant=True,
@@ -268,7 +322,7 @@ def render_pdf(report: Report | ReportVersion) -> bytes:
     try:
         doc.build(
             story(version),
-            canvasmaker=_canvas_class(footer, version.status in WATERMARK_STATUSES),
+            canvasmaker=_canvas_class(footer, watermark, banner),
         )
     except RenderError:
         raise

@@ -23,6 +23,7 @@ from reportdraft.models import (
     Statement,
 )
 from reportdraft.models.report import Addendum, Radiologist
+from reportdraft.render.trust import PREVIEW_LABEL, is_preview
 
 LINE_WIDTH = 80
 """Longest line (counted as its HL7-escaped form); RIS displays wrap or cut beyond 80."""
@@ -44,6 +45,7 @@ class SectionCode:
 SECTION_CODES: dict[str, SectionCode] = {
     code.key: code
     for code in (
+        SectionCode("preview", PREVIEW_LABEL, "18782-3", "Radiology Study observation"),
         SectionCode("technique", "TECHNIQUE", "55111-9", "Current imaging procedure description"),
         SectionCode("comparison", "COMPARISON", "18834-2", "Radiology Comparison study"),
         SectionCode("clinical_history", "CLINICAL HISTORY", "11329-0", "History general"),
@@ -62,9 +64,16 @@ SECTION_CODES: dict[str, SectionCode] = {
 }
 """Section keys in reading order with their LOINC codes (DESIGN.md §6).
 
-The AI statement and the signature block have no section code of their own; they travel
-under 18782-3 (the narrative study observation), which every RIS displays as report text.
+The preview notice, the AI statement and the signature block have no section code of their
+own; they travel under 18782-3 (the narrative study observation), which every RIS displays as
+report text.
 """
+
+PREVIEW_NOTICE = (
+    "Preview of an unsigned draft. It has not been reviewed and signed by a radiologist and "
+    "must not be used for patient care."
+)
+"""The first paragraph of every preview, in every format (before any finding is read)."""
 
 STATUS_LABELS: dict[ReportStatus, str] = {
     ReportStatus.DRAFT: "DRAFT - NOT FOR CLINICAL USE",
@@ -258,8 +267,13 @@ def addendum_paragraphs(addendum: Addendum) -> list[str]:
 
 
 def report_paragraphs(version: ReportVersion) -> list[tuple[str, list[str]]]:
-    """The report body as (section key, paragraphs), in reading order, empty ones left out."""
-    body: list[tuple[str, list[str]]] = []
+    """The report body as (section key, paragraphs), in reading order, empty ones left out.
+
+    A preview (an unsigned version, :func:`~reportdraft.render.trust.is_preview`) opens
+    with the preview notice and has no signature block: nothing in it reads as attested.
+    """
+    preview = is_preview(version)
+    body: list[tuple[str, list[str]]] = [("preview", [PREVIEW_NOTICE])] if preview else []
     for kind in SectionKind:
         paragraphs = section_paragraphs(version, kind)
         if paragraphs:
@@ -267,7 +281,8 @@ def report_paragraphs(version: ReportVersion) -> list[tuple[str, list[str]]]:
     if version.communications:
         body.append(("critical", [communication_sentence(r) for r in version.communications]))
     body.append(("ai", [version.ai_statement]))
-    body.append(("signature", signature_paragraphs(version)))
+    if not preview:
+        body.append(("signature", signature_paragraphs(version)))
     for addendum in version.addenda:
         body.append(("addendum", addendum_paragraphs(addendum)))
     return body

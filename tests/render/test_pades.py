@@ -71,6 +71,7 @@ def test_cli_render_with_pades_key(tmp_path: Path) -> None:
     report = signed_example("us_abd_cholecystitis")
     (tmp_path / "report.json").write_text(dump_json(report), encoding="utf-8")
     (tmp_path / "key.pem").write_bytes(signing_key().private_pem())
+    (tmp_path / "key.pub.pem").write_bytes(signing_key().verify_key.public_pem())
     out = tmp_path / "out"
     args = [
         str(tmp_path / "report.json"),
@@ -78,6 +79,8 @@ def test_cli_render_with_pades_key(tmp_path: Path) -> None:
         str(out),
         "--pades-key",
         str(tmp_path / "key.pem"),
+        "--trust",
+        str(tmp_path / "key.pub.pem"),
     ]
     result = CliRunner().invoke(render_command, args)
     assert result.exit_code == 0, result.output

@@ -12,7 +12,7 @@ from reportdraft.cli.render import COMMANDS, render_command, validate_group
 from reportdraft.io import dump_json
 from reportdraft.render import report_lines
 from tests.render.conftest import pdf_text
-from tests.render.signed_examples import signed_example
+from tests.render.signed_examples import signed_example, signing_key
 
 
 def _report_file(tmp_path: Path) -> Path:
@@ -21,13 +21,21 @@ def _report_file(tmp_path: Path) -> Path:
     return path
 
 
+def _trust(tmp_path: Path) -> list[str]:
+    """``--trust`` with the signing key's public half (render verifies before it writes)."""
+    path = tmp_path / "trusted.pub.pem"
+    path.write_bytes(signing_key().verify_key.public_pem())
+    return ["--trust", str(path)]
+
+
 def test_commands_are_exported() -> None:
     assert {c.name for c in COMMANDS} == {"render", "validate"}
 
 
 def test_render_all_writes_three_valid_files(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = CliRunner().invoke(render_command, [str(_report_file(tmp_path)), "--out", str(out)])
+    args = [str(_report_file(tmp_path)), "--out", str(out), *_trust(tmp_path)]
+    result = CliRunner().invoke(render_command, args)
     assert result.exit_code == 0, result.output
     report = signed_example("us_abd_cholecystitis")
     stem = f"{report.current.case.study.accession_number}-v1"
@@ -45,7 +53,7 @@ def test_render_all_writes_three_valid_files(tmp_path: Path) -> None:
 
 def test_render_one_format(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    args = [str(_report_file(tmp_path)), "--format", "hl7", "--out", str(out)]
+    args = [str(_report_file(tmp_path)), "--format", "hl7", "--out", str(out), *_trust(tmp_path)]
     result = CliRunner().invoke(render_command, args)
     assert result.exit_code == 0, result.output
     assert [p.suffix for p in out.iterdir() if not p.name.startswith(".")] == [".hl7"]
@@ -53,9 +61,8 @@ def test_render_one_format(tmp_path: Path) -> None:
 
 def test_validate_fhir_prints_every_violation(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    CliRunner().invoke(
-        render_command, [str(_report_file(tmp_path)), "--format", "fhir", "--out", str(out)]
-    )
+    args = [str(_report_file(tmp_path)), "--format", "fhir", "--out", str(out)]
+    CliRunner().invoke(render_command, [*args, *_trust(tmp_path)])
     bundle_file = next(out.glob("*.fhir.json"))
     bundle = json.loads(bundle_file.read_text(encoding="utf-8"))
     dr = next(
