@@ -3,7 +3,11 @@
 ACR practice parameters and Joint Commission goals ask that a critical result reach a
 responsible clinician in time, and that the report document who was told, when, how, and
 that they understood (read-back). The record itself is ``models.CommunicationRecord``; this
-module computes from its timestamps what the API shows and what the attestation enforces.
+module computes from its timestamps what the API shows and what the attestation enforces,
+and says what a record must hold to be true (:func:`record_problems`: no time later than
+the checking clock or earlier than the study, read-back for verbal calls, a listed override
+reason in the radiologist's own words) and when its finding counts as identified
+(:func:`identification`).
 
 Timestamps without a UTC offset are read as UTC, so that a record from a client that
 forgot the offset is judged consistently rather than rejected mid-read.
@@ -315,8 +319,8 @@ def record_problems(
             problems.append(
                 CommunicationProblem(
                     "acknowledgement_missing",
-                    f"{record.id}: a {record.method} message cannot be read back; the "
-                    "recipient's acknowledgement is not recorded yet",
+                    f"{record.id}: sent by {record.method}, which cannot be read back, and "
+                    "the recipient's acknowledgement is not recorded",
                 )
             )
     if record.override_reason is not None or record.override_code is not None:
@@ -328,6 +332,14 @@ def _override_problems(
     record: CommunicationRecord, rules: CommunicationRules, attending: bool | None
 ) -> list[CommunicationProblem]:
     problems = []
+    if attending is False:  # who may decide comes first: the API answers it with 403
+        problems.append(
+            CommunicationProblem(
+                "override_not_attending",
+                f"{record.id}: only an attending may decide not to communicate a category "
+                f"{record.category} result",
+            )
+        )
     listed = ", ".join(rules.override_codes)
     if record.override_code is None:
         problems.append(
@@ -351,14 +363,6 @@ def _override_problems(
                 f"{record.id}: the override needs the radiologist's own account (at least "
                 f"{rules.override_text.min_chars} characters and "
                 f"{rules.override_text.min_words} real words)",
-            )
-        )
-    if attending is False:
-        problems.append(
-            CommunicationProblem(
-                "override_not_attending",
-                f"{record.id}: only an attending may decide not to communicate a category "
-                f"{record.category} result",
             )
         )
     return problems

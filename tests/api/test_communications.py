@@ -1,8 +1,8 @@
 """Critical-result communication records through the API tell the truth (issue 13, point 4).
 
-Each test names the probe that showed the old behaviour on the base commit: the same
-request through ``POST /v1/reports/{id}/communications`` (``/tmp``-free: run
-``python -m pytest tests/api/test_communications.py -q``).
+Each test's docstring says what the same request through
+``POST /v1/reports/{id}/communications`` returned on the base commit (473b706); reproduce
+with ``python -m pytest tests/api/test_communications.py -q`` on that commit.
 """
 
 from __future__ import annotations
@@ -331,6 +331,14 @@ def test_override_by_a_resident_is_refused(sqlite_api: Api) -> None:
     report = _report(sqlite_api, "ACC-OVR-1")
     refused = _post(sqlite_api, report, "radiologist", **OVERRIDE)
     assert (refused.status_code, _code(refused)) == (403, "override_not_attending")
+    shrug = _post(sqlite_api, report, "radiologist", override_reason="meh")
+    assert (shrug.status_code, _code(shrug)) == (403, "override_not_attending")
+    codes = [d["code"] for d in shrug.json()["error"]["details"]]
+    assert codes == [
+        "override_not_attending",
+        "override_code_missing",
+        "override_reason_insufficient",
+    ]
 
 
 @pytest.mark.parametrize(
