@@ -4,15 +4,17 @@
 the keyboard. The simulated attending below does what the sign-off rules demand and says
 so in every record it writes: it confirms AI findings still pending, acknowledges
 high-severity flags ("reviewed in demo"), documents a phone call to the ordering
-physician for each Category 1/2 alert, and signs with a development key generated for the
-run. Nothing here is used outside the demo and its tests.
+physician with read-back for each Category 1/2 alert (identified when the draft was
+made, called at signing time: no time is invented before the evidence), and signs with a
+development key generated for the run. Nothing here is used outside the demo and its tests.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from reportdraft.attest import AcknowledgementInput, SigningKey, SignOff, open_report, sign
+from reportdraft.critical import SIGNING_CATEGORIES
 from reportdraft.models import (
     CommunicationMethod,
     CommunicationRecord,
@@ -26,6 +28,7 @@ from reportdraft.models import (
     ReportStatus,
     Severity,
 )
+from reportdraft.models.communication import IdentifiedFrom
 from reportdraft.pipeline import DraftResult
 
 DEMO_STATES = ("AZ", "CA", "CO", "FL", "IL", "MA", "NV", "NY", "OR", "TX", "WA")
@@ -58,19 +61,25 @@ def simulated_signoff(result: DraftResult, signer: Radiologist, at: datetime) ->
         for f in draft.flags
         if f.severity is Severity.HIGH
     ]
-    alerting = {m.finding_code: m for m in draft.critical if m.alert and m.category in (1, 2)}
+    alerting = {
+        m.finding_code: m for m in draft.critical if m.alert and m.category in SIGNING_CATEGORIES
+    }
+    identified = min(draft.provenance.created_at, at)
     communications = [
         CommunicationRecord(
             id=f"demo-{code}",
             finding_code=code,
             finding_label=mention.label,
             category=mention.category,
-            identified_at=at - timedelta(minutes=12),
+            identified_at=identified,
+            identified_from=IdentifiedFrom.DRAFT,
             communicating_radiologist=signer.name.display(),
-            recipient=Recipient(name=result.case.study.ordering_physician.name),
+            recipient=Recipient(
+                name=result.case.study.ordering_physician.name, role="ordering physician"
+            ),
             method=CommunicationMethod.PHONE,
-            notified_at=at - timedelta(minutes=8),
-            acknowledged_at=at - timedelta(minutes=8),
+            notified_at=at,
+            acknowledged_at=at,
             read_back=True,
         )
         for code, mention in alerting.items()

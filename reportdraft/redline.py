@@ -9,7 +9,7 @@ alignment reads naturally as a redline) on word and punctuation tokens.
 On top of the text diff each statement is classified for clinically significant changes
 (:class:`ChangeKind`): negation flipped, laterality changed, a number or unit changed, a
 finding added or removed, the impression changed, a critical-finding alert added or
-removed (the last through ``reportdraft.critical.detect_text`` when it is available).
+removed (the last through ``reportdraft.critical.detect_text``).
 The lexicon behind the classes is data: ``reportdraft/data/redline/clinical.yaml``.
 
 Edit statistics (:class:`EditStats`) are the figures QA teams use to measure how much a
@@ -24,10 +24,9 @@ from __future__ import annotations
 import difflib
 import functools
 import html
-import importlib
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -35,10 +34,10 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import ConfigDict, Field, ValidationError
 
+from reportdraft.critical import DetectText, alerting_sections, detect_text
 from reportdraft.errors import ConfigurationError
 from reportdraft.models import (
     SECTION_TITLES,
-    CriticalMention,
     Draft,
     DraftSection,
     SectionKind,
@@ -48,9 +47,10 @@ from reportdraft.models import (
 from reportdraft.models.report import ReportVersion
 from reportdraft.resources import package_data
 
-DetectText = Callable[[str], list[CriticalMention]]
-ALERTING_SECTIONS = frozenset({SectionKind.FINDINGS, SectionKind.IMPRESSION})
-FINDING_SECTIONS = ALERTING_SECTIONS
+FINDING_SECTIONS = frozenset({SectionKind.FINDINGS, SectionKind.IMPRESSION})
+"""Sections where an added or removed statement is a finding added or removed (the
+redline's own change classes). Which sections *alert* is the critical package's rule
+(:func:`reportdraft.critical.alerting_sections`), asked for separately."""
 
 
 class _Lexicon(Strict):
@@ -278,17 +278,8 @@ def _word_diff(old: str, new: str) -> tuple[list[DiffOp], dict[str, int]]:
     return ops, counts
 
 
-def _critical_detector() -> DetectText | None:
-    try:
-        module = importlib.import_module("reportdraft.critical")
-    except ImportError:
-        return None
-    detect = getattr(module, "detect_text", None)
-    return detect if callable(detect) else None
-
-
 def _alerts(text: str | None, section: SectionKind | None, detect: DetectText) -> dict[str, str]:
-    if text is None or section not in ALERTING_SECTIONS:
+    if text is None or section not in alerting_sections():
         return {}
     return {m.finding_code: m.label for m in detect(text) if m.alert}
 
@@ -412,12 +403,12 @@ def redline(
 
     ``final`` may be an edited draft, a report version (its ``content``) or a list of
     sections. ``detect`` finds critical mentions in a statement's text (default:
-    ``reportdraft.critical.detect_text`` when importable); ``critical=False`` skips the
-    critical alert classes.
+    :func:`reportdraft.critical.detect_text`); ``critical=False`` skips the critical
+    alert classes.
     """
     lex = lexicon or default_lexicon()
     if critical and detect is None:
-        detect = _critical_detector()
+        detect = detect_text
     if not critical:
         detect = None
     old = {st.id: (sec.kind, st) for sec in draft.sections for st in sec.statements}

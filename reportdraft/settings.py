@@ -14,6 +14,7 @@ REPORTDRAFT_DATABASE_URL  SQLAlchemy URL of the service database
 REPORTDRAFT_SIGNING_KEY   path to a PEM private key, or the PEM itself
 REPORTDRAFT_TRUSTED_KEYS  public key PEM files / dirs of ``*.pem`` (os.pathsep-separated)
 REPORTDRAFT_DATA          folder of public report text for eval suites
+REPORTDRAFT_CLOCK_SKEW_S  seconds a client clock may run ahead (critical-result times)
 ========================  ===================================================
 """
 
@@ -23,6 +24,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from reportdraft.critical.communication import DEFAULT_CLOCK_SKEW
+from reportdraft.errors import ConfigurationError
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,6 +45,7 @@ class Settings:
     data_dir: Path | None = None
     model_timeout_s: float = 120.0
     max_model_calls: int = 2
+    clock_skew_s: float = DEFAULT_CLOCK_SKEW.total_seconds()
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -49,6 +54,7 @@ class Settings:
         env = os.environ if env is None else env
         dirs = tuple(Path(p) for p in env.get("REPORTDRAFT_TEMPLATES", "").split(os.pathsep) if p)
         data = env.get("REPORTDRAFT_DATA")
+        skew = env.get("REPORTDRAFT_CLOCK_SKEW_S")
         return cls(
             backend=env.get("REPORTDRAFT_BACKEND", "llamacpp"),
             model=env.get("REPORTDRAFT_MODEL") or None,
@@ -62,4 +68,20 @@ class Settings:
                 Path(p) for p in env.get("REPORTDRAFT_TRUSTED_KEYS", "").split(os.pathsep) if p
             ),
             data_dir=Path(data) if data else None,
+            clock_skew_s=_skew(skew) if skew else DEFAULT_CLOCK_SKEW.total_seconds(),
         )
+
+
+def _skew(text: str) -> float:
+    """``REPORTDRAFT_CLOCK_SKEW_S`` as seconds: a number from 0 to 3600 (an hour is
+    already far more than any clock drift; a larger value would let invented future
+    times through)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 3600:
+        raise ConfigurationError(
+            f"REPORTDRAFT_CLOCK_SKEW_S must be seconds between 0 and 3600, got {text!r}"
+        )
+    return value

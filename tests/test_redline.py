@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
+from reportdraft.attest.criticality import mentions_for_content
+from reportdraft.critical import detector as detector_module
+from reportdraft.critical.detector import Detector
+from reportdraft.critical.sections import load_sections
 from reportdraft.models import (
     Assertion,
     CriticalMention,
@@ -25,6 +29,7 @@ from reportdraft.redline import (
     render_html,
     tokenize,
 )
+from reportdraft.resources import package_data
 
 FINDINGS, IMPRESSION = SectionKind.FINDINGS, SectionKind.IMPRESSION
 
@@ -255,9 +260,6 @@ def test_critical_alert_in_technique_does_not_count() -> None:
 
 
 def test_critical_alert_classes_with_the_real_detector() -> None:
-    module = importlib.import_module("reportdraft.critical")
-    if not callable(getattr(module, "detect_text", None)):
-        pytest.skip("reportdraft.critical.detect_text is not available in this build")
     draft = doc(
         findings=[st("S1", "No pneumothorax.")], impression=[st("S2", "No acute findings.")]
     )
@@ -270,6 +272,40 @@ def test_critical_alert_classes_with_the_real_detector() -> None:
     assert ChangeKind.CRITICAL_ALERT_ADDED in {c.kind for c in result.changes}
     back = redline(final, draft)
     assert ChangeKind.CRITICAL_ALERT_REMOVED in {c.kind for c in back.changes}
+
+
+@pytest.fixture
+def impression_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A site section lexicon in which only the Impression alerts, active for one test."""
+    bundled = package_data("critical", "sections.yaml").read_text(encoding="utf-8")
+    site = bundled.replace("alerting: [findings, impression]", "alerting: [impression]")
+    assert site != bundled
+    path = tmp_path / "sections.yaml"
+    path.write_text(site, encoding="utf-8")
+    monkeypatch.setattr(detector_module, "_active", Detector(sections=load_sections(path)))
+
+
+@pytest.mark.usefixtures("impression_only")
+def test_redline_and_attestation_share_the_one_alerting_sections_rule() -> None:
+    """Which sections alert is the critical package's rule (its section lexicon), not a
+    copy in the redline or in attestation.
+
+    Base commit: both kept ``ALERTING_SECTIONS = {findings, impression}`` of their own, so
+    with a site file alerting only in the Impression the redline still reported
+    ``critical_alert_added`` for a Findings statement and attestation marked it alerting.
+    """
+    draft = doc(findings=[st("S1", "Lungs clear.")], impression=[st("S2", "Normal.")])
+    final = doc(
+        findings=[st("S1", "Small pneumothorax.")], impression=[st("S2", "Small pneumothorax.")]
+    )
+    added = [
+        c.statement_id
+        for c in redline(draft, final, detect=_keyword_detector).changes
+        if c.kind is ChangeKind.CRITICAL_ALERT_ADDED
+    ]
+    assert added == ["S2"]
+    found = mentions_for_content(final.sections, draft, detect=_keyword_detector)
+    assert [(m.statement_id, m.alert) for m in found] == [("S1", False), ("S2", True)]
 
 
 def test_html_escapes_text_and_marks_changes() -> None:

@@ -32,7 +32,7 @@ import importlib
 import json
 import re
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, NamedTuple
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
@@ -61,6 +61,7 @@ from reportdraft.api.schemas import (
 from reportdraft.errors import ConflictError
 from reportdraft.models import Case, Priority
 from reportdraft.models.report import Radiologist, Report, ReportStatus
+from reportdraft.redline import redline as compute_redline
 from reportdraft.store import audit, reports
 from reportdraft.store.principals import Role
 
@@ -285,16 +286,27 @@ def communicate(
     principal: Annotated[Principal, Depends(require(R, A))],
     if_match: IfMatch = None,
 ) -> ReportOut:
-    """Document the communication (or an override) of an alerting critical finding."""
-    profile = service.signer(principal)
+    """Document the communication (or an override) of an alerting critical finding.
 
-    def step(report: Report, now: Any) -> Report:
-        record = service.new_communication(report, body, by=profile, now=now)
+    Refusals (422 unless said): ``notified_in_future`` (later than the service clock plus
+    ``REPORTDRAFT_CLOCK_SKEW_S``), ``notified_before_acquisition``, ``read_back_missing``,
+    ``override_code_missing`` / ``override_code_unknown`` / ``override_reason_insufficient``,
+    and 403 ``override_not_attending`` (an override needs an attending's key).
+    """
+    profile = service.signer(principal)
+    state = app_state(request)
+    skew = timedelta(seconds=state.settings.clock_skew_s)
+    attending = service.is_attending(principal, profile)
+
+    def step(report: Report, now: datetime) -> Report:
+        record = service.new_communication(
+            report, body, by=profile, attending=attending, now=now, skew=skew
+        )
         change = service.signoff(communications=[record])
         return attest.edit(report, change, by=principal.actor, at=now)
 
     stored = service.mutate(
-        app_state(request),
+        state,
         _path_id(report_id),
         if_match=required_version(if_match) if if_match else None,
         principal=principal,
@@ -312,26 +324,20 @@ def acknowledge_communication(
     body: CommunicationAckRequest,
     principal: Annotated[Principal, Depends(require(W, R, A))],
 ) -> ReportOut:
-    """Record the recipient's acknowledgement (and read-back) of a communication."""
+    """Record the recipient's acknowledgement (and read-back, when given) of a communication.
 
-    def step(report: Report, now: Any) -> Report:
-        record = next((r for r in report.current.communications if r.id == communication_id), None)
-        if record is None:
-            raise ApiError(404, f"no communication {communication_id} in this report")
-        if record.notified_at is None:
-            raise ConflictError("this communication was overridden, not notified")
-        updated = record.model_validate(
-            {
-                **record.model_dump(mode="json"),
-                "acknowledged_at": (body.acknowledged_at or now).isoformat(),
-                "read_back": body.read_back,
-            }
-        )
+    Refused with 422 ``acknowledged_in_future`` past the service clock plus the skew.
+    """
+    state = app_state(request)
+    skew = timedelta(seconds=state.settings.clock_skew_s)
+
+    def step(report: Report, now: datetime) -> Report:
+        updated = service.acknowledged(report, communication_id, body, now=now, skew=skew)
         change = service.signoff(communications=[updated])
         return attest.edit(report, change, by=principal.actor, at=now)
 
     stored = service.mutate(
-        app_state(request),
+        state,
         _path_id(report_id),
         if_match=None,
         principal=principal,
@@ -516,11 +522,7 @@ def redline(
     stored = _drafted(request, principal, report_id)
     assert stored.draft is not None
     assert stored.report is not None
-    try:
-        module = importlib.import_module("reportdraft.redline")
-    except ImportError:
-        raise ApiError(501, "redline is not available in this installation") from None
-    result = module.redline(stored.draft, stored.report.current)
+    result = compute_redline(stored.draft, stored.report.current)
     return JSONResponse(result.model_dump(mode="json"))
 
 

@@ -20,7 +20,6 @@ from reportdraft.models import (
     Draft,
     DraftSection,
     Priority,
-    Recipient,
     Strict,
 )
 from reportdraft.models.report import ReportStatus, ReportVersion
@@ -130,36 +129,56 @@ class FlagAckRequest(Strict):
     reason: Reason
 
 
+class RecipientIn(Strict):
+    """Who received the result: name and role are both required (who was told, in what
+    capacity), unlike the stored record whose role defaults for older documents."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    role: Annotated[str, Field(min_length=1, max_length=80)]
+
+
 class CommunicationRequest(Strict):
     """Document the communication of one alerting critical finding.
 
-    Give ``recipient``, ``method`` and ``notified_at`` for a communication, or
-    ``override_reason`` to record a decision not to communicate. The service fills the
-    finding label, category, time identified and the communicating radiologist.
+    Give ``recipient`` (name and role), ``method`` and ``notified_at`` for a
+    communication; ``read_back`` must be true for a Category 1/2 result told by phone, in
+    person or by video. Or give ``override_code`` (a listed reason, see
+    ``reportdraft/data/critical/communication.yaml``) with ``override_reason`` (your own
+    account) to record a decision not to communicate: an attending's decision. Not both.
+    The service fills the finding label, category, time identified (and on what evidence)
+    and the communicating radiologist. ``notified_at`` may precede the draft (you phoned,
+    then dictated) but not the study's acquisition, nor the service clock.
     """
 
     finding_code: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,60}$")]
-    recipient: Recipient | None = None
+    recipient: RecipientIn | None = None
     method: CommunicationMethod | None = None
     notified_at: datetime | None = None
     read_back: bool = False
+    override_code: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,60}$")] | None = None
     override_reason: Annotated[str, Field(min_length=3, max_length=500)] | None = None
 
     @model_validator(mode="after")
     def _complete(self) -> CommunicationRequest:
         notified = (self.recipient, self.method, self.notified_at)
-        if self.override_reason is None and any(v is None for v in notified):
-            raise ValueError("give recipient, method and notified_at, or override_reason")
+        override = self.override_code is not None or self.override_reason is not None
+        if override and any(v is not None for v in notified):
+            raise ValueError("give a notification or an override, not both")
+        if not override and any(v is None for v in notified):
+            raise ValueError(
+                "give recipient, method and notified_at, or override_code and override_reason"
+            )
         if self.notified_at is not None and self.notified_at.tzinfo is None:
             raise ValueError("notified_at must include a UTC offset")
         return self
 
 
 class CommunicationAckRequest(Strict):
-    """The recipient's acknowledgement (default: now) and whether they read it back."""
+    """The recipient's acknowledgement (default: now); ``read_back`` only when they read
+    the result back (left out, the record's read-back stays as documented)."""
 
     acknowledged_at: datetime | None = None
-    read_back: bool = True
+    read_back: bool | None = None
 
     @model_validator(mode="after")
     def _aware(self) -> CommunicationAckRequest:

@@ -14,7 +14,6 @@ facility scope: a report of another facility is not found, exactly like a missin
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,13 +23,33 @@ from sqlalchemy.orm import Session
 from reportdraft import attest
 from reportdraft.api.auth import Principal
 from reportdraft.api.errors import ApiError
-from reportdraft.api.schemas import Links, ReportOut, ReportSummary
+from reportdraft.api.schemas import (
+    CommunicationAckRequest,
+    CommunicationRequest,
+    Links,
+    ReportOut,
+    ReportSummary,
+)
 from reportdraft.api.state import AppState
 from reportdraft.attest import AcknowledgementInput, SignOff
+from reportdraft.critical import CommunicationProblem, identification, record_problems
+from reportdraft.critical import communication_state as critical_communication_state
 from reportdraft.errors import ConflictError
-from reportdraft.models import CommunicationRecord, CommunicationState, CriticalMention
-from reportdraft.models.report import SIGNED_STATUSES, Radiologist, Report, ReportStatus
+from reportdraft.models import (
+    CommunicationRecord,
+    CommunicationState,
+    CriticalMention,
+    Recipient,
+)
+from reportdraft.models.report import (
+    SIGNED_STATUSES,
+    Radiologist,
+    RadiologistRole,
+    Report,
+    ReportStatus,
+)
 from reportdraft.store import audit, outbox, reports
+from reportdraft.store.principals import Role
 from reportdraft.store.reports import StoredReport
 
 ADDITIVE_RETRIES = 5
@@ -228,10 +247,43 @@ def keyring(state: AppState) -> dict[str, attest.VerifyKey]:
     return {k: v.verify_key for k, v in state.signing_keys.items()}
 
 
+def _refuse(problems: list[CommunicationProblem]) -> None:
+    """Raise the API error for the first problem: 403 for who, 422 for what.
+
+    Every problem is listed in ``details`` so a workstation can show them at once.
+    """
+    if not problems:
+        return
+    first = problems[0]
+    raise ApiError(
+        403 if first.code == "override_not_attending" else 422,
+        "; ".join(p.detail for p in problems),
+        code=first.code,
+        details=[{"code": p.code, "message": p.detail} for p in problems],
+    )
+
+
+def is_attending(principal: Principal, profile: Radiologist) -> bool:
+    """True when the caller holds an attending key bound to an attending profile."""
+    return principal.role is Role.ATTENDING and profile.role is RadiologistRole.ATTENDING
+
+
 def new_communication(
-    report: Report, request: Any, *, by: Radiologist, now: datetime
+    report: Report,
+    request: CommunicationRequest,
+    *,
+    by: Radiologist,
+    attending: bool,
+    now: datetime,
+    skew: timedelta,
 ) -> CommunicationRecord:
-    """A communication record for an alerting mention of the current version."""
+    """A communication record for an alerting mention of the current version.
+
+    ``identified_at`` is set from the evidence (:func:`reportdraft.critical.identification`:
+    the draft's creation, or a call made before the draft existed); the record is then
+    checked with :func:`reportdraft.critical.record_problems` against the service clock
+    (plus ``skew``), the study's acquisition time and whether the caller is an attending.
+    """
     current = report.current
     mention = next(
         (m for m in alerting(current.critical) if m.finding_code == request.finding_code), None
@@ -245,49 +297,80 @@ def new_communication(
     existing = [r for r in current.communications if r.finding_code == request.finding_code]
     number = len(current.communications) + 1
     record_id = existing[-1].id if existing else f"C{number}"
-    return CommunicationRecord(
+    identified_at, identified_from = identification(
+        notified_at=request.notified_at,
+        draft_created_at=current.draft.provenance.created_at,
+        now=now,
+        dictation=current.case.dictation,
+    )
+    record = CommunicationRecord(
         id=record_id,
         finding_code=mention.finding_code,
         finding_label=mention.label,
         category=mention.category,
-        identified_at=min(current.draft.provenance.created_at, now),
+        identified_at=identified_at,
+        identified_from=identified_from,
         communicating_radiologist=by.name.display(),
-        recipient=request.recipient,
+        recipient=(
+            Recipient(name=request.recipient.name, role=request.recipient.role)
+            if request.recipient is not None
+            else None
+        ),
         method=request.method,
         notified_at=request.notified_at,
         read_back=request.read_back,
+        override_code=request.override_code,
         override_reason=request.override_reason,
     )
+    _refuse(
+        record_problems(
+            record,
+            acquired_at=current.case.study.acquisition_time,
+            now=now,
+            skew=skew,
+            attending=attending,
+        )
+    )
+    return record
+
+
+def acknowledged(
+    report: Report,
+    communication_id: str,
+    request: CommunicationAckRequest,
+    *,
+    now: datetime,
+    skew: timedelta,
+) -> CommunicationRecord:
+    """The record ``communication_id`` with the recipient's acknowledgement added.
+
+    ``read_back`` changes only when the request says so: an acknowledgement alone does
+    not claim a read-back. The updated record is checked like a new one.
+    """
+    record = next((r for r in report.current.communications if r.id == communication_id), None)
+    if record is None:
+        raise ApiError(404, f"no communication {communication_id} in this report")
+    if record.notified_at is None:
+        raise ConflictError("this communication was overridden, not notified")
+    updated = CommunicationRecord.model_validate(
+        {
+            **record.model_dump(mode="json"),
+            "acknowledged_at": (request.acknowledged_at or now).isoformat(),
+            "read_back": record.read_back if request.read_back is None else request.read_back,
+        }
+    )
+    _refuse(
+        record_problems(
+            updated, acquired_at=report.current.case.study.acquisition_time, now=now, skew=skew
+        )
+    )
+    return updated
 
 
 def communication_state(record: CommunicationRecord, now: datetime) -> CommunicationState:
-    """Where a communication stands (``reportdraft.critical`` rules when installed)."""
-    try:
-        module = importlib.import_module("reportdraft.critical")
-        rule = getattr(module, "communication_state", None)
-    except ImportError:
-        rule = None
-    if callable(rule):
-        result = rule(record, now)
-        assert isinstance(result, CommunicationState)
-        return result
-    return _fallback_state(record, now)
-
-
-FALLBACK_DEADLINES = {1: timedelta(hours=1), 2: timedelta(hours=12), 3: timedelta(days=3)}
-"""Deadlines used only when ``reportdraft.critical`` is not importable."""
-
-
-def _fallback_state(record: CommunicationRecord, now: datetime) -> CommunicationState:
-    if record.override_reason is not None:
-        return CommunicationState.OVERRIDDEN
-    if record.acknowledged_at is not None:
-        return CommunicationState.ACKNOWLEDGED
-    if record.notified_at is not None:
-        return CommunicationState.NOTIFIED
-    if now - record.identified_at > FALLBACK_DEADLINES[record.category]:
-        return CommunicationState.OVERDUE
-    return CommunicationState.PENDING
+    """Where a communication stands: :func:`reportdraft.critical.communication_state`
+    with the one deadline policy (there is no other copy of the deadlines)."""
+    return critical_communication_state(record, now)
 
 
 def pending_records(report: Report) -> list[tuple[CriticalMention, CommunicationRecord | None]]:

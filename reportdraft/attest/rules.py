@@ -10,6 +10,20 @@ whole list instead of one problem per attempt. Reason codes:
                                 edit of its statement nor acknowledged with a reason
 ``critical_communication_missing``  a Cat 1/2 alerting finding has no documented
                                 communication (or override with a reason)
+``notified_in_future``          a communication's notified_at is later than the signing
+                                time (plus the clock-skew allowance)
+``acknowledged_in_future``      likewise its acknowledged_at
+``notified_before_acquisition`` a notification before the study was acquired
+``read_back_missing``           a Cat 1/2 result told by phone, in person or video without
+                                read-back
+``acknowledgement_missing``     a Cat 1/2 result sent by secure message or page that the
+                                recipient has not acknowledged (read-back cannot apply)
+``override_code_missing``       a Cat 1/2 override without a listed reason code (also an
+                                older record with free text only)
+``override_code_unknown``       an override code that is not in the listed reasons
+``override_reason_insufficient``  an override without the radiologist's own account
+                                (too short, or only filler such as "meh")
+``override_not_attending``      a Cat 1/2 override in a version signed by a non-attending
 ``signer_not_authorized``       the signer's role may not sign this status (policy)
 ``signer_key_unregistered``     the signer's profile names no signing key
 ``signer_key_mismatch``         the key used is not the one in the signer's profile
@@ -33,7 +47,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import Field, ValidationError
 
-from reportdraft.attest.criticality import blocks_signing
+from reportdraft.critical import blocks_signing, record_problems
 from reportdraft.errors import AttestationRefused, ConfigurationError
 from reportdraft.models import Severity, Strict
 from reportdraft.models.report import Radiologist, RadiologistRole, ReportStatus, ReportVersion
@@ -147,12 +161,31 @@ def check_flags(version: ReportVersion) -> list[Refusal]:
     return refusals
 
 
-def check_critical(version: ReportVersion) -> list[Refusal]:
-    """Every Cat 1/2 alerting mention has a documented communication or an override."""
-    return [
+def check_critical(version: ReportVersion, ctx: SignOffContext) -> list[Refusal]:
+    """Every Cat 1/2 alerting mention has a documented communication or an override, and
+    every communication record of the version is true and complete at the signing time.
+
+    The record rules are :func:`reportdraft.critical.record_problems` (the same the API
+    applies when a record is written), with the signing time as "now" and ``closing``
+    set: a page or secure message must be acknowledged by now. An override counts only in
+    a version an attending signs. The rules apply to every record the signed version
+    carries, including one carried into an amendment: whoever signs attests to all of them.
+    """
+    refusals = [
         Refusal("critical_communication_missing", f"{code} has no documented communication")
         for code in blocks_signing(version.critical, version.communications)
     ]
+    attending = ctx.signer.role is RadiologistRole.ATTENDING
+    for record in version.communications:
+        problems = record_problems(
+            record,
+            acquired_at=version.case.study.acquisition_time,
+            now=ctx.at,
+            attending=attending,
+            closing=True,
+        )
+        refusals.extend(Refusal(p.code, p.detail) for p in problems)
+    return refusals
 
 
 def check_signer(
@@ -202,7 +235,7 @@ def check_signoff(
     return [
         *check_decisions(version),
         *check_flags(version),
-        *check_critical(version),
+        *check_critical(version, ctx),
         *check_signer(version, ctx, policy),
         *check_reason(ctx, policy),
     ]

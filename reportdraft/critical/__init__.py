@@ -11,7 +11,10 @@ alert). Lexicon, rules, section headers and the alert policy are data files unde
 ``reportdraft/data/critical/``; sites override them with :func:`configure`.
 
 Communication: deadlines per ACR category, the state of a communication record, the rule
-that Category 1/2 alerts block signing until documented, and the sentence for the report.
+that Category 1/2 alerts block signing until documented, what a record must hold to be
+true and complete (times, read-back, listed override reasons:
+``reportdraft/data/critical/communication.yaml``), and the sentence for the report. These
+are the only copies of those rules: the API and attestation import them.
 
 Importing this package is cheap; spaCy and medspaCy load on the first detection.
 """
@@ -21,23 +24,33 @@ from __future__ import annotations
 from typing import Any
 
 from reportdraft.critical.communication import (
+    DEFAULT_CLOCK_SKEW,
     DEFAULT_POLICY,
     KNOWN_TO_CARE_TEAM,
-    OVERRIDE_REASONS,
+    SIGNING_CATEGORIES,
+    CommunicationProblem,
+    CommunicationRules,
     DeadlinePolicy,
     blocks_signing,
     communicated_late,
+    communication_rules,
     communication_state,
     communication_statement,
     deadline,
     escalation_due,
+    identification,
+    load_communication_rules,
+    override_codes,
+    record_problems,
     suggested_override,
 )
 from reportdraft.critical.compare import lexicon_entry_for_ai_type, missing_from_impression
 from reportdraft.critical.detector import (
     Detector,
+    DetectText,
     Passage,
     active_detector,
+    alerting_sections,
     configure,
     detect_draft,
     detect_text,
@@ -58,19 +71,25 @@ def run_cli(
 
 
 __all__ = [
+    "DEFAULT_CLOCK_SKEW",
     "DEFAULT_POLICY",
     "KNOWN_TO_CARE_TEAM",
-    "OVERRIDE_REASONS",
+    "SIGNING_CATEGORIES",
     "AlertPolicy",
+    "CommunicationProblem",
+    "CommunicationRules",
     "DeadlinePolicy",
+    "DetectText",
     "Detector",
     "Lexicon",
     "LexiconEntry",
     "Passage",
     "StudyScope",
     "active_detector",
+    "alerting_sections",
     "blocks_signing",
     "communicated_late",
+    "communication_rules",
     "communication_state",
     "communication_statement",
     "configure",
@@ -78,11 +97,15 @@ __all__ = [
     "detect_draft",
     "detect_text",
     "escalation_due",
+    "identification",
     "lexicon_entry_for_ai_type",
+    "load_communication_rules",
     "load_lexicon",
     "load_policy",
     "missing_from_impression",
     "most_urgent_category",
+    "override_codes",
+    "record_problems",
     "run_cli",
     "suggested_override",
 ]

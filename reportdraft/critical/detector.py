@@ -12,7 +12,7 @@ bundled data unless :func:`configure` installed site files at start-up.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,6 +53,12 @@ from reportdraft.models.draft import Draft, SectionKind
 if TYPE_CHECKING:
     from spacy.language import Language
     from spacy.tokens import Doc, Span
+
+DetectText = Callable[[str], list[CriticalMention]]
+"""A detector of critical mentions in one statement's text (:func:`detect_text` is one).
+
+Attestation re-detects edited statements with it and the redline classifies alert
+changes with it; tests pass small deterministic ones."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -367,6 +373,16 @@ def active_detector() -> Detector:
             if _active is None:
                 _active = Detector()
     return _active
+
+
+def alerting_sections() -> frozenset[SectionKind]:
+    """The report sections whose present or uncertain mentions alert.
+
+    The one home of this rule is the active detector's section lexicon (``alerting`` in
+    ``reportdraft/data/critical/sections.yaml``, or a site file): attestation and the
+    redline ask here instead of keeping a copy.
+    """
+    return frozenset(active_detector().sections.alerting)
 
 
 def configure(

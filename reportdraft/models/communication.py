@@ -33,6 +33,22 @@ class CommunicationState(StrEnum):
     OVERRIDDEN = "overridden"
 
 
+class IdentifiedFrom(StrEnum):
+    """What ``identified_at`` rests on: the evidence for when the finding was known.
+
+    ``draft``: the draft's creation (the notification came after it). ``dictation``: the
+    notification came before the draft existed and the dictation itself documents the call
+    (the radiologist phoned, then dictated "discussed with Dr X at 14:05"); the finding was
+    identified from the dictation's own statement, no later than the call. ``notification``:
+    a call before the draft that the dictation does not mention; the call itself is the
+    earliest evidence, so the finding counts as identified at the call.
+    """
+
+    DRAFT = "draft"
+    DICTATION = "dictation"
+    NOTIFICATION = "notification"
+
+
 class Recipient(Strict):
     """Who received the result."""
 
@@ -44,8 +60,13 @@ class CommunicationRecord(Strict):
     """The documentation of one alerting critical finding.
 
     The six documented fields: finding, time identified, communicating radiologist,
-    recipient, time received/acknowledged, method; plus read-back. ``override_reason``
-    records an explicit decision not to communicate (e.g. already known to the team).
+    recipient, time received/acknowledged, method; plus read-back. An explicit decision
+    not to communicate is ``override_code`` (one of the listed reasons,
+    ``reportdraft/data/critical/communication.yaml``) with ``override_reason`` (the
+    radiologist's own words). Records stored before override codes existed carry only the
+    free-text ``override_reason``: they still load, and the sign-off rules say what they
+    lack (:func:`reportdraft.critical.communication.record_problems`).
+    ``identified_from`` says what ``identified_at`` rests on (None on older records).
     """
 
     id: Annotated[str, Field(pattern=r"^[A-Za-z0-9\-_]{1,64}$")]
@@ -61,6 +82,8 @@ class CommunicationRecord(Strict):
     read_back: bool = False
     escalated_at: datetime | None = None
     override_reason: Annotated[str, Field(min_length=3, max_length=500)] | None = None
+    override_code: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,60}$")] | None = None
+    identified_from: IdentifiedFrom | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> CommunicationRecord:
@@ -68,6 +91,8 @@ class CommunicationRecord(Strict):
             self.recipient is None or self.method is None or self.communicating_radiologist is None
         ):
             raise ValueError("a notification needs recipient, method and communicating_radiologist")
+        if self.override_code is not None and self.override_reason is None:
+            raise ValueError("override_code needs override_reason (the radiologist's words)")
         if self.acknowledged_at is not None and self.notified_at is None:
             raise ValueError("acknowledged_at needs notified_at")
         if self.notified_at is not None and self.notified_at < self.identified_at:
@@ -82,5 +107,6 @@ class CommunicationRecord(Strict):
 
     @property
     def documented(self) -> bool:
-        """True when the communication is complete enough to sign (notified, or overridden)."""
+        """True when a notification or an override is recorded (whether it is complete
+        enough to sign is :func:`reportdraft.critical.communication.record_problems`)."""
         return self.notified_at is not None or self.override_reason is not None

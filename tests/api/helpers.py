@@ -108,7 +108,7 @@ def make_signable(client: httpx.Client, api_headers: dict[str, str], report: dic
             f"/v1/reports/{rid}/communications",
             json={
                 "finding_code": code,
-                "recipient": {"name": "Dr. Ana Ortiz"},
+                "recipient": {"name": "Dr. Ana Ortiz", "role": "ordering physician"},
                 "method": "phone",
                 "notified_at": datetime.now(UTC).isoformat(),
                 "read_back": True,

@@ -158,9 +158,10 @@ def communication(*, documented: bool = True) -> CommunicationRecord:
     if documented:
         extra = {
             "communicating_radiologist": "Dr. Attending",
-            "recipient": {"name": "Dr. Order"},
+            "recipient": {"name": "Dr. Order", "role": "ordering physician"},
             "method": "phone",
             "notified_at": datetime(2026, 11, 27, 14, 40, tzinfo=UTC),
+            "read_back": True,
         }
     return CommunicationRecord(
         id="C1",

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from reportdraft.attest import SigningKey, SigningPolicy, SignOff, open_report, sign
+from reportdraft.critical import communication_statement
 from reportdraft.errors import AttestationRefused, ConfigurationError, InputError
-from reportdraft.models import Assertion, CriticalMention, Severity
+from reportdraft.models import (
+    Assertion,
+    CommunicationMethod,
+    CommunicationRecord,
+    CriticalMention,
+    Severity,
+)
 from reportdraft.models.report import License, Radiologist, RadiologistRole, Report, ReportStatus
 from tests.attest.attest_factories import (
     NOW,
@@ -140,12 +147,152 @@ def test_documented_communication_passes(attending: Radiologist, key: SigningKey
     assert reasons_of(report, attending, key, signoff=signoff) == []
 
 
-def test_override_with_reason_passes(attending: Radiologist, key: SigningKey) -> None:
-    record = communication(documented=False).model_copy(
-        update={"override_reason": "Known to the ED team; chest tube already placed."}
-    )
+def _override(**fields: Any) -> CommunicationRecord:
+    """The pneumothorax record closed by an override (listed code + own words by default)."""
+    base: dict[str, Any] = {
+        "override_code": "already_known_to_care_team",
+        "override_reason": "Known to the ED team; chest tube already placed.",
+    }
+    base.update(fields)
+    return communication(documented=False).model_copy(update=base)
+
+
+def _signs(report: Report, signer: Radiologist, key: SigningKey, *records: Any, **kw: Any) -> Any:
+    return reasons_of(report, signer, key, signoff=SignOff(communications=list(records)), **kw)
+
+
+def test_override_with_listed_code_and_text_by_attending_signs(
+    attending: Radiologist, key: SigningKey
+) -> None:
+    """Probe: an override record with code + text signs final; the report says why."""
     report = open_clean(critical=[pneumothorax_mention()])
-    assert reasons_of(report, attending, key, signoff=SignOff(communications=[record])) == []
+    assert _signs(report, attending, key, _override()) == []
+    signed = sign(
+        report,
+        to_status=FINAL,
+        signer=attending,
+        key=key,
+        at=later(10),
+        signoff=SignOff(communications=[_override()]),
+        detect=no_critical,
+    )
+    assert communication_statement(signed.current.communications[0]).endswith(
+        "Already known to the care team; Known to the ED team; chest tube already placed."
+    )
+
+
+def test_free_text_override_without_code_is_refused(
+    attending: Radiologist, key: SigningKey
+) -> None:
+    """Base commit: a free-text override signed (``[]``); now it needs a listed code.
+
+    The old behaviour was the insecure one issue 13 removes: any text closed a Cat 1 result.
+    """
+    report = open_clean(critical=[pneumothorax_mention()])
+    legacy = _override(override_code=None)
+    assert _signs(report, attending, key, legacy) == ["override_code_missing"]
+    unknown = _override(override_code="felt_like_it")
+    assert _signs(report, attending, key, unknown) == ["override_code_unknown"]
+
+
+@pytest.mark.parametrize("text", ["meh", "meh meh meh meh", "ok ok ok ok ok ok", "n/a n/a n/a"])
+def test_override_with_filler_text_is_refused(
+    text: str, attending: Radiologist, key: SigningKey
+) -> None:
+    """Base commit: override_reason "meh meh meh meh" signed; now
+    ``override_reason_insufficient`` (``"meh"`` alone is refused by the model as too short,
+    so the record is built past validation the way an old stored document would load)."""
+    report = open_clean(critical=[pneumothorax_mention()])
+    record = _override().model_copy(update={"override_reason": text})
+    assert _signs(report, attending, key, record) == ["override_reason_insufficient"]
+
+
+def test_override_in_a_version_signed_by_a_resident_is_refused(
+    resident: Radiologist, other_key: SigningKey
+) -> None:
+    """Base commit: a resident signed a preliminary report whose Cat 1 result was
+    overridden (``[]``); now ``override_not_attending``."""
+    report = open_clean(critical=[pneumothorax_mention()])
+    prelim = ReportStatus.PRELIMINARY
+    assert _signs(report, resident, other_key, _override(), to_status=prelim) == [
+        "override_not_attending"
+    ]
+    called = communication()
+    assert _signs(report, resident, other_key, called, to_status=prelim) == []
+
+
+def test_phone_call_without_read_back_blocks_signing(
+    attending: Radiologist, key: SigningKey
+) -> None:
+    """Base commit: a phone notification with read_back false signed; now refused."""
+    report = open_clean(critical=[pneumothorax_mention()])
+    silent = communication().model_copy(update={"read_back": False})
+    assert _signs(report, attending, key, silent) == ["read_back_missing"]
+
+
+def test_page_needs_an_acknowledgement_before_signing(
+    attending: Radiologist, key: SigningKey
+) -> None:
+    """A page cannot be read back: the recipient's acknowledgement closes the loop.
+
+    Base commit: an unacknowledged page signed (``[]``)."""
+    report = open_clean(critical=[pneumothorax_mention()])
+    paged = communication().model_copy(
+        update={"method": CommunicationMethod.PAGE, "read_back": False}
+    )
+    assert _signs(report, attending, key, paged) == ["acknowledgement_missing"]
+    acked = paged.model_copy(update={"acknowledged_at": datetime(2026, 11, 27, 14, 44, tzinfo=UTC)})
+    assert _signs(report, attending, key, acked) == []
+
+
+def test_signoff_record_notified_after_the_signing_time_is_refused(
+    attending: Radiologist, key: SigningKey
+) -> None:
+    """A signoff file claiming a call after the moment of signing is not a true record.
+
+    Probe (base commit): sign at later(10) with notified_at = later(10) + 1 h → signed.
+    """
+    report = open_clean(critical=[pneumothorax_mention()])
+    ahead = communication().model_copy(update={"notified_at": later(10) + timedelta(hours=1)})
+    assert _signs(report, attending, key, ahead) == ["notified_in_future"]
+    within_skew = communication().model_copy(
+        update={"notified_at": later(10) + timedelta(seconds=90)}
+    )
+    assert _signs(report, attending, key, within_skew) == []
+    acked_ahead = communication().model_copy(
+        update={"acknowledged_at": later(10) + timedelta(hours=1)}
+    )
+    assert _signs(report, attending, key, acked_ahead) == ["acknowledged_in_future"]
+
+
+def test_notification_before_acquisition_is_refused(
+    attending: Radiologist, key: SigningKey
+) -> None:
+    """The case was acquired at 14:05 UTC; a call at 13:00 cannot be about this study."""
+    report = open_clean(critical=[pneumothorax_mention()])
+    early = communication().model_copy(
+        update={
+            "identified_at": datetime(2026, 11, 27, 12, 55, tzinfo=UTC),
+            "notified_at": datetime(2026, 11, 27, 13, 0, tzinfo=UTC),
+        }
+    )
+    assert _signs(report, attending, key, early) == ["notified_before_acquisition"]
+
+
+def test_stored_free_text_override_still_loads() -> None:
+    """Records written before override codes existed load unchanged (no code, no
+    identified_from); the sign-off rules, not the model, say what they lack."""
+    stored = {
+        "id": "C1",
+        "finding_code": "pneumothorax",
+        "finding_label": "Pneumothorax",
+        "category": 1,
+        "identified_at": "2026-11-27T14:30:00Z",
+        "read_back": False,
+        "override_reason": "Known to the ED team.",
+    }
+    record = CommunicationRecord.model_validate(stored)
+    assert (record.override_code, record.identified_from, record.documented) == (None, None, True)
 
 
 def test_non_alerting_and_cat3_mentions_do_not_block(

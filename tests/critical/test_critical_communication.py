@@ -10,7 +10,6 @@ from pydantic import ValidationError
 from reportdraft.critical import (
     DEFAULT_POLICY,
     KNOWN_TO_CARE_TEAM,
-    OVERRIDE_REASONS,
     DeadlinePolicy,
     blocks_signing,
     communicated_late,
@@ -19,6 +18,7 @@ from reportdraft.critical import (
     deadline,
     detect_text,
     escalation_due,
+    override_codes,
     suggested_override,
 )
 from reportdraft.errors import InputError
@@ -124,12 +124,13 @@ def test_a_known_stable_finding_blocks_until_closed_as_known_to_the_care_team() 
     )
     assert blocks_signing(mentions, []) == ["pneumothorax"]
     assert suggested_override(mention) == KNOWN_TO_CARE_TEAM
-    assert KNOWN_TO_CARE_TEAM in OVERRIDE_REASONS
+    assert KNOWN_TO_CARE_TEAM in override_codes()
     closed = make_record(
         finding_code="pneumothorax",
         finding_label="Pneumothorax",
         category=2,
-        override_reason=KNOWN_TO_CARE_TEAM,
+        override_code=KNOWN_TO_CARE_TEAM,
+        override_reason="Chest tube in place; followed by the thoracic team.",
     )
     assert blocks_signing(mentions, [closed]) == []
     (new,) = detect_text("New small left pneumothorax.")
