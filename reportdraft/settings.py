@@ -25,8 +25,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reportdraft.critical.communication import DEFAULT_CLOCK_SKEW
 from reportdraft.errors import ConfigurationError
+
+DEFAULT_CLOCK_SKEW_S = 120.0
+"""How far (seconds) a client's clock may run ahead of ours before a critical-result time is
+refused as being in the future; ``reportdraft.critical.communication`` uses it too."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,7 +48,7 @@ class Settings:
     data_dir: Path | None = None
     model_timeout_s: float = 120.0
     max_model_calls: int = 2
-    clock_skew_s: float = DEFAULT_CLOCK_SKEW.total_seconds()
+    clock_skew_s: float = DEFAULT_CLOCK_SKEW_S
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -68,7 +71,7 @@ class Settings:
                 Path(p) for p in env.get("REPORTDRAFT_TRUSTED_KEYS", "").split(os.pathsep) if p
             ),
             data_dir=Path(data) if data else None,
-            clock_skew_s=_skew(skew) if skew else DEFAULT_CLOCK_SKEW.total_seconds(),
+            clock_skew_s=_skew(skew) if skew else DEFAULT_CLOCK_SKEW_S,
         )
 
 

@@ -38,6 +38,7 @@ from reportdraft.models.communication import (
 )
 from reportdraft.models.critical import Category, CriticalMention
 from reportdraft.resources import package_data
+from reportdraft.settings import DEFAULT_CLOCK_SKEW_S
 
 Window = Annotated[timedelta, Field(gt=timedelta(0))]
 
@@ -73,7 +74,7 @@ DEFAULT_POLICY = DeadlinePolicy()
 SIGNING_CATEGORIES: frozenset[int] = frozenset({1, 2})
 """Categories whose alerts block a final report until communication is documented."""
 
-DEFAULT_CLOCK_SKEW = timedelta(minutes=2)
+DEFAULT_CLOCK_SKEW = timedelta(seconds=DEFAULT_CLOCK_SKEW_S)
 """How far a client's clock may run ahead of the checking clock: a ``notified_at`` or
 ``acknowledged_at`` later than now plus this is refused as being in the future. The
 service takes its value from ``Settings.clock_skew_s`` (``REPORTDRAFT_CLOCK_SKEW_S``)."""
