@@ -24,7 +24,7 @@ from reportdraft.errors import ConfigurationError
 from reportdraft.resources import data_dir
 from reportdraft.settings import Settings
 from tests.api.conftest import Api
-from tests.api.helpers import a_case, create_drafted, seed_keys
+from tests.api.helpers import FACILITY, a_case, create_drafted, seed_keys
 from tests.store.dbfixtures import close_database, open_database
 
 SMALL_PTX = (
@@ -172,6 +172,7 @@ def test_notified_before_the_study_was_acquired_is_refused(sqlite_api: Api) -> N
 def _ich_case(accession: str) -> dict[str, Any]:
     case: dict[str, Any] = json.loads((data_dir("examples") / "ct_head_ich.json").read_text())
     case["study"]["accession_number"] = accession
+    case["study"]["performing_facility"]["identifier"] = FACILITY
     return case
 
 

@@ -88,7 +88,7 @@ def _requests(rid: str) -> list[tuple[str, str, dict[str, Any] | None, dict[str,
             f"{base}/communications",
             {
                 "finding_code": "pneumothorax",
-                "recipient": {"name": "Dr. Ana Ortiz"},
+                "recipient": {"name": "Dr. Ana Ortiz", "role": "ordering physician"},
                 "method": "phone",
                 "notified_at": now,
                 "read_back": True,
