@@ -40,6 +40,10 @@ DEBUG_ENV = "REPORTDRAFT_DEBUG"
 """Environment variable that, set to 1, shows tracebacks like ``--debug``."""
 
 
+_SHOWN = "_reportdraft_debug_reraise"
+"""Attribute set on an exception that ``--debug`` lets through as a traceback."""
+
+
 def debug_enabled() -> bool:
     """True under ``reportdraft --debug`` or ``REPORTDRAFT_DEBUG=1``: re-raise, show the trace."""
     if os.environ.get(DEBUG_ENV, "").strip().lower() in ("1", "true", "yes"):
@@ -85,7 +89,10 @@ def fail(exc: BaseException) -> NoReturn:
         code, message, status = "encoding_error", f"input is not UTF-8 text ({exc})", BAD_INPUT
     else:
         code, message, status = "internal_error", f"{type(exc).__name__}: {exc}", FAILED
-    if debug_enabled() and not isinstance(exc, ReportDraftError | click.ClickException):
+    if getattr(exc, _SHOWN, False) or (
+        debug_enabled() and not isinstance(exc, ReportDraftError | click.ClickException)
+    ):
+        setattr(exc, _SHOWN, True)  # the group's boundary, outside the context, re-raises too
         raise exc
     line = " ".join(message.split()) or type(exc).__name__
     click.echo(f"error [{code}]: {line}", err=True)
