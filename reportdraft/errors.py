@@ -8,6 +8,7 @@ status the API maps it to::
     ├── ConfigurationError          500  configuration_error
     ├── InputError                  422  invalid_input
     │   ├── CaseValidationError     422  invalid_case
+    │   ├── EncodingError           422  encoding_error       (not UTF-8: UTF-16/32, binary)
     │   ├── EmptyDictationError     422  empty_dictation
     │   ├── PayloadTooLargeError    413  payload_too_large
     │   └── TemplateNotFoundError   422  template_not_found
@@ -18,6 +19,8 @@ status the API maps it to::
     ├── DraftValidationError        422  draft_invalid
     ├── AttestationRefused          409  attestation_refused  (reason codes in ``reasons``)
     ├── ConflictError               409  conflict
+    │   └── OutputExistsError       409  output_exists        (would replace a file; --force)
+    ├── FileSystemError             500  io_error             (cannot read/write a path)
     ├── NotFoundError               404  not_found
     └── RenderError                 500  render_error
 """
@@ -72,6 +75,16 @@ class PayloadTooLargeError(InputError):
 
     code = "payload_too_large"
     http_status = 413
+
+
+class EncodingError(InputError):
+    """A text input is not UTF-8 (a UTF-16/32 byte-order mark, NUL bytes, invalid bytes).
+
+    UTF-8 with a byte-order mark is accepted; anything else is refused by name rather than
+    read as mojibake, so the caller knows to re-save the file as UTF-8.
+    """
+
+    code = "encoding_error"
 
 
 class TemplateNotFoundError(InputError):
@@ -131,6 +144,26 @@ class ConflictError(ReportDraftError):
 
     code = "conflict"
     http_status = 409
+
+
+class OutputExistsError(ConflictError):
+    """An output path already holds a file that the command will not replace on its own.
+
+    A signed report is a record: replacing one by accident loses a signature, so the CLI
+    refuses unless the caller says ``--force``.
+    """
+
+    code = "output_exists"
+
+
+class FileSystemError(ReportDraftError):
+    """A path cannot be read or written (not a directory, permission, read-only, no space).
+
+    The message names the path and the reason; nothing was left half-written.
+    """
+
+    code = "io_error"
+    http_status = 500
 
 
 class NotFoundError(ReportDraftError):

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from reportdraft import critical, drafting
 from reportdraft.backends import Backend
-from reportdraft.dictation import normalize
+from reportdraft.dictation import hidden_characters_flag, normalize
 from reportdraft.models import Case, Draft, Flag, NormalizedDictation, Template
 from reportdraft.prompts import PromptSet
 from reportdraft.templates import TemplateLibrary, default_library
@@ -63,12 +63,15 @@ def draft_case(
 def annotate(case: Case, dictation: NormalizedDictation, template: Template, draft: Draft) -> Draft:
     """Re-check ``draft`` against its sources: verifier flags and critical-finding mentions.
 
-    Flags the drafter attached (fallback notices) are kept; verifier and critical flags are
-    recomputed, so annotating an edited draft again gives its current state.
+    Flags the drafter attached (fallback notices) are kept; verifier, critical and
+    hidden-character flags are recomputed, so annotating an edited draft again gives its
+    current state.
     """
     kept = [f for f in draft.flags if f.kind.value == "fallback"]
     flags = [*kept, *verify(draft, case, dictation, template)]
     flags += critical.missing_from_impression(draft, case, dictation)
+    hidden = hidden_characters_flag(dictation)
+    flags += [hidden] if hidden is not None else []
     return draft.model_copy(
         update={"flags": renumber(flags), "critical": critical.detect_draft(draft)}
     )

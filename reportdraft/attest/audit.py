@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from pydantic import AwareDatetime, Field, JsonValue, ValidationError
 
 from reportdraft.attest.signing import canonical_bytes, sha256_hex
 from reportdraft.errors import ConflictError, InputError
+from reportdraft.io import decode_text, ensure_directory
 from reportdraft.models import Strict
 from reportdraft.models.report import Report, ReportVersion
 
@@ -137,7 +139,7 @@ def read_log(path: Path) -> list[object]:
     if not path.is_file():
         raise InputError(f"audit log not found: {path}")
     parsed: list[object] = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in decode_text(path.read_bytes(), f"audit log {path}").splitlines():
         if not line.strip():
             continue
         try:
@@ -160,7 +162,7 @@ class AuditLog:
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_directory(self.path.parent)
         with open(self.path.with_suffix(self.path.suffix + ".lock"), "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
@@ -170,8 +172,22 @@ class AuditLog:
 
     def append(self, events: Sequence[AuditEvent]) -> list[AuditEntry]:
         """Append ``events`` after the last entry; returns the stored entries."""
+        with self.appending(events) as chained:
+            return chained
+
+    @contextmanager
+    def appending(self, events: Sequence[AuditEvent]) -> Iterator[list[AuditEntry]]:
+        """Append ``events`` (written and fsynced), and take them back if the block fails.
+
+        For a step whose other half is a file (the signed report): append, then rename the
+        report into place inside the block; if the rename raises, the log is truncated to
+        its previous length (or removed, if this created it) before the error propagates,
+        so the log and the report change together or not at all. The lock is held for the
+        whole block, so no other writer can chain onto entries that may be taken back.
+        """
         with self._locked():
-            entries = read_log(self.path) if self.path.is_file() else []
+            existed = self.path.is_file()
+            entries = read_log(self.path) if existed else []
             prev, seq = GENESIS_HASH, 1
             if entries:
                 last = entries[-1]
@@ -179,11 +195,28 @@ class AuditLog:
                     raise ConflictError(f"audit log {self.path}: last entry is damaged")
                 prev, seq = str(last["hash"]), int(str(last["seq"])) + 1
             chained = chain_events(events, prev_hash=prev, start_seq=seq)
-            with open(self.path, "a", encoding="utf-8") as handle:
-                for entry in chained:
-                    handle.write(canonical_bytes(entry).decode("utf-8") + "\n")
-                handle.flush()
-            return chained
+            size = self.path.stat().st_size if existed else 0
+            try:
+                with open(self.path, "a", encoding="utf-8") as handle:
+                    for entry in chained:
+                        handle.write(canonical_bytes(entry).decode("utf-8") + "\n")
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                yield chained
+            except BaseException:
+                self._take_back(size if existed else None)
+                raise
+
+    def _take_back(self, size: int | None) -> None:
+        """Undo an append: truncate to ``size`` bytes, or remove a log the append created."""
+        if size is None:
+            if self.path.is_file():
+                self.path.unlink()
+            return
+        with open(self.path, "r+b") as handle:
+            handle.truncate(size)
+            handle.flush()
+            os.fsync(handle.fileno())
 
 
 def _statement_changes(before: ReportVersion, after: ReportVersion) -> dict[str, JsonValue]:

@@ -49,6 +49,7 @@ from pydantic import Field, ValidationError
 
 from reportdraft.critical import blocks_signing, record_problems
 from reportdraft.errors import AttestationRefused, ConfigurationError
+from reportdraft.io import decode_text
 from reportdraft.models import Severity, Strict
 from reportdraft.models.report import Radiologist, RadiologistRole, ReportStatus, ReportVersion
 from reportdraft.resources import package_data
@@ -94,7 +95,7 @@ class SigningPolicy:
         """Load a policy file (default: the bundled one); unknown keys are rejected."""
         path = path or package_data("attest", "policy.yaml")
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            raw = yaml.safe_load(decode_text(path.read_bytes(), f"signing policy {path}"))
             parsed = _PolicyFile.model_validate(raw)
         except (OSError, yaml.YAMLError, ValidationError) as exc:
             raise ConfigurationError(f"signing policy {path} is invalid: {exc}") from None

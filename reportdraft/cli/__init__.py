@@ -2,8 +2,10 @@
 
 Each command group lives in its own module under ``reportdraft/cli/`` and exposes a
 ``COMMANDS`` list of click commands; this module only assembles them, so adding a stage's
-commands never touches another stage's code. Every command turns a ``ReportDraftError``
-into one clear line on stderr and a non-zero exit, and writes nothing on failure.
+commands never touches another stage's code. Every command reports any failure as one line
+``error [code]: ...`` on stderr with exit status 2 (bad input) or 1 (a failed check), and
+writes nothing on failure (:mod:`reportdraft.cli.common` lists the codes); ``--debug``
+shows the traceback of an unexpected error instead.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import importlib
 import click
 
 from reportdraft import __version__
+from reportdraft.cli.common import DEBUG_ENV, ReportDraftGroup
 
 COMMAND_MODULES = (
     "reportdraft.cli.core",
@@ -26,9 +29,14 @@ COMMAND_MODULES = (
 """Modules whose ``COMMANDS`` are added to the group, in help order."""
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=ReportDraftGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="reportdraft")
-def main() -> None:
+@click.option(
+    "--debug",
+    is_flag=True,
+    help=f"Show the traceback of an unexpected error instead of one line. Env: {DEBUG_ENV}=1.",
+)
+def main(debug: bool) -> None:
     """reportdraft: draft, verify, sign and render radiology reports with a local model."""
 
 

@@ -17,7 +17,11 @@ Input files (JSON; each validated strictly, unknown keys are errors):
   over a prelim, an amendment or correction).
 
 The output is the whole report (every version) as JSON, written only when every rule
-passed; a refusal prints each reason code and exits with status 2, writing nothing.
+passed; a refusal prints each reason code and exits with status 2, writing nothing. An
+existing file at ``--out`` is not replaced unless ``--force`` is given (``output_exists``).
+With ``--audit`` the report and the log's new entries are committed together: the report
+is staged, the entries appended, then the report renamed into place; if that rename
+fails the entries are taken back, so neither file changes.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ from reportdraft.attest import (
 )
 from reportdraft.cli.common import reports_errors
 from reportdraft.errors import ConfigurationError, InputError
-from reportdraft.io import dump_json, load_case, load_draft, parse_model, read_json, write_files
+from reportdraft.io import dump_json, load_case, load_draft, parse_model, read_json, stage_files
 from reportdraft.models.report import Radiologist, Report, ReportStatus
 from reportdraft.settings import Settings
 
@@ -94,14 +98,32 @@ def load_report(path: str) -> Report:
     return parse_model(Report, read_json(path, what="report"), error=InputError, what="report")
 
 
-def _write_report(out: Path, report: Report) -> Path:
-    return write_files(out.parent, {out.name: dump_json(report)})[0]
+def _commit(
+    out: Path,
+    report: Report,
+    *,
+    audit: Path | None,
+    before: Report | None,
+    actor: str,
+    at: datetime,
+    force: bool,
+) -> tuple[Path, int]:
+    """Write ``report`` to ``out`` and its audit entries to ``audit``: both or neither.
+
+    Returns the report's path and the number of audit entries appended.
+    """
+    with stage_files(out.parent, {out.name: dump_json(report)}, overwrite=force) as staged:
+        if audit is None:
+            return staged.commit()[0], 0
+        events = events_for(before, report, actor=actor, at=at)
+        with AuditLog(audit).appending(events) as entries:
+            path = staged.commit()[0]
+        return path, len(entries)
 
 
-def _log(audit: Path | None, before: Report | None, after: Report, actor: str, at: datetime) -> int:
-    if audit is None:
-        return 0
-    return len(AuditLog(audit).append(events_for(before, after, actor=actor, at=at)))
+force_option = click.option(
+    "--force", is_flag=True, help="Replace an existing file at --out (a signed report)."
+)
 
 
 @click.command("sign")
@@ -160,8 +182,9 @@ def _log(audit: Path | None, before: Report | None, after: Report, actor: str, a
     "-o",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Where to write the signed report JSON.",
+    help="Where to write the signed report JSON (not replaced unless --force).",
 )
+@force_option
 @reports_errors
 def sign_command(
     case_file: str | None,
@@ -177,6 +200,7 @@ def sign_command(
     trust: tuple[str, ...],
     audit: Path | None,
     out: Path,
+    force: bool,
 ) -> None:
     """Sign a draft (or continue a signed report) after every sign-off rule passes."""
     at = _at(at_value)
@@ -210,8 +234,9 @@ def sign_command(
         policy=policy,
         keyring=_keyring(trust),
     )
-    path = _write_report(out, signed)
-    logged = _log(audit, before, signed, signer.id, at)
+    path, logged = _commit(
+        out, signed, audit=audit, before=before, actor=signer.id, at=at, force=force
+    )
     current = signed.current
     click.echo(
         f"signed {signed.id} v{current.version} {current.status.value} by "
@@ -230,6 +255,7 @@ def sign_command(
 @click.option("--trust", multiple=True, type=click.Path(dir_okay=False))
 @click.option("--audit", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--out", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@force_option
 @reports_errors
 def addendum_command(
     report_file: str,
@@ -241,6 +267,7 @@ def addendum_command(
     trust: tuple[str, ...],
     audit: Path | None,
     out: Path,
+    force: bool,
 ) -> None:
     """Append a signed addendum to a signed report (new version, status appended)."""
     at = _at(at_value)
@@ -255,8 +282,9 @@ def addendum_command(
         reason=reason,
         keyring=_keyring(trust),
     )
-    path = _write_report(out, appended)
-    _log(audit, report, appended, signer.id, at)
+    path, _ = _commit(
+        out, appended, audit=audit, before=report, actor=signer.id, at=at, force=force
+    )
     click.echo(
         f"appended {appended.current.addenda[-1].id} to {appended.id} "
         f"(v{appended.current.version}) -> {path}"

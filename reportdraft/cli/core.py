@@ -112,6 +112,7 @@ def _reannotate(case: Case, draft_doc: Draft, settings: Settings) -> Draft:
 
 @click.command()
 @click.argument("what", type=click.Choice(["case", "draft"]))
+@reports_errors
 def schema(what: str) -> None:
     """Print the JSON schema of a case or a draft."""
     model: type[BaseModel] = Case if what == "case" else Draft

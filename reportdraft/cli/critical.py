@@ -3,29 +3,17 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 from pydantic import ValidationError
 
 from reportdraft.cli.common import reports_errors
 from reportdraft.errors import InputError
-from reportdraft.io import MAX_INPUT_BYTES
+from reportdraft.io import read_text
 
 
 def _read(source: str) -> str:
-    if source == "-":
-        text = sys.stdin.read(MAX_INPUT_BYTES + 1)
-    else:
-        try:
-            with open(source, encoding="utf-8") as handle:
-                text = handle.read(MAX_INPUT_BYTES + 1)
-        except OSError as exc:
-            raise InputError(f"cannot read {source}: {exc.strerror}") from None
-        except UnicodeDecodeError:
-            raise InputError(f"{source} is not UTF-8 text") from None
-    if len(text) > MAX_INPUT_BYTES:
-        raise InputError(f"{source} exceeds {MAX_INPUT_BYTES} bytes")
+    text = read_text(source, what="report text")
     if not text.strip():
         raise InputError(f"{source} is empty")
     return text

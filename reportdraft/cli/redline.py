@@ -8,7 +8,7 @@ import click
 
 from reportdraft.cli.common import reports_errors
 from reportdraft.errors import InputError
-from reportdraft.io import dump_json, load_draft, parse_model, read_json, write_files
+from reportdraft.io import dump_json, load_draft, parse_model, read_json, write_paths
 from reportdraft.models import Draft
 from reportdraft.models.report import Report, ReportVersion
 from reportdraft.redline import redline, render_html
@@ -57,8 +57,7 @@ def redline_command(
         files[html_out] = render_html(result)
     if json_out is not None:
         files[json_out] = text
-    for path, content in files.items():
-        write_files(path.parent, {path.name: content})
+    write_paths(files)
     if json_out is None:
         click.echo(text, nl=False)
     else:

@@ -63,6 +63,8 @@ class FlagKind(StrEnum):
     """An anatomical qualifier (medial/lateral, level, direction, category, time) differs."""
     MALFORMED_TEXT = "malformed_text"
     """Model text with markup, JSON fragments or repeated sentences."""
+    HIDDEN_CHARACTERS = "hidden_characters"
+    """Invisible bidi or zero-width characters were removed from the dictation (low)."""
 
 
 class Flag(Strict):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import click
@@ -185,3 +186,110 @@ def test_sign_without_key_is_a_configuration_error(
     )
     assert result.exit_code == 2
     assert "configuration_error" in result.output
+
+
+# --- all-or-nothing report + audit, no silent overwrite (issue 13, point 6) -----------------
+# Probe on the base commit: sign --audit onto a log whose last entry is damaged printed
+# "error [conflict]" but had already written --out; sign --out onto an existing signed
+# report replaced it (exit 0) and appended a second set of audit entries.
+
+
+def _snapshot(*paths: Path) -> dict[str, bytes | None]:
+    return {str(p): p.read_bytes() if p.is_file() else None for p in paths}
+
+
+def test_sign_refuses_to_replace_an_existing_report_without_force(
+    cli: click.Group, files: dict[str, Path]
+) -> None:
+    assert _sign(cli, files, "--signoff", str(files["signoff"])).exit_code == 0
+    before = _snapshot(files["out"], files["audit"])
+    again = _sign(cli, files, "--signoff", str(files["signoff"]))
+    assert again.exit_code == 2
+    assert again.stderr.startswith("error [output_exists]: ")
+    assert str(files["out"]) in again.stderr
+    assert "--force" in again.stderr
+    assert _snapshot(files["out"], files["audit"]) == before
+
+    forced = _sign(cli, files, "--signoff", str(files["signoff"]), "--force")
+    assert forced.exit_code == 0, forced.output
+    logged = before[str(files["audit"])] or b""
+    assert len(files["audit"].read_bytes().splitlines()) > len(logged.splitlines())
+
+
+def test_sign_writes_no_report_when_the_audit_append_fails(
+    cli: click.Group, files: dict[str, Path]
+) -> None:
+    files["audit"].write_text('{"seq": 1, "hash": "damaged"}\n')
+    before = _snapshot(files["out"], files["audit"])
+    result = _sign(cli, files, "--signoff", str(files["signoff"]))
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error [conflict]: ")
+    assert _snapshot(files["out"], files["audit"]) == before
+    assert list(files["out"].parent.iterdir()) == []
+
+
+@pytest.mark.parametrize("log_exists", [True, False])
+def test_sign_takes_the_audit_entries_back_when_the_report_rename_fails(
+    cli: click.Group, files: dict[str, Path], monkeypatch: pytest.MonkeyPatch, log_exists: bool
+) -> None:
+    """The report's rename fails after the audit append: the log is as it was before."""
+    if log_exists:
+        assert _sign(cli, files, "--signoff", str(files["signoff"])).exit_code == 0
+        files["out"].unlink()
+    before = _snapshot(files["out"], files["audit"])
+    real_replace = os.replace
+
+    def failing_replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        if Path(dst) == files["out"]:
+            raise OSError(30, "Read-only file system", str(dst))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    result = _sign(cli, files, "--signoff", str(files["signoff"]), "--force")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"error [io_error]: {files['out']}: Read-only file system"
+    assert _snapshot(files["out"], files["audit"]) == before
+    assert [p.name for p in files["out"].parent.iterdir()] == []
+    monkeypatch.undo()
+    assert run(cli, "audit", "verify", str(files["audit"])).exit_code == (0 if log_exists else 2)
+
+
+def test_addendum_commits_report_and_audit_together(
+    cli: click.Group, files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert _sign(cli, files, "--signoff", str(files["signoff"])).exit_code == 0
+    appended = files["out"].with_name("report2.json")
+    args = [
+        "addendum",
+        str(files["out"]),
+        "--text",
+        "Prior CT reviewed.",
+        "--signer",
+        str(files["signer"]),
+        "--key",
+        str(files["key"]),
+        "--at",
+        "2026-11-27T16:00:00Z",
+        "--audit",
+        str(files["audit"]),
+        "--out",
+    ]
+    refused = run(cli, *args, str(files["out"]))
+    assert refused.exit_code == 2
+    assert refused.stderr.startswith("error [output_exists]: ")
+
+    before = _snapshot(files["out"], appended, files["audit"])
+
+    def no_space(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        raise OSError(28, "No space left on device", str(dst))
+
+    # without --force the report is put in place by os.link (never replacing a file)
+    monkeypatch.setattr(os, "link", no_space)
+    failed = run(cli, *args, str(appended))
+    assert failed.exit_code == 2
+    assert failed.stderr.strip() == f"error [io_error]: {appended}: No space left on device"
+    assert _snapshot(files["out"], appended, files["audit"]) == before
+    monkeypatch.undo()
+    ok = run(cli, *args, str(appended))
+    assert ok.exit_code == 0, ok.output
+    assert run(cli, "audit", "verify", str(files["audit"])).exit_code == 0
