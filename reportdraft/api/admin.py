@@ -88,8 +88,14 @@ def revoke_api_key(
 
 @router.post("/webhooks", response_model=WebhookOut, status_code=201)
 def create_webhook(request: Request, body: WebhookRequest, _: Admin) -> WebhookOut:
-    """Subscribe a URL; the response carries the HMAC secret (only this once)."""
+    """Subscribe a URL; the response carries the HMAC secret (only this once).
+
+    The URL must pass the egress policy (``reportdraft.api.egress``): 422
+    ``webhook_url_forbidden`` for an internal or non-https URL, 422
+    ``webhook_url_unresolvable`` for a name that does not resolve.
+    """
     state = app_state(request)
+    state.egress().check_registration(str(body.url))
     with state.db.write() as session:
         hook = outbox.create_webhook(
             session,

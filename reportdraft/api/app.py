@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from reportdraft import __version__
 from reportdraft.api import admin, errors, routes
+from reportdraft.api.egress import Allowlist, Resolver, system_resolver
 from reportdraft.api.limits import DEFAULT_MAX_BODY, BodyLimitMiddleware, RateLimiter
 from reportdraft.api.state import AppState, utcnow
 from reportdraft.api.webhooks import Dispatcher
@@ -44,6 +45,7 @@ def create_app(
     clock: Callable[[], datetime] = utcnow,
     webhook_poll_s: float = 0.5,
     overdue_sweep_s: float = 30.0,
+    resolver: Resolver = system_resolver,
 ) -> FastAPI:
     """Build the service.
 
@@ -51,8 +53,10 @@ def create_app(
     authenticated radiologist with the key registered in their profile).
     ``database`` reuses an open :class:`Database` (tests); ``backend_factory`` replaces
     the backend built from ``settings`` (tests of failure paths); ``rate_per_s`` 0
-    disables rate limiting.
+    disables rate limiting. ``resolver`` resolves webhook host names (the system
+    resolver; tests map names to addresses without sending DNS queries).
     """
+    Allowlist.parse(settings.webhook_allow)  # a malformed allowlist stops start-up here
     db = database or Database(settings.database_url)
     keys = {k.key_id: k for k in signing_keys}
     if settings.signing_key:
@@ -65,6 +69,7 @@ def create_app(
         signing_keys=keys,
         clock=clock,
         wait_timeout_s=wait_timeout_s,
+        resolver=resolver,
     )
 
     @asynccontextmanager
