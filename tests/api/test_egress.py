@@ -113,11 +113,16 @@ def service(tmp_path: Path, resolver: StubResolver, allow: tuple[str, ...]) -> I
 
 
 class Connections:
-    """Every outgoing ``connect`` of the test; any non-loopback one is refused and kept."""
+    """Every outgoing ``connect`` of the test; any non-loopback one is refused and kept.
+
+    Name lookups through ``socket.getaddrinfo`` are refused and kept too (``lookups``), so
+    not even a DNS query leaves the machine if the code under test asked the system.
+    """
 
     def __init__(self) -> None:
         self.refused: list[Any] = []
         self.loopback: list[Any] = []
+        self.lookups: list[Any] = []
 
 
 @pytest.fixture
@@ -138,7 +143,18 @@ def connections(monkeypatch: pytest.MonkeyPatch) -> Connections:
         seen.loopback.append(address)
         real_connect(sock, address)
 
+    real_getaddrinfo = socket.getaddrinfo
+
+    def lookup(host: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            ipaddress.ip_address(host.decode() if isinstance(host, bytes) else str(host))
+        except ValueError:
+            seen.lookups.append(host)
+            raise socket.gaierror(f"test guard: no DNS lookup of {host!r}") from None
+        return real_getaddrinfo(host, *args, **kwargs)
+
     monkeypatch.setattr(socket.socket, "connect", guarded)
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
     return seen
 
 
@@ -360,6 +376,7 @@ def test_rebinding_name_is_not_delivered_and_nothing_connects(
         dispatcher.stop()
     assert transport.requests == []
     assert connections.refused == []
+    assert connections.lookups == []
     assert connections.loopback == []
     (row,) = _deliveries(service.db)
     assert row.state == outbox.PENDING  # retried on the usual backoff, checked afresh
@@ -392,6 +409,7 @@ def test_rows_from_before_the_policy_are_refused_at_delivery(
     assert row.last_error is not None
     assert "link-local" in row.last_error
     assert connections.refused == []
+    assert connections.lookups == []
 
 
 def test_delivery_connects_to_the_checked_address_with_the_name_for_host_and_tls(
@@ -423,6 +441,7 @@ def test_delivery_connects_to_the_checked_address_with_the_name_for_host_and_tls
     (row,) = _deliveries(service.db)
     assert row.state == outbox.DELIVERED
     assert connections.refused == []
+    assert connections.lookups == []
     assert connections.loopback == []
 
 
@@ -479,6 +498,7 @@ def test_allowlisted_name_is_pinned_to_its_resolved_loopback_address(
         receiver.close()
     assert receiver.hosts == [f"hooks.test:{receiver.port}"]
     assert connections.loopback == [("127.0.0.1", receiver.port)]
+    assert connections.lookups == []
     assert resolver.calls == [("hooks.test", receiver.port)]  # once, at delivery
     (row,) = _deliveries(service.db)
     assert row.state == outbox.DELIVERED
