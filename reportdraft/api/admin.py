@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Body, Depends, Path, Request, Response
 
 from reportdraft.api.auth import Principal, app_state, require
 from reportdraft.api.routes import ERRORS
-from reportdraft.api.schemas import ApiKeyOut, ApiKeyRequest, Health, WebhookOut, WebhookRequest
+from reportdraft.api.schemas import (
+    RADIOLOGIST_EXAMPLE,
+    ApiKeyOut,
+    ApiKeyRequest,
+    Health,
+    WebhookOut,
+    WebhookRequest,
+)
 from reportdraft.models.report import Radiologist
 from reportdraft.store import jobs, outbox, principals
 from reportdraft.store.principals import Role
@@ -31,7 +38,9 @@ def health(request: Request) -> Health:
 def put_radiologist(
     request: Request,
     radiologist_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9\-_.@]{1,64}$")],
-    profile: Radiologist,
+    profile: Annotated[
+        Radiologist, Body(openapi_examples={"attending": {"value": RADIOLOGIST_EXAMPLE}})
+    ],
     _: Admin,
 ) -> Radiologist:
     """Create or replace a profile; one without ``key_id`` is bound to the service key."""

@@ -63,6 +63,8 @@ class FlagKind(StrEnum):
     """An anatomical qualifier (medial/lateral, level, direction, category, time) differs."""
     MALFORMED_TEXT = "malformed_text"
     """Model text with markup, JSON fragments or repeated sentences."""
+    DUPLICATE_ACCESSION = "duplicate_accession"
+    """Another report has the same accession at the same facility (a re-read, or a mix-up)."""
 
 
 class Flag(Strict):
