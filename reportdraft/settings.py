@@ -3,19 +3,20 @@
 Nothing below the CLI/API entry points reads ``os.environ``: they build a ``Settings`` and
 pass it (or the values it holds) down. Environment variables:
 
-========================  ===================================================
-REPORTDRAFT_BACKEND       default backend name (``llamacpp``)
-REPORTDRAFT_MODEL         model path/name for the backend
-REPORTDRAFT_BASE_URL      OpenAI-compatible server URL (vLLM, llama.cpp server)
-REPORTDRAFT_DIALECT       ``vllm`` or ``llamacpp`` (how the schema constraint is spelled)
-REPORTDRAFT_API_KEY       bearer key for the model server (falls back to OPENAI_API_KEY)
-REPORTDRAFT_TEMPLATES     extra template directories (os.pathsep-separated), site overrides
-REPORTDRAFT_DATABASE_URL  SQLAlchemy URL of the service database
-REPORTDRAFT_SIGNING_KEY   path to a PEM private key, or the PEM itself
-REPORTDRAFT_TRUSTED_KEYS  public key PEM files / dirs of ``*.pem`` (os.pathsep-separated)
-REPORTDRAFT_DATA          folder of public report text for eval suites
-REPORTDRAFT_CLOCK_SKEW_S  seconds a client clock may run ahead (critical-result times)
-========================  ===================================================
+=========================  ===================================================
+REPORTDRAFT_BACKEND        default backend name (``llamacpp``)
+REPORTDRAFT_MODEL          model path/name for the backend
+REPORTDRAFT_BASE_URL       OpenAI-compatible server URL (vLLM, llama.cpp server)
+REPORTDRAFT_DIALECT        ``vllm`` or ``llamacpp`` (how the schema constraint is spelled)
+REPORTDRAFT_API_KEY        bearer key for the model server (falls back to OPENAI_API_KEY)
+REPORTDRAFT_TEMPLATES      extra template directories (os.pathsep-separated), site overrides
+REPORTDRAFT_DATABASE_URL   SQLAlchemy URL of the service database
+REPORTDRAFT_SIGNING_KEY    path to a PEM private key, or the PEM itself
+REPORTDRAFT_TRUSTED_KEYS   public key PEM files / dirs of ``*.pem`` (os.pathsep-separated)
+REPORTDRAFT_DATA           folder of public report text for eval suites
+REPORTDRAFT_CLOCK_SKEW_S   seconds a client clock may run ahead (critical-result times)
+REPORTDRAFT_WEBHOOK_ALLOW  internal webhook hosts allowed (comma-separated host or host:port)
+=========================  ===================================================
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class Settings:
     signing_key: str | None = None
     trusted_keys: tuple[Path, ...] = ()
     data_dir: Path | None = None
+    webhook_allow: tuple[str, ...] = ()
     model_timeout_s: float = 120.0
     max_model_calls: int = 2
     clock_skew_s: float = DEFAULT_CLOCK_SKEW_S
@@ -72,6 +74,9 @@ class Settings:
             ),
             data_dir=Path(data) if data else None,
             clock_skew_s=_skew(skew) if skew else DEFAULT_CLOCK_SKEW_S,
+            webhook_allow=tuple(
+                h.strip() for h in env.get("REPORTDRAFT_WEBHOOK_ALLOW", "").split(",") if h.strip()
+            ),
         )
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Body, Depends, Path, Request, Response
 
 from reportdraft.api.auth import Principal, app_state, require
 from reportdraft.api.routes import ERRORS
 from reportdraft.api.schemas import (
+    RADIOLOGIST_EXAMPLE,
     ApiKeyInfo,
     ApiKeyOut,
     ApiKeyRequest,
@@ -46,7 +47,9 @@ def health(request: Request) -> Health:
 def put_radiologist(
     request: Request,
     radiologist_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9\-_.@]{1,64}$")],
-    profile: Radiologist,
+    profile: Annotated[
+        Radiologist, Body(openapi_examples={"attending": {"value": RADIOLOGIST_EXAMPLE}})
+    ],
     _: Admin,
 ) -> Radiologist:
     """Create or replace a profile; one without ``key_id`` is bound to the service key."""
@@ -144,8 +147,14 @@ def revoke_api_key(request: Request, key_id: KeyId, _: Admin) -> Response:
 
 @router.post("/webhooks", response_model=WebhookOut, status_code=201)
 def create_webhook(request: Request, body: WebhookRequest, _: Admin) -> WebhookOut:
-    """Subscribe a URL; the response carries the HMAC secret (only this once)."""
+    """Subscribe a URL; the response carries the HMAC secret (only this once).
+
+    The URL must pass the egress policy (``reportdraft.api.egress``): 422
+    ``webhook_url_forbidden`` for an internal or non-https URL, 422
+    ``webhook_url_unresolvable`` for a name that does not resolve.
+    """
     state = app_state(request)
+    state.egress().check_registration(str(body.url))
     with state.db.write() as session:
         hook = outbox.create_webhook(
             session,

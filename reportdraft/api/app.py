@@ -12,11 +12,18 @@ import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import FileResponse, HTMLResponse
+from starlette.exceptions import HTTPException
+from swagger_ui_bundle import swagger_ui_path
 
 from reportdraft import __version__
 from reportdraft.api import admin, errors, routes
+from reportdraft.api.egress import Allowlist, Resolver, system_resolver
 from reportdraft.api.limits import DEFAULT_MAX_BODY, BodyLimitMiddleware, RateLimiter
 from reportdraft.api.state import AppState, utcnow
 from reportdraft.api.webhooks import Dispatcher
@@ -44,6 +51,7 @@ def create_app(
     clock: Callable[[], datetime] = utcnow,
     webhook_poll_s: float = 0.5,
     overdue_sweep_s: float = 30.0,
+    resolver: Resolver = system_resolver,
 ) -> FastAPI:
     """Build the service.
 
@@ -51,8 +59,10 @@ def create_app(
     authenticated radiologist with the key registered in their profile).
     ``database`` reuses an open :class:`Database` (tests); ``backend_factory`` replaces
     the backend built from ``settings`` (tests of failure paths); ``rate_per_s`` 0
-    disables rate limiting.
+    disables rate limiting. ``resolver`` resolves webhook host names (the system
+    resolver; tests map names to addresses without sending DNS queries).
     """
+    Allowlist.parse(settings.webhook_allow)  # a malformed allowlist stops start-up here
     db = database or Database(settings.database_url)
     keys = {k.key_id: k for k in signing_keys}
     if settings.signing_key:
@@ -65,6 +75,7 @@ def create_app(
         signing_keys=keys,
         clock=clock,
         wait_timeout_s=wait_timeout_s,
+        resolver=resolver,
     )
 
     @asynccontextmanager
@@ -103,11 +114,82 @@ def create_app(
             "`If-Match` with its `ETag`."
         ),
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.rd = state
     errors.install(app)
     app.include_router(admin.public)
     app.include_router(routes.router)
     app.include_router(admin.router)
+    install_docs(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     return app
+
+
+DOCS_ASSETS = "/docs/assets"
+"""Where Swagger UI's JavaScript and CSS are served from (the installed package's copy)."""
+DOCS_FILES = {
+    "swagger-ui-bundle.js": "text/javascript",
+    "swagger-ui.css": "text/css",
+    "favicon-32x32.png": "image/png",
+}
+"""The files of the Swagger UI distribution that ``/docs`` loads (only these are served:
+the distribution's own sample page would load a demo API from the internet)."""
+BEARER_SCHEME = "bearerAuth"
+
+
+def install_docs(app: FastAPI) -> None:
+    """``/docs`` without a CDN, and an OpenAPI document whose "Authorize" button works.
+
+    A reading room or an air-gapped hospital network often has no internet access, so
+    the Swagger UI assets come from the ``swagger-ui-bundle-v2`` package (Swagger UI 5,
+    which reads the OpenAPI 3.1 document FastAPI writes) and no URL on the page names
+    another host. Every ``/v1`` operation is marked as needing the bearer API key;
+    ``/health`` is public.
+    """
+
+    async def asset(request: Request) -> FileResponse:
+        name = str(request.path_params["name"])
+        if name not in DOCS_FILES:
+            raise HTTPException(404, f"no docs asset {name[:64]!r}")
+        return FileResponse(swagger_ui_path / name, media_type=DOCS_FILES[name])
+
+    app.add_route(f"{DOCS_ASSETS}/{{name}}", asset, include_in_schema=False)
+
+    async def docs(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "").rstrip("/")
+        return get_swagger_ui_html(
+            openapi_url=root + (app.openapi_url or "/openapi.json"),
+            title=f"{app.title} - API",
+            swagger_js_url=f"{root}{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{DOCS_ASSETS}/favicon-32x32.png",
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+
+    app.add_route("/docs", docs, include_in_schema=False)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                summary=app.summary,
+                description=app.description,
+                routes=app.routes,
+            )
+            components = schema.setdefault("components", {})
+            components.setdefault("securitySchemes", {})[BEARER_SCHEME] = {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "An API key from `POST /v1/admin/api-keys`.",
+            }
+            for path, operations in schema.get("paths", {}).items():
+                if path.startswith("/v1/"):
+                    for operation in operations.values():
+                        operation["security"] = [{BEARER_SCHEME: []}]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

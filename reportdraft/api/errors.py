@@ -91,8 +91,36 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
     return error_response(status, exc.code, exc.message, details, getattr(exc, "headers", None))
 
 
+def is_json(content_type: str | None) -> bool:
+    """Whether a Content-Type names JSON (``application/json`` or ``application/*+json``)."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+def _body_not_json(request: Request, errors: Any) -> bool:
+    # FastAPI parses a body as JSON only when the Content-Type says JSON; any other body
+    # reaches validation as raw bytes and fails there. That failure is the media type's
+    # (415), not the content's (422). A missing body stays a 422.
+    if is_json(request.headers.get("content-type")):
+        return False
+    return any(
+        tuple(e.get("loc", ()))[:1] == ("body",) and e.get("type") != "missing" for e in errors
+    )
+
+
 async def _validation(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
+    if not isinstance(exc, RequestValidationError):
+        raise TypeError("the validation handler got another exception")
+    if _body_not_json(request, exc.errors()):
+        given = request.headers.get("content-type")
+        return error_response(
+            415,
+            "unsupported_media_type",
+            "the request body must be JSON (Content-Type: application/json)",
+            {"content_type": given[:100] if given else None, "expected": "application/json"},
+        )
     return error_response(
         422, "invalid_request", "the request failed validation", _validation_details(exc.errors())
     )

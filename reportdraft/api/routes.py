@@ -35,7 +35,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Annotated, Any, NamedTuple
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from reportdraft import attest
@@ -43,12 +43,15 @@ from reportdraft.api import service
 from reportdraft.api.auth import READERS, Principal, app_state, require
 from reportdraft.api.errors import ApiError
 from reportdraft.api.schemas import (
+    CASE_EXAMPLE,
+    REPORT_STATES,
     AddendumRequest,
     AmendRequest,
     AuditEntryOut,
     AuditOut,
     CommunicationAckRequest,
     CommunicationRequest,
+    CreatedReport,
     DecisionsRequest,
     EditRequest,
     ErrorBody,
@@ -56,6 +59,7 @@ from reportdraft.api.schemas import (
     OverdueItem,
     ReportOut,
     ReportPage,
+    ReportWarning,
     SignRequest,
 )
 from reportdraft.errors import ConflictError
@@ -68,7 +72,7 @@ from reportdraft.store.principals import Role
 W, R, A, Q, D = Role.WORKSTATION, Role.RADIOLOGIST, Role.ATTENDING, Role.QA, Role.ADMIN
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody}
-    for status in (400, 401, 403, 404, 409, 412, 413, 422, 428, 429, 500, 501, 503)
+    for status in (400, 401, 403, 404, 409, 412, 413, 415, 422, 428, 429, 500, 501, 503)
 }
 router = APIRouter(prefix="/v1", responses=ERRORS)
 IdempotencyKey = Annotated[
@@ -112,25 +116,27 @@ def _out(stored: reports.StoredReport, response: Response) -> ReportOut:
 @router.post(
     "/reports",
     status_code=202,
-    response_model=ReportOut,
+    response_model=CreatedReport,
     summary="Create a report from a case; drafting runs in the background",
     responses={
-        200: {"model": ReportOut, "description": "Idempotent replay"},
-        201: {"model": ReportOut, "description": "Drafted (wait=true)"},
+        200: {"model": CreatedReport, "description": "Idempotent replay"},
+        201: {"model": CreatedReport, "description": "Drafted (wait=true)"},
     },
 )
 def create_report(
     request: Request,
     response: Response,
-    case: Case,
+    case: Annotated[Case, Body(openapi_examples={"chest_xr": {"value": CASE_EXAMPLE}})],
     principal: Annotated[Principal, Depends(require(W, D))],
     idempotency_key: IdempotencyKey = None,
     wait: Annotated[bool, Query(description="Wait for the draft (up to a timeout).")] = False,
-) -> ReportOut:
+) -> CreatedReport:
     """Store the case and queue drafting (STAT first). Poll ``Location`` for the draft.
 
     202 with the queued report; 201 when ``wait=true`` and the draft is ready; 200 when the
     ``Idempotency-Key`` was seen before with the same body (the same report again).
+    ``warnings`` names other reports of the same accession at the same facility (a
+    re-read is allowed; the draft gets a low ``duplicate_accession`` flag).
     """
     principal.check_may_create(reports.facility_of(case))
     state = app_state(request)
@@ -154,7 +160,23 @@ def create_report(
         response.headers["Idempotent-Replayed"] = "true"
     elif stored.state not in reports.PENDING_STATES:
         response.status_code = 201
-    return _out(stored, response)
+    with state.db.read() as session:
+        others = reports.same_accession(
+            session, accession=stored.accession, facility=stored.facility, exclude=stored.id
+        )
+    warnings = (
+        [
+            ReportWarning(
+                code="duplicate_accession",
+                message=f"accession {stored.accession} at facility {stored.facility} already "
+                f"has {len(others)} other report(s); this one was created all the same",
+                report_ids=others,
+            )
+        ]
+        if others
+        else []
+    )
+    return CreatedReport.model_validate({**dict(_out(stored, response)), "warnings": warnings})
 
 
 def _wait_for_draft(request: Request, principal: Principal, report_id: str) -> reports.StoredReport:
@@ -174,7 +196,13 @@ def _wait_for_draft(request: Request, principal: Principal, report_id: str) -> r
 def list_reports(
     request: Request,
     principal: Annotated[Principal, Depends(require(*READERS))],
-    status: Annotated[str | None, Query(pattern=r"^[a-z]{1,16}$")] = None,
+    status: Annotated[
+        str | None,
+        Query(
+            pattern=f"^({'|'.join(REPORT_STATES)})$",
+            description=f"One of: {', '.join(REPORT_STATES)}.",
+        ),
+    ] = None,
     priority: Priority | None = None,
     accession: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9\-_.]{1,32}$")] = None,
     critical_open: bool | None = None,

@@ -3,6 +3,10 @@
 Domain values (``Case``, ``Draft``, ``ReportVersion``, ``CommunicationRecord``) appear in
 the bodies as they are, so the OpenAPI document describes exactly what the pipeline and
 the attestation module accept and produce.
+
+Every request body carries an example (``examples`` in its JSON schema, or
+``CASE_EXAMPLE`` / ``RADIOLOGIST_EXAMPLE`` for the domain models the endpoints take as
+they are), so ``/docs`` offers a request that validates; a test checks each one does.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AnyHttpUrl, Field, model_validator
+from pydantic import AnyHttpUrl, ConfigDict, Field, model_validator
 
 from reportdraft.attest import StatementEdit
 from reportdraft.models import (
@@ -23,16 +27,68 @@ from reportdraft.models import (
     Strict,
 )
 from reportdraft.models.report import ReportStatus, ReportVersion
+from reportdraft.store import reports
 from reportdraft.store.principals import FACILITY_ID_MAX, Role
 
 Reason = Annotated[str, Field(min_length=3, max_length=1000)]
+REPORT_STATES: tuple[str, ...] = (
+    reports.QUEUED,
+    reports.DRAFTING,
+    reports.FAILED,
+    *(status.value for status in ReportStatus),
+)
+"""Every value of a report's ``state`` (the store's pre-draft states, then the lifecycle)."""
 ReportState = Annotated[
     str,
     Field(
-        description="queued, drafting, failed (no draft), or the report's lifecycle status: "
-        "draft, preliminary, final, amended, corrected, appended"
+        description=f"{', '.join(REPORT_STATES[:3])} (no draft), or the report's lifecycle "
+        f"status: {', '.join(REPORT_STATES[3:])}"
     ),
 ]
+
+
+def _examples(*examples: dict[str, Any]) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": list(examples)})
+
+
+CASE_EXAMPLE: dict[str, Any] = {
+    "study": {
+        "accession_number": "HVIC-XR-26112714",
+        "procedure": {
+            "system": "http://loinc.org",
+            "code": "36643-5",
+            "display": "XR Chest 2 Views",
+        },
+        "modality": "XR",
+        "body_part": "CHEST",
+        "priority": "routine",
+        "indication": "Cough for 2 weeks.",
+        "ordering_physician": {"name": "Linda Park, MD"},
+        "performing_facility": {"name": "Hudson Valley Imaging Center", "identifier": "HVIC"},
+        "acquisition_time": "2026-11-27T09:12:00-05:00",
+        "patient_location": "NY",
+    },
+    "patient": {
+        "id": "HVIC-203391",
+        "name": {"family": "Nguyen", "given": ["Thomas"]},
+        "sex": "male",
+        "birth_date": "1981-01-30",
+    },
+    "dictation": "the lungs are clear period no pleural effusion or pneumothorax period "
+    "impression colon no acute cardiopulmonary process period",
+    "ai_findings": [],
+}
+"""The request example of ``POST /v1/reports`` (a fictional patient)."""
+
+RADIOLOGIST_EXAMPLE: dict[str, Any] = {
+    "id": "dr-reyes",
+    "name": {"family": "Reyes", "given": ["Alex"]},
+    "credentials": ["MD"],
+    "role": "attending",
+    "npi": "1234567893",
+    "licenses": [{"region": "NY", "number": "NY-0001234", "expires": "2030-12-31"}],
+}
+"""The request example of ``PUT /v1/admin/radiologists/{id}`` (a fictional radiologist)."""
 
 
 class ErrorDetail(Strict):
@@ -94,6 +150,25 @@ class ReportOut(ReportSummary):
     current: ReportVersion | None = None
 
 
+class ReportWarning(Strict):
+    """Something the caller should know that is not an error (the request was applied)."""
+
+    code: Literal["duplicate_accession"]
+    message: str
+    report_ids: list[str] = Field(default_factory=list)
+
+
+class CreatedReport(ReportOut):
+    """A created (or idempotently replayed) report, with warnings about the request.
+
+    ``duplicate_accession``: other reports of the same accession at the same facility
+    exist (``report_ids``, all of that facility); the report was created all the same,
+    since re-reads are legitimate, and its draft carries a low ``duplicate_accession`` flag.
+    """
+
+    warnings: list[ReportWarning] = Field(default_factory=list)
+
+
 class ReportPage(Strict):
     """A page of reports, newest first; pass ``next_cursor`` as ``cursor`` for the next."""
 
@@ -103,6 +178,10 @@ class ReportPage(Strict):
 
 class EditRequest(Strict):
     """Edit the draft version: statement edits, or the complete edited content."""
+
+    model_config = _examples(
+        {"statement_edits": [{"id": "S2", "text": "No pleural effusion or pneumothorax."}]}
+    )
 
     statement_edits: list[StatementEdit] = Field(default_factory=list, max_length=500)
     content: list[DraftSection] | None = None
@@ -117,6 +196,8 @@ class EditRequest(Strict):
 class DecisionsRequest(Strict):
     """Confirm or reject AI findings by id."""
 
+    model_config = _examples({"decisions": {"A1": "confirmed"}})
+
     decisions: dict[
         Annotated[str, Field(pattern=r"^A\d{1,3}$")],
         Literal[Decision.CONFIRMED, Decision.REJECTED],
@@ -125,6 +206,8 @@ class DecisionsRequest(Strict):
 
 class FlagAckRequest(Strict):
     """Why a flag may stand."""
+
+    model_config = _examples({"reason": "Reviewed against the images; the statement stands."})
 
     reason: Reason
 
@@ -149,6 +232,16 @@ class CommunicationRequest(Strict):
     and the communicating radiologist. ``notified_at`` may precede the draft (you phoned,
     then dictated) but not the study's acquisition, nor the service clock.
     """
+
+    model_config = _examples(
+        {
+            "finding_code": "pneumothorax",
+            "recipient": {"name": "Dr. Ana Ortiz", "role": "ordering physician"},
+            "method": "phone",
+            "notified_at": "2026-11-27T10:05:00-05:00",
+            "read_back": True,
+        }
+    )
 
     finding_code: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,60}$")]
     recipient: RecipientIn | None = None
@@ -177,6 +270,8 @@ class CommunicationAckRequest(Strict):
     """The recipient's acknowledgement (default: now); ``read_back`` only when they read
     the result back (left out, the record's read-back stays as documented)."""
 
+    model_config = _examples({"acknowledged_at": "2026-11-27T10:07:00-05:00", "read_back": True})
+
     acknowledged_at: datetime | None = None
     read_back: bool | None = None
 
@@ -190,12 +285,24 @@ class CommunicationAckRequest(Strict):
 class SignRequest(Strict):
     """Sign the draft: ``preliminary`` (radiologist or attending) or ``final`` (attending)."""
 
+    model_config = _examples({"status": "final"})
+
     status: Literal[ReportStatus.PRELIMINARY, ReportStatus.FINAL]
     reason: Reason | None = None
 
 
 class AmendRequest(Strict):
     """Change a signed report: a new signed ``amended`` or ``corrected`` version."""
+
+    model_config = _examples(
+        {
+            "status": "amended",
+            "reason": "Nodule size corrected after review of the source images.",
+            "statement_edits": [
+                {"id": "S3", "text": "A 7 mm solid nodule in the right upper lobe."}
+            ],
+        }
+    )
 
     status: Literal[ReportStatus.AMENDED, ReportStatus.CORRECTED] = ReportStatus.AMENDED
     reason: Reason
@@ -205,6 +312,10 @@ class AmendRequest(Strict):
 
 class AddendumRequest(Strict):
     """Text appended to a signed report, signed by its author."""
+
+    model_config = _examples(
+        {"text": "Comparison with the outside CT of 2026-10-02: the nodule is unchanged."}
+    )
 
     text: Annotated[str, Field(min_length=1, max_length=5000)]
     reason: Reason | None = None
@@ -275,6 +386,10 @@ class ApiKeyRequest(FacilityScopeFields):
     neither (they see every facility).
     """
 
+    model_config = _examples(
+        {"role": "radiologist", "radiologist_id": "dr-reyes", "label": "reading room 3"}
+    )
+
     role: Role
     radiologist_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9\-_.@]{1,64}$")] | None = None
     label: Annotated[str, Field(max_length=200)] | None = None
@@ -316,7 +431,17 @@ class WebhookRequest(FacilityScopeFields):
     a subscription receives only events about reports of the facilities it names.
     """
 
-    url: AnyHttpUrl
+    model_config = _examples(
+        {"url": "https://ris.example.org/hooks/reportdraft", "events": ["critical.detected"]}
+    )
+
+    url: Annotated[
+        AnyHttpUrl,
+        Field(
+            description="https, to a host that is not internal (loopback, private, "
+            "link-local, ...) unless listed in REPORTDRAFT_WEBHOOK_ALLOW"
+        ),
+    ]
     events: list[
         Literal["report.drafted", "critical.detected", "critical.overdue", "report.signed"]
     ] = Field(min_length=1, max_length=4)

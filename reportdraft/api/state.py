@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from reportdraft.api.egress import Allowlist, EgressPolicy, Resolver, system_resolver
 from reportdraft.api.limits import RateLimiter
 from reportdraft.attest import SigningKey
 from reportdraft.settings import Settings
@@ -34,6 +35,12 @@ class AppState:
     clock: Callable[[], datetime] = utcnow
     wake: threading.Event = field(default_factory=threading.Event)
     wait_timeout_s: float = 120.0
+    resolver: Resolver = system_resolver
+    """Name resolution for webhook URLs (tests map names without sending DNS queries)."""
+
+    def egress(self) -> EgressPolicy:
+        """The webhook egress policy: the configured allowlist and this state's resolver."""
+        return EgressPolicy(Allowlist.parse(self.settings.webhook_allow), self.resolver)
 
     def signing_key_for(self, key_id: str | None) -> SigningKey | None:
         """The service-held signing key with ``key_id`` (None when not held here)."""

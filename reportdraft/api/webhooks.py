@@ -11,6 +11,15 @@ Signing the timestamp with the raw body lets a receiver reject replays (check th
 timestamp is recent, then :func:`verify_signature`). A non-2xx answer or a network error is
 retried with exponential backoff (up to ``outbox.MAX_ATTEMPTS``); deliveries are at least
 once, so receivers de-duplicate on the delivery id.
+
+Every attempt goes through the egress policy (``reportdraft.api.egress``): the URL's host
+is resolved and every address checked *at delivery time*, and the request is sent to the
+checked address (pinned), so a name re-pointed at an internal address after registration
+is not delivered to. Such an attempt is recorded as failed with the policy's reason and
+retried on the usual backoff: each retry checks afresh and still connects nowhere
+internal. Redirects are never followed (a 3xx is a failed attempt), and the client takes
+no proxy from the environment and keeps no connection alive between deliveries (a pooled
+TLS connection must not carry a request for another name).
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ import time
 
 import httpx
 
+from reportdraft.api.egress import EgressRefused, pin
 from reportdraft.api.service import communication_state, pending_records, placeholder_record
 from reportdraft.api.state import AppState
 from reportdraft.models import CommunicationState
@@ -72,27 +82,42 @@ def backoff_s(attempts: int) -> float:
 class Dispatcher:
     """A thread that sends due deliveries and sweeps for overdue critical results."""
 
-    def __init__(self, state: AppState, *, poll_s: float = 0.5, sweep_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        state: AppState,
+        *,
+        poll_s: float = 0.5,
+        sweep_s: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self.state = state
         self.poll_s = poll_s
         self.sweep_s = sweep_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rd-webhooks", daemon=True)
-        self._client = httpx.Client(timeout=5.0, follow_redirects=False)
+        self._client = httpx.Client(
+            timeout=5.0,
+            follow_redirects=False,
+            trust_env=False,
+            limits=httpx.Limits(max_keepalive_connections=0),
+            transport=transport,
+        )
 
     def start(self) -> None:
         """Start the thread."""
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop after the current batch."""
+        """Stop after the current batch (also closes a dispatcher never started)."""
         self._stop.set()
-        self._thread.join(timeout)
+        if self._thread.ident is not None:
+            self._thread.join(timeout)
         self._client.close()
 
     def deliver_due(self) -> int:
         """Send every due delivery once; return how many were attempted."""
         due = outbox.claim_due(self.state.db, now=self.state.clock(), limit=20, lease_s=30)
+        policy = self.state.egress()
         for delivery in due:
             body = delivery.body.encode("utf-8")
             stamp = str(int(time.time()))
@@ -106,11 +131,21 @@ class Dispatcher:
             status: int | None = None
             error: str | None = None
             try:
-                response = self._client.post(delivery.url, content=body, headers=headers)
+                destination, address = policy.check_delivery(delivery.url)
+                request = self._client.build_request(
+                    "POST", destination.url, content=body, headers=headers
+                )
+                response = self._client.send(pin(request, destination, address))
                 status = response.status_code
                 ok = 200 <= status < 300
-                if not ok:
+                if 300 <= status < 400:
+                    error = f"HTTP {status} (redirects are not followed)"
+                elif not ok:
                     error = f"HTTP {status}"
+            except EgressRefused as exc:
+                ok = False
+                error = f"{exc.code}: {exc.message}"[:2000]
+                log.warning("webhook delivery %d refused: %s", delivery.id, exc.reason)
             except httpx.HTTPError as exc:
                 ok = False
                 error = type(exc).__name__

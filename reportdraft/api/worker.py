@@ -25,6 +25,8 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 
+from sqlalchemy.orm import Session
+
 from reportdraft import attest
 from reportdraft.api.service import critical_open, record_step
 from reportdraft.api.state import AppState
@@ -126,6 +128,7 @@ def store_draft(state: AppState, job: jobs.Job, draft: Draft) -> None:
         if stored.state not in reports.PENDING_STATES:
             jobs.finish(session, job, now=now)
             return
+        draft = flag_duplicate_accession(session, stored, draft)
         report = attest.open_report(
             stored.case, draft, by=SYSTEM_ACTOR, at=now, report_id=stored.id
         )
@@ -154,6 +157,31 @@ def store_draft(state: AppState, job: jobs.Job, draft: Draft) -> None:
             now=now,
         )
         jobs.finish(session, job, now=now)
+
+
+def flag_duplicate_accession(session: Session, stored: reports.StoredReport, draft: Draft) -> Draft:
+    """``draft`` with a low flag when other reports share its facility and accession.
+
+    A second report for one accession is legitimate (a re-read, a corrected dictation),
+    so it is not refused; but the radiologist should know the other exists before
+    signing, in case it is a mix-up. The flag is appended, so earlier flag ids stay.
+    """
+    others = reports.same_accession(
+        session, accession=stored.accession, facility=stored.facility, exclude=stored.id
+    )
+    if not others:
+        return draft
+    flag = Flag(
+        id=f"F{len(draft.flags) + 1}",
+        kind=FlagKind.DUPLICATE_ACCESSION,
+        severity=Severity.LOW,
+        message=(
+            f"accession {stored.accession} at facility {stored.facility} already has "
+            f"{len(others)} other report(s); check this is the intended study"
+        )[:500],
+        evidence=others,
+    )
+    return draft.model_copy(update={"flags": [*draft.flags, flag]})
 
 
 def fail_job(state: AppState, job: jobs.Job, exc: Exception) -> None:

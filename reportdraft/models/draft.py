@@ -65,6 +65,8 @@ class FlagKind(StrEnum):
     """Model text with markup, JSON fragments or repeated sentences."""
     HIDDEN_CHARACTERS = "hidden_characters"
     """Invisible bidi or zero-width characters were removed from the dictation (low)."""
+    DUPLICATE_ACCESSION = "duplicate_accession"
+    """Another report has the same accession at the same facility (a re-read, or a mix-up)."""
 
 
 class Flag(Strict):

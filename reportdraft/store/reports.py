@@ -373,6 +373,29 @@ def list_reports(
     return Page(items=[_stored(r) for r in rows], next_cursor=rows[-1].id if more else None)
 
 
+def same_accession(
+    session: Session, *, accession: str, facility: str | None, exclude: str, limit: int = 20
+) -> list[str]:
+    """Ids of the other reports of ``accession`` at ``facility``, oldest first.
+
+    Accession numbers are issued per facility, so a match needs a known facility: with
+    none, nothing matches (and no report of another facility is ever named).
+    """
+    if facility is None:
+        return []
+    query = (
+        select(ReportRow.id)
+        .where(
+            ReportRow.accession == accession,
+            ReportRow.facility == facility,
+            ReportRow.id != exclude,
+        )
+        .order_by(ReportRow.created_at, ReportRow.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
 def count(session: Session) -> int:
     """How many reports there are."""
     return int(session.scalar(select(func.count()).select_from(ReportRow)) or 0)

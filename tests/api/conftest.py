@@ -32,12 +32,22 @@ class Api:
         return {**self.headers[role], **extra}
 
 
-def make_api(db: Database, **app_kwargs: Any) -> tuple[TestClient, SigningKey]:
+def no_dns(host: str, port: int) -> list[str]:
+    """The tests' default resolver: no name resolves, and no DNS query leaves the machine.
+
+    A test that needs a name resolved passes its own ``resolver`` mapping it.
+    """
+    raise OSError(f"tests resolve no names ({host})")
+
+
+def make_api(
+    db: Database, settings: Settings | None = None, **app_kwargs: Any
+) -> tuple[TestClient, SigningKey]:
     """A TestClient around an app on ``db`` signing with a fresh key."""
     key = generate_signing_key()
-    kwargs: dict[str, Any] = {"rate_per_s": 0, "workers": 1, **app_kwargs}
+    kwargs: dict[str, Any] = {"rate_per_s": 0, "workers": 1, "resolver": no_dns, **app_kwargs}
     app = create_app(
-        Settings(backend="rules", database_url="sqlite://"),
+        settings or Settings(backend="rules", database_url="sqlite://"),
         database=db,
         signing_keys=[key],
         **kwargs,

@@ -16,6 +16,7 @@ import pytest
 from reportdraft.api.webhooks import verify_signature
 from reportdraft.backends import BackendOptions, create_backend
 from reportdraft.errors import BackendUnavailableError
+from reportdraft.settings import Settings
 from tests.api.conftest import Api, make_api
 from tests.api.helpers import FACILITY, a_case, create_drafted, make_signable, seed_keys
 from tests.api.server import free_port
@@ -127,7 +128,24 @@ class _Receiver:
             time.sleep(0.1)
 
 
-def test_webhooks_are_signed_and_retried(sqlite_api: Api) -> None:
+LOOPBACK_ALLOWED = Settings(backend="rules", database_url="sqlite://", webhook_allow=("127.0.0.1",))
+"""The service with the loopback receiver allowlisted (the egress policy refuses it otherwise)."""
+
+
+@pytest.fixture
+def loopback_api(tmp_path: Path) -> Iterator[Api]:
+    """The service on SQLite with ``127.0.0.1`` in ``REPORTDRAFT_WEBHOOK_ALLOW``."""
+    db, handle = open_database("sqlite", tmp_path)
+    client, key = make_api(db, LOOPBACK_ALLOWED)
+    try:
+        with client:
+            yield Api(client=client, db=db, key=key, headers=seed_keys(db, key))
+    finally:
+        close_database(db, handle)
+
+
+def test_webhooks_are_signed_and_retried(loopback_api: Api) -> None:
+    sqlite_api = loopback_api
     receiver = _Receiver(fail_first=1)
     try:
         secret = "s3cret-s3cret-s3cret"
