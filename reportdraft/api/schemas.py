@@ -387,7 +387,12 @@ class ApiKeyRequest(FacilityScopeFields):
     """
 
     model_config = _examples(
-        {"role": "radiologist", "radiologist_id": "dr-reyes", "label": "reading room 3"}
+        {
+            "role": "radiologist",
+            "radiologist_id": "dr-reyes",
+            "label": "reading room 3",
+            "facilities": ["HVIC"],
+        }
     )
 
     role: Role
@@ -397,6 +402,8 @@ class ApiKeyRequest(FacilityScopeFields):
 
 class ApiKeyScopeRequest(FacilityScopeFields):
     """Replace a key's facility scope (how an admin scopes a key created before scoping)."""
+
+    model_config = _examples({"facilities": ["HVIC", "HVIC-NORTH"]})
 
 
 class ApiKeyOut(Strict):
@@ -432,7 +439,11 @@ class WebhookRequest(FacilityScopeFields):
     """
 
     model_config = _examples(
-        {"url": "https://ris.example.org/hooks/reportdraft", "events": ["critical.detected"]}
+        {
+            "url": "https://ris.example.org/hooks/reportdraft",
+            "events": ["critical.detected"],
+            "facilities": ["HVIC"],
+        }
     )
 
     url: Annotated[

@@ -43,11 +43,17 @@ def no_dns(host: str, port: int) -> list[str]:
 def make_api(
     db: Database, settings: Settings | None = None, **app_kwargs: Any
 ) -> tuple[TestClient, SigningKey]:
-    """A TestClient around an app on ``db`` signing with a fresh key."""
+    """A TestClient around an app on ``db`` signing with a fresh key.
+
+    The default settings allowlist the webhook host ``hooks.test`` (a reserved name that
+    :func:`no_dns` never resolves), so tests can register subscriptions without any
+    delivery ever leaving the process.
+    """
     key = generate_signing_key()
     kwargs: dict[str, Any] = {"rate_per_s": 0, "workers": 1, "resolver": no_dns, **app_kwargs}
     app = create_app(
-        settings or Settings(backend="rules", database_url="sqlite://"),
+        settings
+        or Settings(backend="rules", database_url="sqlite://", webhook_allow=("hooks.test",)),
         database=db,
         signing_keys=[key],
         **kwargs,

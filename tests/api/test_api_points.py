@@ -32,7 +32,7 @@ from reportdraft.models.report import Radiologist
 from reportdraft.store import reports
 from reportdraft.store.tables import ReportRow
 from tests.api.conftest import Api, make_api
-from tests.api.helpers import a_case, seed_keys
+from tests.api.helpers import FACILITY, a_case, seed_keys
 from tests.store.dbfixtures import close_database, open_database
 
 
@@ -82,14 +82,14 @@ def test_415_on_other_json_endpoints_and_json_variants_still_work(docs_api: Api)
     admin = docs_api.as_("admin")
     response = docs_api.client.post(
         "/v1/admin/api-keys",
-        content=b'{"role": "qa"}',
+        content=b'{"role": "qa", "all_facilities": true}',
         headers={**admin, "Content-Type": "text/plain"},
     )
     assert response.status_code == 415
     assert response.json()["error"]["code"] == "unsupported_media_type"
     response = docs_api.client.post(
         "/v1/admin/api-keys",
-        content=b'{"role": "qa"}',
+        content=b'{"role": "qa", "all_facilities": true}',
         headers={**admin, "Content-Type": "application/json; charset=utf-8"},
     )
     assert response.status_code == 201, response.text
@@ -138,8 +138,9 @@ def test_status_values_come_from_the_store_and_the_lifecycle() -> None:
 
 def _facility_case(accession: str, facility: str | None) -> dict[str, Any]:
     case = a_case(accession)
-    if facility is not None:
-        case["study"]["performing_facility"]["identifier"] = facility
+    case["study"]["performing_facility"]["identifier"] = facility
+    if facility is None:
+        del case["study"]["performing_facility"]["identifier"]
     return case
 
 
@@ -150,12 +151,14 @@ def test_duplicate_accession_warns_and_flags(sqlite_api: Api) -> None:
     """
     ws = sqlite_api.as_("workstation")
     client = sqlite_api.client
-    first = client.post("/v1/reports?wait=true", json=_facility_case("ACC-DUP", "HVIC"), headers=ws)
+    first = client.post(
+        "/v1/reports?wait=true", json=_facility_case("ACC-DUP", FACILITY), headers=ws
+    )
     assert first.status_code == 201, first.text
     assert first.json()["warnings"] == []
     assert "duplicate_accession" not in [f["kind"] for f in first.json()["draft"]["flags"]]
     second = client.post(
-        "/v1/reports?wait=true", json=_facility_case("ACC-DUP", "HVIC"), headers=ws
+        "/v1/reports?wait=true", json=_facility_case("ACC-DUP", FACILITY), headers=ws
     )
     assert second.status_code == 201, second.text
     body = second.json()
@@ -173,20 +176,23 @@ def test_duplicate_accession_warns_and_flags(sqlite_api: Api) -> None:
 
 
 def test_duplicate_check_stays_inside_the_facility(sqlite_api: Api) -> None:
-    """Another facility's report with the same accession is never named (nor an unknown one)."""
-    ws = sqlite_api.as_("workstation")
+    """Another facility's report with the same accession is never named (nor an unknown one).
+
+    Created with the admin key, which may create reports for any facility.
+    """
+    ws = sqlite_api.as_("admin")
     client = sqlite_api.client
     other = client.post("/v1/reports", json=_facility_case("ACC-X", "OTHER"), headers=ws)
     assert other.status_code == 202
     unknown = client.post("/v1/reports", json=_facility_case("ACC-X", None), headers=ws)
     assert unknown.status_code == 202
     assert unknown.json()["warnings"] == []
-    mine = client.post("/v1/reports", json=_facility_case("ACC-X", "HVIC"), headers=ws)
+    mine = client.post("/v1/reports", json=_facility_case("ACC-X", FACILITY), headers=ws)
     assert mine.status_code == 202
     assert mine.json()["warnings"] == []
     with sqlite_api.db.read() as session:
         rows = {r.facility for r in session.query(ReportRow).filter_by(accession="ACC-X")}
-    assert rows == {"OTHER", "HVIC", None}
+    assert rows == {"OTHER", FACILITY, None}
 
 
 # --- /docs -----------------------------------------------------------------------------
@@ -279,8 +285,9 @@ def test_every_request_body_has_a_valid_example(docs_api: Api) -> None:
 
 
 def test_case_example_is_accepted_by_the_service(docs_api: Api) -> None:
-    """The example offered for ``POST /v1/reports`` creates a report as it is."""
+    """The example offered for ``POST /v1/reports`` creates a report as it is (with a key
+    of any facility: the admin key)."""
     response = docs_api.client.post(
-        "/v1/reports", json=schemas.CASE_EXAMPLE, headers=docs_api.as_("workstation")
+        "/v1/reports", json=schemas.CASE_EXAMPLE, headers=docs_api.as_("admin")
     )
     assert response.status_code == 202, response.text

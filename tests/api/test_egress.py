@@ -44,6 +44,7 @@ from reportdraft.api.webhooks import Dispatcher
 from reportdraft.errors import ConfigurationError
 from reportdraft.settings import Settings
 from reportdraft.store import Database, outbox
+from reportdraft.store.principals import UNRESTRICTED
 from reportdraft.store.tables import DeliveryRow
 from tests.api.conftest import make_api
 from tests.api.helpers import seed_keys
@@ -83,7 +84,7 @@ class Service:
     def register(self, url: str) -> httpx.Response:
         return self.client.post(
             "/v1/admin/webhooks",
-            json={"url": url, "events": ["report.drafted"]},
+            json={"url": url, "events": ["report.drafted"], "all_facilities": True},
             headers=self.admin,
         )
 
@@ -172,7 +173,11 @@ class NeverCalled(httpx.BaseTransport):
 def _emit(db: Database) -> None:
     with db.write() as session:
         outbox.emit(
-            session, event="report.drafted", data={"report_id": "r-1"}, now=datetime.now(UTC)
+            session,
+            event="report.drafted",
+            data={"report_id": "r-1"},
+            facility=None,
+            now=datetime.now(UTC),
         )
 
 
@@ -397,6 +402,7 @@ def test_rows_from_before_the_policy_are_refused_at_delivery(
             session,
             url="http://169.254.169.254/latest/meta-data/",
             events=["report.drafted"],
+            scope=UNRESTRICTED,
             now=datetime.now(UTC),
         )
     _emit(service.db)

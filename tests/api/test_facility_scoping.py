@@ -299,7 +299,7 @@ def test_webhook_events_go_only_to_subscriptions_covering_the_facility(api: Api)
     ):
         r = c.post(
             "/v1/admin/webhooks",
-            json={"url": "http://127.0.0.1:9/hook", "events": ["report.drafted"], **scope},
+            json={"url": "http://hooks.test/hook", "events": ["report.drafted"], **scope},
             headers=admin,
         )
         assert r.status_code == 201, r.text
@@ -325,14 +325,14 @@ def test_emit_without_a_facility_reaches_only_all_facility_subscriptions(api: Ap
     with api.db.write() as session:
         scoped = outbox.create_webhook(
             session,
-            url="http://127.0.0.1:9/a",
+            url="http://hooks.test/a",
             events=["report.signed"],
             scope=principals.facility_scope([FACILITY], False),
             now=NOW,
         )
         everywhere = outbox.create_webhook(
             session,
-            url="http://127.0.0.1:9/b",
+            url="http://hooks.test/b",
             events=["report.signed"],
             scope=principals.facility_scope(None, True),
             now=NOW,
@@ -419,7 +419,7 @@ def test_admin_api_key_and_webhook_scope_validation(api: Api) -> None:
     assert made.json()["facilities"] == ["A", "B"]
     assert made.json()["all_facilities"] is False
     assert post("/v1/admin/api-keys", {"role": "admin"}).status_code == 201
-    hook = {"url": "http://127.0.0.1:9/h", "events": ["report.signed"]}
+    hook = {"url": "http://hooks.test/h", "events": ["report.signed"]}
     refused = post("/v1/admin/webhooks", hook)
     assert refused.status_code == 422
     assert refused.json()["error"]["code"] == "facility_scope_required"
