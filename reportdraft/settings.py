@@ -11,9 +11,23 @@ REPORTDRAFT_DIALECT       ``vllm`` or ``llamacpp`` (how the schema constraint is
 REPORTDRAFT_API_KEY       bearer key for the model server (falls back to OPENAI_API_KEY)
 REPORTDRAFT_TEMPLATES     extra template directories (os.pathsep-separated), site overrides
 REPORTDRAFT_DATABASE_URL  SQLAlchemy URL of the service database
-REPORTDRAFT_SIGNING_KEY   path to a PEM private key, or the PEM itself
+REPORTDRAFT_SIGNING_KEY   PEM private key (path or PEM text): the CLI ``sign --key`` only
 REPORTDRAFT_DATA          folder of public report text for eval suites
 ========================  ===================================================
+
+The service signs as each radiologist with their own key, stored sealed (AES-256-GCM)
+under a key-encryption key (KEK); ``reportdraft.store.signing_keys`` decodes these
+variables and reads the files (here they are text only). The API ignores
+``REPORTDRAFT_SIGNING_KEY``.
+
+=============================================  ==========================================
+REPORTDRAFT_KEY_ENCRYPTION_KEY                 base64 of 32 random bytes: the KEK
+REPORTDRAFT_KEY_ENCRYPTION_KEY_FILE            a file holding that base64 instead
+REPORTDRAFT_KEY_ENCRYPTION_KEYS_PREVIOUS       earlier KEKs (base64, comma-separated),
+                                               accepted to unseal only, until
+                                               ``reportdraft keys rewrap``
+REPORTDRAFT_KEY_ENCRYPTION_KEYS_PREVIOUS_FILE  a file with one earlier KEK per line
+=============================================  ==========================================
 """
 
 from __future__ import annotations
@@ -36,6 +50,10 @@ class Settings:
     template_dirs: tuple[Path, ...] = ()
     database_url: str = "sqlite:///reportdraft.db"
     signing_key: str | None = None
+    key_encryption_key: str | None = field(default=None, repr=False)
+    key_encryption_key_file: Path | None = None
+    key_encryption_keys_previous: tuple[str, ...] = field(default=(), repr=False)
+    key_encryption_keys_previous_file: Path | None = None
     data_dir: Path | None = None
     model_timeout_s: float = 120.0
     max_model_calls: int = 2
@@ -47,6 +65,9 @@ class Settings:
         env = os.environ if env is None else env
         dirs = tuple(Path(p) for p in env.get("REPORTDRAFT_TEMPLATES", "").split(os.pathsep) if p)
         data = env.get("REPORTDRAFT_DATA")
+        kek_file = env.get("REPORTDRAFT_KEY_ENCRYPTION_KEY_FILE")
+        previous_file = env.get("REPORTDRAFT_KEY_ENCRYPTION_KEYS_PREVIOUS_FILE")
+        previous = env.get("REPORTDRAFT_KEY_ENCRYPTION_KEYS_PREVIOUS", "")
         return cls(
             backend=env.get("REPORTDRAFT_BACKEND", "llamacpp"),
             model=env.get("REPORTDRAFT_MODEL") or None,
@@ -56,5 +77,9 @@ class Settings:
             template_dirs=dirs,
             database_url=env.get("REPORTDRAFT_DATABASE_URL", "sqlite:///reportdraft.db"),
             signing_key=env.get("REPORTDRAFT_SIGNING_KEY") or None,
+            key_encryption_key=env.get("REPORTDRAFT_KEY_ENCRYPTION_KEY") or None,
+            key_encryption_key_file=Path(kek_file) if kek_file else None,
+            key_encryption_keys_previous=tuple(k for k in previous.split(",") if k.strip()),
+            key_encryption_keys_previous_file=Path(previous_file) if previous_file else None,
             data_dir=Path(data) if data else None,
         )

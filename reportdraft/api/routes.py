@@ -15,8 +15,15 @@ POST   /v1/reports/{id}/sign                (If-Match)  R A  (final: A only)
 POST   /v1/reports/{id}/amend               (If-Match)  A
 POST   /v1/reports/{id}/addenda             (If-Match)  A
 GET    /v1/reports/{id}/redline, /audit                 R A Q D
-GET    /v1/reports/{id}/pdf, /fhir, /hl7                all
+GET    /v1/reports/{id}/pdf, /fhir, /hl7   (?preview)   all
+GET    /v1/radiologists/{id}/keys                       all
 =====================================================  =========
+
+Renderings verify first: every signature and version link of the stored report is checked
+against the published keyring (each radiologist's keys with owner and revocation time);
+a report that fails is refused with 409 ``signature_invalid`` and nothing is rendered. An
+unsigned draft is refused (``not_signed``) unless ``preview=true`` asks for a preview,
+which the renderers mark DRAFT / NOT FOR CLINICAL USE, without a signature block.
 """
 
 from __future__ import annotations
@@ -51,10 +58,11 @@ from reportdraft.api.schemas import (
     ReportPage,
     SignRequest,
 )
+from reportdraft.attest import KeyDocument
 from reportdraft.errors import ConflictError
 from reportdraft.models import Case, Priority
 from reportdraft.models.report import Radiologist, Report, ReportStatus
-from reportdraft.store import audit, reports
+from reportdraft.store import audit, reports, signing_keys
 from reportdraft.store.principals import Role
 
 W, R, A, Q, D = Role.WORKSTATION, Role.RADIOLOGIST, Role.ATTENDING, Role.QA, Role.ADMIN
@@ -77,6 +85,7 @@ IfMatch = Annotated[
     str | None,
     Header(alias="If-Match", max_length=40, description="The ETag of the version you read."),
 ]
+RadiologistId = Annotated[str, Path(pattern=r"^[A-Za-z0-9\-_.@]{1,64}$")]
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
 
 
@@ -470,8 +479,10 @@ def _as_signer(
     if_match: str | None,
     step: Callable[[Report, datetime, _Signer], Report],
 ) -> ReportOut:
-    """Apply a signing ``step`` as the caller's radiologist profile with its registered key,
-    through the conditional (If-Match) update of ``service.mutate``."""
+    """Apply a signing ``step`` as the caller's radiologist profile with their own active
+    key (unsealed for this request), through the conditional (If-Match) update of
+    ``service.mutate``. The published keyring goes along, so the lifecycle checks the key
+    is the signer's and unrevoked, and that the earlier versions verify."""
     expected = required_version(if_match)
     state = app_state(request)
     profile = service.signer(principal)
@@ -531,6 +542,13 @@ def audit_trail(
     )
 
 
+Preview = Annotated[
+    bool,
+    Query(
+        description="Render an unsigned draft as a preview (watermarked DRAFT / NOT FOR "
+        "CLINICAL USE, no signature block); without it a draft is refused (not_signed)."
+    ),
+]
 RENDERINGS = {
     "pdf": ("render_pdf", "application/pdf"),
     "fhir": ("render_fhir", "application/fhir+json"),
@@ -538,13 +556,29 @@ RENDERINGS = {
 }
 
 
-def _render(request: Request, report_id: str, kind: str) -> Response:
+def _render(request: Request, report_id: str, kind: str, *, preview: bool = False) -> Response:
+    """Verify the stored report against the published keyring, then render it.
+
+    What is verified is the JSON form of the report the renderer receives, so what is
+    rendered is exactly what verified.
+    """
     stored = _drafted(request, report_id)
-    assert stored.report is not None
-    if not stored.report.current.is_signed:
+    if stored.report is None:
+        raise ConflictError(f"report {report_id} has no draft yet", code="not_drafted")
+    problems = attest.verify_report_data(
+        stored.report.model_dump(mode="json"), keyring=service.keyring(app_state(request))
+    )
+    if problems:
+        raise ApiError(
+            409,
+            f"report {report_id} does not verify against the published keys; not rendered",
+            code="signature_invalid",
+            details={"problems": [{"code": p.code, "detail": p.detail} for p in problems]},
+        )
+    if not stored.report.current.is_signed and not preview:
         raise ConflictError(
             f"report {report_id} is not signed (status {stored.state}); renderings are of "
-            "signed reports",
+            "signed reports (preview=true renders an unsigned draft as a preview)",
             code="not_signed",
         )
     function, media_type = RENDERINGS[kind]
@@ -569,10 +603,13 @@ def _render(request: Request, report_id: str, kind: str) -> Response:
     responses={200: {"content": {"application/pdf": {}}}},
 )
 def pdf(
-    request: Request, report_id: str, _: Annotated[Principal, Depends(require(*READERS))]
+    request: Request,
+    report_id: str,
+    _: Annotated[Principal, Depends(require(*READERS))],
+    preview: Preview = False,
 ) -> Response:
     """The signed report as PDF."""
-    return _render(request, report_id, "pdf")
+    return _render(request, report_id, "pdf", preview=preview)
 
 
 @router.get(
@@ -581,10 +618,13 @@ def pdf(
     responses={200: {"content": {"application/fhir+json": {}}}},
 )
 def fhir(
-    request: Request, report_id: str, _: Annotated[Principal, Depends(require(*READERS))]
+    request: Request,
+    report_id: str,
+    _: Annotated[Principal, Depends(require(*READERS))],
+    preview: Preview = False,
 ) -> Response:
     """The signed report as a FHIR R4 Bundle (DiagnosticReport, Observations, Provenance)."""
-    return _render(request, report_id, "fhir")
+    return _render(request, report_id, "fhir", preview=preview)
 
 
 @router.get(
@@ -593,7 +633,27 @@ def fhir(
     responses={200: {"content": {"x-application/hl7-v2+er7": {}}}},
 )
 def hl7(
-    request: Request, report_id: str, _: Annotated[Principal, Depends(require(*READERS))]
+    request: Request,
+    report_id: str,
+    _: Annotated[Principal, Depends(require(*READERS))],
+    preview: Preview = False,
 ) -> Response:
     """The signed report as an HL7 v2.5.1 ORU^R01 message."""
-    return _render(request, report_id, "hl7")
+    return _render(request, report_id, "hl7", preview=preview)
+
+
+@router.get(
+    "/radiologists/{radiologist_id}/keys",
+    response_model=list[KeyDocument],
+    summary="A radiologist's public signing keys (key documents)",
+)
+def radiologist_keys(
+    request: Request,
+    radiologist_id: RadiologistId,
+    _: Annotated[Principal, Depends(require(*READERS))],
+) -> list[KeyDocument]:
+    """Every key of the radiologist, oldest first, revoked ones included (they still
+    verify what they signed before their revocation): the trust material a verifier needs,
+    in the format ``reportdraft.attest.load_trusted_keys`` reads."""
+    with app_state(request).db.read() as session:
+        return [key.document() for key in signing_keys.list_keys(session, radiologist_id)]
