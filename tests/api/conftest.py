@@ -11,20 +11,20 @@ import pytest
 from fastapi.testclient import TestClient
 
 from reportdraft.api import create_app
-from reportdraft.attest import SigningKey, generate_signing_key
 from reportdraft.settings import Settings
 from reportdraft.store import Database
+from reportdraft.store.signing_keys import KekRing, KeyEncryptionKey
 from tests.api.helpers import seed_keys
 from tests.store.dbfixtures import BACKENDS, close_database, open_database
 
 
 @dataclass
 class Api:
-    """A running app (TestClient), its database and a bearer header per role."""
+    """A running app (TestClient), its database, its KEKs and a bearer header per role."""
 
     client: TestClient
     db: Database
-    key: SigningKey
+    keks: KekRing
     headers: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def as_(self, role: str, **extra: str) -> dict[str, str]:
@@ -32,27 +32,29 @@ class Api:
         return {**self.headers[role], **extra}
 
 
-def make_api(db: Database, **app_kwargs: Any) -> tuple[TestClient, SigningKey]:
-    """A TestClient around an app on ``db`` signing with a fresh key."""
-    key = generate_signing_key()
+def make_api(db: Database, **app_kwargs: Any) -> tuple[TestClient, KekRing]:
+    """A TestClient around an app on ``db`` with a fresh key-encryption key.
+
+    The app holds no signing key: ``seed_keys(db, keks)`` gives each radiologist their
+    own key pair, sealed under the returned KEKs (the same ones the app unseals with).
+    """
+    keks = KekRing(KeyEncryptionKey.generate())
     kwargs: dict[str, Any] = {"rate_per_s": 0, "workers": 1, **app_kwargs}
-    app = create_app(
-        Settings(backend="rules", database_url="sqlite://"),
-        database=db,
-        signing_keys=[key],
-        **kwargs,
+    settings = Settings(
+        backend="rules", database_url="sqlite://", key_encryption_key=keks.current.encoded()
     )
-    return TestClient(app), key
+    app = create_app(settings, database=db, **kwargs)
+    return TestClient(app), keks
 
 
 @pytest.fixture(params=BACKENDS)
 def api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Api]:
     """The service with drafting workers (rules backend), once per database."""
     db, handle = open_database(request.param, tmp_path)
-    client, key = make_api(db)
+    client, keks = make_api(db)
     try:
         with client:
-            yield Api(client=client, db=db, key=key, headers=seed_keys(db, key))
+            yield Api(client=client, db=db, keks=keks, headers=seed_keys(db, keks))
     finally:
         close_database(db, handle)
 
@@ -61,9 +63,9 @@ def api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Api]:
 def sqlite_api(tmp_path: Path) -> Iterator[Api]:
     """The service on SQLite only (for tests whose subject is not the database)."""
     db, handle = open_database("sqlite", tmp_path)
-    client, key = make_api(db)
+    client, keks = make_api(db)
     try:
         with client:
-            yield Api(client=client, db=db, key=key, headers=seed_keys(db, key))
+            yield Api(client=client, db=db, keks=keks, headers=seed_keys(db, keks))
     finally:
         close_database(db, handle)
