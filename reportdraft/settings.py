@@ -11,12 +11,27 @@ REPORTDRAFT_DIALECT        ``vllm`` or ``llamacpp`` (how the schema constraint i
 REPORTDRAFT_API_KEY        bearer key for the model server (falls back to OPENAI_API_KEY)
 REPORTDRAFT_TEMPLATES      extra template directories (os.pathsep-separated), site overrides
 REPORTDRAFT_DATABASE_URL   SQLAlchemy URL of the service database
-REPORTDRAFT_SIGNING_KEY    path to a PEM private key, or the PEM itself
-REPORTDRAFT_TRUSTED_KEYS   public key PEM files / dirs of ``*.pem`` (os.pathsep-separated)
+REPORTDRAFT_SIGNING_KEY    PEM private key (path or PEM text): the CLI ``sign --key`` only
+REPORTDRAFT_TRUSTED_KEYS   trusted public keys for ``render`` (os.pathsep-separated PEM files,
+                           key documents or folders of them)
 REPORTDRAFT_DATA           folder of public report text for eval suites
 REPORTDRAFT_CLOCK_SKEW_S   seconds a client clock may run ahead (critical-result times)
 REPORTDRAFT_WEBHOOK_ALLOW  internal webhook hosts allowed (comma-separated host or host:port)
 =========================  ===================================================
+
+The service signs as each radiologist with their own key, stored sealed (AES-256-GCM)
+under a key-encryption key (KEK); ``reportdraft.store.signing_keys`` decodes these
+variables and reads the files (here they are text only). The API ignores
+``REPORTDRAFT_SIGNING_KEY``.
+
+=============================================  ==========================================
+REPORTDRAFT_KEY_ENCRYPTION_KEY                 base64 of 32 random bytes: the KEK
+REPORTDRAFT_KEY_ENCRYPTION_KEY_FILE            a file holding that base64 instead
+REPORTDRAFT_KEY_ENCRYPTION_KEYS_PREVIOUS       earlier KEKs (base64, comma-separated),
+                                               accepted to unseal only, until
+                                               ``reportdraft keys rewrap``
+REPORTDRAFT_KEY_ENCRYPTION_KEYS_PREVIOUS_FILE  a file with one earlier KEK per line
+=============================================  ==========================================
 """
 
 from __future__ import annotations
@@ -46,6 +61,10 @@ class Settings:
     database_url: str = "sqlite:///reportdraft.db"
     signing_key: str | None = None
     trusted_keys: tuple[Path, ...] = ()
+    key_encryption_key: str | None = field(default=None, repr=False)
+    key_encryption_key_file: Path | None = None
+    key_encryption_keys_previous: tuple[str, ...] = field(default=(), repr=False)
+    key_encryption_keys_previous_file: Path | None = None
     data_dir: Path | None = None
     webhook_allow: tuple[str, ...] = ()
     model_timeout_s: float = 120.0
@@ -60,6 +79,9 @@ class Settings:
         dirs = tuple(Path(p) for p in env.get("REPORTDRAFT_TEMPLATES", "").split(os.pathsep) if p)
         data = env.get("REPORTDRAFT_DATA")
         skew = env.get("REPORTDRAFT_CLOCK_SKEW_S")
+        kek_file = env.get("REPORTDRAFT_KEY_ENCRYPTION_KEY_FILE")
+        previous_file = env.get("REPORTDRAFT_KEY_ENCRYPTION_KEYS_PREVIOUS_FILE")
+        previous = env.get("REPORTDRAFT_KEY_ENCRYPTION_KEYS_PREVIOUS", "")
         return cls(
             backend=env.get("REPORTDRAFT_BACKEND", "llamacpp"),
             model=env.get("REPORTDRAFT_MODEL") or None,
@@ -72,6 +94,10 @@ class Settings:
             trusted_keys=tuple(
                 Path(p) for p in env.get("REPORTDRAFT_TRUSTED_KEYS", "").split(os.pathsep) if p
             ),
+            key_encryption_key=env.get("REPORTDRAFT_KEY_ENCRYPTION_KEY") or None,
+            key_encryption_key_file=Path(kek_file) if kek_file else None,
+            key_encryption_keys_previous=tuple(k for k in previous.split(",") if k.strip()),
+            key_encryption_keys_previous_file=Path(previous_file) if previous_file else None,
             data_dir=Path(data) if data else None,
             clock_skew_s=_skew(skew) if skew else DEFAULT_CLOCK_SKEW_S,
             webhook_allow=tuple(

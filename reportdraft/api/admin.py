@@ -1,9 +1,16 @@
-"""Admin endpoints: API keys, radiologist profiles, webhook subscriptions; and health.
+"""Admin endpoints: API keys, radiologist profiles and keys, webhooks; and health.
 
 API keys and webhook subscriptions carry a facility scope (see ``reportdraft.api.auth``):
 a new non-admin key or a new subscription must name ``facilities`` or set
 ``all_facilities``; ``PATCH /v1/admin/api-keys/{id}`` (re)assigns a key's scope, which is
 how keys created before scoping are put back to work.
+
+Radiologist signing keys (see ``reportdraft.store.signing_keys``): ``PUT
+/v1/admin/radiologists/{id}`` makes the radiologist's key pair when they have no active
+key and sets the profile's ``key_id`` itself (a client-supplied ``key_id`` must be one of
+that radiologist's unrevoked keys); ``POST .../keys`` rotates (a new active key);
+``POST .../keys/{key_id}/revoke`` revokes with a reason. Private keys never leave the
+service; responses carry key documents (public key, owner, times).
 """
 
 from __future__ import annotations
@@ -11,9 +18,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Request, Response
+from pydantic import Field
 
 from reportdraft.api.auth import Principal, app_state, require
-from reportdraft.api.routes import ERRORS
+from reportdraft.api.routes import ERRORS, RadiologistId
 from reportdraft.api.schemas import (
     RADIOLOGIST_EXAMPLE,
     ApiKeyInfo,
@@ -24,14 +32,16 @@ from reportdraft.api.schemas import (
     WebhookOut,
     WebhookRequest,
 )
-from reportdraft.models.report import Radiologist
-from reportdraft.store import jobs, outbox, principals
+from reportdraft.attest import KeyDocument
+from reportdraft.models import Strict
+from reportdraft.models.report import KeyId, Radiologist
+from reportdraft.store import jobs, outbox, principals, signing_keys
 from reportdraft.store.principals import Role
 
 router = APIRouter(prefix="/v1/admin", responses=ERRORS)
 public = APIRouter()
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
-KeyId = Annotated[str, Path(pattern=r"^k-[0-9a-f]{16}$")]
+ApiKeyId = Annotated[str, Path(pattern=r"^k-[0-9a-f]{16}$")]
 
 
 @public.get("/health", response_model=Health, summary="Liveness and queue depth (no auth)")
@@ -46,30 +56,60 @@ def health(request: Request) -> Health:
 @router.put("/radiologists/{radiologist_id}", response_model=Radiologist)
 def put_radiologist(
     request: Request,
-    radiologist_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9\-_.@]{1,64}$")],
+    radiologist_id: RadiologistId,
     profile: Annotated[
         Radiologist, Body(openapi_examples={"attending": {"value": RADIOLOGIST_EXAMPLE}})
     ],
     _: Admin,
 ) -> Radiologist:
-    """Create or replace a profile; one without ``key_id`` is bound to the service key."""
+    """Create or replace a profile; the service binds it to the radiologist's own key.
+
+    A radiologist without an active key gets a new key pair (its private half sealed under
+    the KEK; 500 ``kek_missing`` when none is configured, nothing written). The returned
+    profile's ``key_id`` is the active key's.
+    """
     state = app_state(request)
     if profile.id != radiologist_id:
         from reportdraft.api.errors import ApiError
 
         raise ApiError(422, "the profile's id must match the URL", code="invalid_request")
-    profile = bind_default_key(profile, state.default_key())
     with state.db.write() as session:
-        principals.put_radiologist(session, profile, now=state.clock())
-    return profile
+        return signing_keys.register_profile(session, profile, keks=state.keks, now=state.clock())
 
 
-def bind_default_key(profile: Radiologist, key: object) -> Radiologist:
-    """``profile`` with the service key's id when it names none."""
-    key_id = getattr(key, "key_id", None)
-    if profile.key_id is None and key_id is not None:
-        return profile.model_copy(update={"key_id": key_id})
-    return profile
+class KeyRevokeRequest(Strict):
+    """Why a radiologist key is revoked (kept with the key and published)."""
+
+    reason: str = Field(min_length=3, max_length=200)
+
+
+@router.post("/radiologists/{radiologist_id}/keys", response_model=KeyDocument, status_code=201)
+def rotate_radiologist_key(
+    request: Request, radiologist_id: RadiologistId, _: Admin
+) -> KeyDocument:
+    """Make a new key the radiologist's active one; earlier keys stay valid for what they
+    signed (revoke one separately if it was compromised)."""
+    state = app_state(request)
+    with state.db.write() as session:
+        key = signing_keys.rotate_key(session, radiologist_id, keks=state.keks, now=state.clock())
+    return key.document()
+
+
+@router.post("/radiologists/{radiologist_id}/keys/{key_id}/revoke", response_model=KeyDocument)
+def revoke_radiologist_key(
+    request: Request,
+    radiologist_id: RadiologistId,
+    key_id: Annotated[KeyId, Path()],
+    body: KeyRevokeRequest,
+    _: Admin,
+) -> KeyDocument:
+    """Revoke a key now: what it signed before still verifies; it signs nothing more."""
+    state = app_state(request)
+    with state.db.write() as session:
+        key = signing_keys.revoke_key(
+            session, radiologist_id, key_id, at=state.clock(), reason=body.reason
+        )
+    return key.document()
 
 
 @router.get("/radiologists", response_model=list[Radiologist])
@@ -113,7 +153,7 @@ def list_api_keys(request: Request, _: Admin) -> list[ApiKeyInfo]:
 
 @router.patch("/api-keys/{key_id}", response_model=ApiKeyInfo)
 def scope_api_key(
-    request: Request, key_id: KeyId, body: ApiKeyScopeRequest, _: Admin
+    request: Request, key_id: ApiKeyId, body: ApiKeyScopeRequest, _: Admin
 ) -> ApiKeyInfo:
     """Replace a key's facility scope: ``facilities`` or ``all_facilities`` (not admin keys)."""
     with app_state(request).db.write() as session:
@@ -138,7 +178,7 @@ def _key_info(key: principals.ApiKey) -> ApiKeyInfo:
 
 
 @router.delete("/api-keys/{key_id}", status_code=204, response_class=Response)
-def revoke_api_key(request: Request, key_id: KeyId, _: Admin) -> Response:
+def revoke_api_key(request: Request, key_id: ApiKeyId, _: Admin) -> Response:
     """Revoke a key at once."""
     with app_state(request).db.write() as session:
         principals.revoke_api_key(session, key_id)

@@ -9,7 +9,7 @@ workers and the webhook dispatcher for the app's lifetime. Everything it needs c
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -28,9 +28,9 @@ from reportdraft.api.limits import DEFAULT_MAX_BODY, BodyLimitMiddleware, RateLi
 from reportdraft.api.state import AppState, utcnow
 from reportdraft.api.webhooks import Dispatcher
 from reportdraft.api.worker import BackendFactory, Drafter, WorkerPool
-from reportdraft.attest import SigningKey, load_signing_key
 from reportdraft.settings import Settings
 from reportdraft.store import Database, upgrade
+from reportdraft.store.signing_keys import kek_ring
 
 log = logging.getLogger("reportdraft.api")
 
@@ -39,7 +39,6 @@ def create_app(
     settings: Settings,
     *,
     start_workers: bool = True,
-    signing_keys: Sequence[SigningKey] = (),
     database: Database | None = None,
     backend_factory: BackendFactory | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY,
@@ -55,8 +54,10 @@ def create_app(
 ) -> FastAPI:
     """Build the service.
 
-    ``signing_keys`` add to ``settings.signing_key`` (the service signs as the
-    authenticated radiologist with the key registered in their profile).
+    The service signs as the authenticated radiologist with that radiologist's own key,
+    unsealed from the database with the key-encryption keys ``settings`` configure (read
+    and checked here, so a malformed KEK stops the start). ``settings.signing_key``
+    (``REPORTDRAFT_SIGNING_KEY``) means nothing to the service: it is the CLI's key.
     ``database`` reuses an open :class:`Database` (tests); ``backend_factory`` replaces
     the backend built from ``settings`` (tests of failure paths); ``rate_per_s`` 0
     disables rate limiting. ``resolver`` resolves webhook host names (the system
@@ -64,15 +65,19 @@ def create_app(
     """
     Allowlist.parse(settings.webhook_allow)  # a malformed allowlist stops start-up here
     db = database or Database(settings.database_url)
-    keys = {k.key_id: k for k in signing_keys}
+    keks = kek_ring(settings)
     if settings.signing_key:
-        configured = load_signing_key(settings.signing_key)
-        keys = {configured.key_id: configured, **keys}
+        log.warning(
+            "REPORTDRAFT_SIGNING_KEY is ignored by the service: radiologists sign with "
+            "their own keys"
+        )
+    if keks is None:
+        log.warning("no key-encryption key configured: radiologist keys cannot be created or used")
     state = AppState(
         settings=settings,
         db=db,
         limiter=RateLimiter(rate=rate_per_s, burst=rate_burst),
-        signing_keys=keys,
+        keks=keks,
         clock=clock,
         wait_timeout_s=wait_timeout_s,
         resolver=resolver,

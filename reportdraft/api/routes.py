@@ -15,7 +15,8 @@ POST   /v1/reports/{id}/sign                (If-Match)  R A  (final: A only)
 POST   /v1/reports/{id}/amend               (If-Match)  A
 POST   /v1/reports/{id}/addenda             (If-Match)  A
 GET    /v1/reports/{id}/redline, /audit                 R A Q D
-GET    /v1/reports/{id}/pdf, /fhir, /hl7                all
+GET    /v1/reports/{id}/pdf, /fhir, /hl7   (?preview)   all
+GET    /v1/radiologists/{id}/keys                       all
 =====================================================  =========
 
 Every key but an admin key is scoped to facilities (``reportdraft.api.auth``): each
@@ -24,11 +25,15 @@ endpoint above reads reports only through ``service.load_report`` (listings thro
 404 exactly like a missing one and never appears in a list; a case for a facility
 outside the key's scope is refused (403 ``facility_forbidden``, 422
 ``facility_required`` when it names none).
+Renderings verify first: every signature and version link of the stored report is checked
+against the published keyring (each radiologist's keys with owner and revocation time);
+a report that fails is refused with 409 ``signature_invalid`` and nothing is rendered. An
+unsigned draft is refused (``not_signed``) unless ``preview=true`` asks for a preview,
+which the renderers mark DRAFT / NOT FOR CLINICAL USE, without a signature block.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -62,11 +67,14 @@ from reportdraft.api.schemas import (
     ReportWarning,
     SignRequest,
 )
+from reportdraft.attest import KeyDocument
 from reportdraft.errors import ConflictError
-from reportdraft.models import Case, Priority
+from reportdraft.models import Case, Draft, Priority
 from reportdraft.models.report import Radiologist, Report, ReportStatus
 from reportdraft.redline import redline as compute_redline
-from reportdraft.store import audit, reports
+from reportdraft.render import render_fhir, render_hl7, render_pdf
+from reportdraft.render.trust import renderable, verified_report
+from reportdraft.store import audit, reports, signing_keys
 from reportdraft.store.principals import Role
 
 W, R, A, Q, D = Role.WORKSTATION, Role.RADIOLOGIST, Role.ATTENDING, Role.QA, Role.ADMIN
@@ -89,6 +97,7 @@ IfMatch = Annotated[
     str | None,
     Header(alias="If-Match", max_length=40, description="The ETag of the version you read."),
 ]
+RadiologistId = Annotated[str, Path(pattern=r"^[A-Za-z0-9\-_.@]{1,64}$")]
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
 
 
@@ -516,8 +525,10 @@ def _as_signer(
     if_match: str | None,
     step: Callable[[Report, datetime, _Signer], Report],
 ) -> ReportOut:
-    """Apply a signing ``step`` as the caller's radiologist profile with its registered key,
-    through the conditional (If-Match) update of ``service.mutate``."""
+    """Apply a signing ``step`` as the caller's radiologist profile with their own active
+    key (unsealed for this request), through the conditional (If-Match) update of
+    ``service.mutate``. The published keyring goes along, so the lifecycle checks the key
+    is the signer's and unrevoked, and that the earlier versions verify."""
     expected = required_version(if_match)
     state = app_state(request)
     profile = service.signer(principal)
@@ -532,12 +543,16 @@ def _as_signer(
     return _out(stored, response)
 
 
-def _drafted(request: Request, principal: Principal, report_id: str) -> reports.StoredReport:
+def _drafted(
+    request: Request, principal: Principal, report_id: str
+) -> tuple[reports.StoredReport, Draft, Report]:
+    """The report the caller may see, with its model draft and attested report (409
+    ``not_drafted`` while drafting has not finished)."""
     with app_state(request).db.read() as session:
         stored = service.load_report(session, principal, _path_id(report_id))
     if stored.report is None or stored.draft is None:
         raise ConflictError(f"report {report_id} has no draft yet", code="not_drafted")
-    return stored
+    return stored, stored.draft, stored.report
 
 
 @router.get("/reports/{report_id}/redline", summary="Draft vs current content, word level")
@@ -547,10 +562,8 @@ def redline(
     principal: Annotated[Principal, Depends(require(R, A, Q, D))],
 ) -> JSONResponse:
     """The radiologist's changes to the model's draft, with clinical change classes."""
-    stored = _drafted(request, principal, report_id)
-    assert stored.draft is not None
-    assert stored.report is not None
-    result = compute_redline(stored.draft, stored.report.current)
+    _, draft, report = _drafted(request, principal, report_id)
+    result = compute_redline(draft, report.current)
     return JSONResponse(result.model_dump(mode="json"))
 
 
@@ -573,36 +586,46 @@ def audit_trail(
     )
 
 
-RENDERINGS = {
-    "pdf": ("render_pdf", "application/pdf"),
-    "fhir": ("render_fhir", "application/fhir+json"),
-    "hl7": ("render_hl7", "x-application/hl7-v2+er7"),
+Preview = Annotated[
+    bool,
+    Query(
+        description="Render an unsigned draft as a preview (watermarked DRAFT / NOT FOR "
+        "CLINICAL USE, no signature block); without it a draft is refused (not_signed)."
+    ),
+]
+RENDERINGS: dict[str, tuple[Callable[[Report, bool], bytes], str]] = {
+    "pdf": (lambda report, preview: render_pdf(report, preview=preview), "application/pdf"),
+    "fhir": (
+        lambda report, preview: json.dumps(render_fhir(report, preview=preview)).encode("utf-8"),
+        "application/fhir+json",
+    ),
+    "hl7": (
+        lambda report, preview: render_hl7(report, preview=preview).encode("utf-8"),
+        "x-application/hl7-v2+er7",
+    ),
 }
+"""Each rendering: the function producing its bytes (given the preview choice), media type."""
 
 
-def _render(request: Request, principal: Principal, report_id: str, kind: str) -> Response:
-    stored = _drafted(request, principal, report_id)
-    assert stored.report is not None
-    if not stored.report.current.is_signed:
-        raise ConflictError(
-            f"report {report_id} is not signed (status {stored.state}); renderings are of "
-            "signed reports",
-            code="not_signed",
-        )
-    function, media_type = RENDERINGS[kind]
-    try:
-        module = importlib.import_module("reportdraft.render")
-        render = getattr(module, function)
-    except (ImportError, AttributeError):
-        raise ApiError(501, f"{kind} rendering is not available in this installation") from None
-    result = render(stored.report)
-    if isinstance(result, bytes):
-        content = result
-    elif isinstance(result, str):
-        content = result.encode("utf-8")
-    else:
-        content = json.dumps(result).encode("utf-8")
-    return Response(content=content, media_type=media_type, headers={"ETag": stored.etag})
+def _render(
+    request: Request, principal: Principal, report_id: str, kind: str, *, preview: bool = False
+) -> Response:
+    """Verify the stored report against the published keyring, then render it.
+
+    The same rules as ``reportdraft render`` (``reportdraft.render.trust``): every signature
+    and version link of the report's JSON form is verified first (409 ``signature_invalid``
+    with every problem in ``details``), so what is rendered is exactly what verified; an
+    unsigned draft renders only with ``preview=true`` (409 ``not_signed`` otherwise).
+    """
+    stored, _, report = _drafted(request, principal, report_id)
+    verified = verified_report(report.model_dump(mode="json"), service.keyring(app_state(request)))
+    renderable(verified, preview=preview)
+    produce, media_type = RENDERINGS[kind]
+    return Response(
+        content=produce(verified, preview),
+        media_type=media_type,
+        headers={"ETag": stored.etag},
+    )
 
 
 @router.get(
@@ -611,10 +634,13 @@ def _render(request: Request, principal: Principal, report_id: str, kind: str) -
     responses={200: {"content": {"application/pdf": {}}}},
 )
 def pdf(
-    request: Request, report_id: str, principal: Annotated[Principal, Depends(require(*READERS))]
+    request: Request,
+    report_id: str,
+    principal: Annotated[Principal, Depends(require(*READERS))],
+    preview: Preview = False,
 ) -> Response:
     """The signed report as PDF."""
-    return _render(request, principal, report_id, "pdf")
+    return _render(request, principal, report_id, "pdf", preview=preview)
 
 
 @router.get(
@@ -623,10 +649,13 @@ def pdf(
     responses={200: {"content": {"application/fhir+json": {}}}},
 )
 def fhir(
-    request: Request, report_id: str, principal: Annotated[Principal, Depends(require(*READERS))]
+    request: Request,
+    report_id: str,
+    principal: Annotated[Principal, Depends(require(*READERS))],
+    preview: Preview = False,
 ) -> Response:
     """The signed report as a FHIR R4 Bundle (DiagnosticReport, Observations, Provenance)."""
-    return _render(request, principal, report_id, "fhir")
+    return _render(request, principal, report_id, "fhir", preview=preview)
 
 
 @router.get(
@@ -635,7 +664,27 @@ def fhir(
     responses={200: {"content": {"x-application/hl7-v2+er7": {}}}},
 )
 def hl7(
-    request: Request, report_id: str, principal: Annotated[Principal, Depends(require(*READERS))]
+    request: Request,
+    report_id: str,
+    principal: Annotated[Principal, Depends(require(*READERS))],
+    preview: Preview = False,
 ) -> Response:
     """The signed report as an HL7 v2.5.1 ORU^R01 message."""
-    return _render(request, principal, report_id, "hl7")
+    return _render(request, principal, report_id, "hl7", preview=preview)
+
+
+@router.get(
+    "/radiologists/{radiologist_id}/keys",
+    response_model=list[KeyDocument],
+    summary="A radiologist's public signing keys (key documents)",
+)
+def radiologist_keys(
+    request: Request,
+    radiologist_id: RadiologistId,
+    _: Annotated[Principal, Depends(require(*READERS))],
+) -> list[KeyDocument]:
+    """Every key of the radiologist, oldest first, revoked ones included (they still
+    verify what they signed before their revocation): the trust material a verifier needs,
+    in the format ``reportdraft.attest.load_trusted_keys`` reads."""
+    with app_state(request).db.read() as session:
+        return [key.document() for key in signing_keys.list_keys(session, radiologist_id)]

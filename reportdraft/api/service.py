@@ -48,7 +48,7 @@ from reportdraft.models.report import (
     Report,
     ReportStatus,
 )
-from reportdraft.store import audit, outbox, reports
+from reportdraft.store import audit, outbox, reports, signing_keys
 from reportdraft.store.principals import Role
 from reportdraft.store.reports import StoredReport
 
@@ -228,23 +228,22 @@ def signer(principal: Principal) -> Radiologist:
 
 
 def signing_key(state: AppState, profile: Radiologist) -> attest.SigningKey:
-    """The service-held key registered for ``profile``."""
-    key = state.signing_key_for(profile.key_id) or (
-        state.default_key() if profile.key_id is None else None
-    )
-    if key is None:
-        raise ApiError(
-            503,
-            f"no signing key for {profile.id} is configured on this service "
-            "(set REPORTDRAFT_SIGNING_KEY)",
-            code="signing_key_unavailable",
+    """``profile``'s own active key, unsealed for this request (never another's key).
+
+    Refused with 409 ``no_active_key`` / ``key_revoked`` when the radiologist has no usable
+    key; a KEK problem is a configuration error (``kek_missing``, ``kek_unknown``,
+    ``key_unseal_failed``).
+    """
+    with state.db.read() as session:
+        return signing_keys.active_signing_key(
+            session, profile.id, keks=state.keks, at=state.clock()
         )
-    return key
 
 
 def keyring(state: AppState) -> dict[str, attest.VerifyKey]:
-    """The public keys of every key this service holds (to verify earlier signatures)."""
-    return {k: v.verify_key for k, v in state.signing_keys.items()}
+    """The published keyring: every radiologist key with its owner and revocation time."""
+    with state.db.read() as session:
+        return signing_keys.keyring(session)
 
 
 def _refuse(problems: list[CommunicationProblem]) -> None:

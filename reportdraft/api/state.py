@@ -1,4 +1,4 @@
-"""What the running service holds besides the database: keys, limiter, clock, workers.
+"""What the running service holds besides the database: KEKs, limiter, clock, workers.
 
 The service is stateless apart from the database: this object is per process and holds
 only configuration and caches, so several ``reportdraft serve`` processes can share one
@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 
 from reportdraft.api.egress import Allowlist, EgressPolicy, Resolver, system_resolver
 from reportdraft.api.limits import RateLimiter
-from reportdraft.attest import SigningKey
 from reportdraft.settings import Settings
 from reportdraft.store import Database
+from reportdraft.store.signing_keys import KekRing
 
 
 def utcnow() -> datetime:
@@ -26,12 +26,17 @@ def utcnow() -> datetime:
 
 @dataclass(kw_only=True)
 class AppState:
-    """Per-process service state, reachable as ``request.app.state.rd``."""
+    """Per-process service state, reachable as ``request.app.state.rd``.
+
+    ``keks`` are the key-encryption keys that unseal the radiologists' signing keys (None
+    when not configured: then no key can be created or used). The service holds no
+    signing key of its own: each radiologist signs with theirs, from the database.
+    """
 
     settings: Settings
     db: Database
     limiter: RateLimiter
-    signing_keys: dict[str, SigningKey] = field(default_factory=dict)
+    keks: KekRing | None = None
     clock: Callable[[], datetime] = utcnow
     wake: threading.Event = field(default_factory=threading.Event)
     wait_timeout_s: float = 120.0
@@ -41,11 +46,3 @@ class AppState:
     def egress(self) -> EgressPolicy:
         """The webhook egress policy: the configured allowlist and this state's resolver."""
         return EgressPolicy(Allowlist.parse(self.settings.webhook_allow), self.resolver)
-
-    def signing_key_for(self, key_id: str | None) -> SigningKey | None:
-        """The service-held signing key with ``key_id`` (None when not held here)."""
-        return self.signing_keys.get(key_id) if key_id else None
-
-    def default_key(self) -> SigningKey | None:
-        """The first configured signing key (profiles without a key id are bound to it)."""
-        return next(iter(self.signing_keys.values()), None)

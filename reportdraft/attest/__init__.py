@@ -8,6 +8,7 @@ The public API (everything else in the package is internal)::
     report = sign(report, to_status=ReportStatus.AMENDED, signoff=changes, reason="...", ...)
     report = add_addendum(report, text="...", author=profile, key=key, at=now)
     problems = verify_report(report, keyring={key.key_id: key.verify_key})
+    problems = verify_report(report, keyring=load_trusted_keys("published-keys/"))
     AuditLog(path).append(events_for(before, report, actor="u1", at=now))
     verify_chain(read_log(path))
 
@@ -27,11 +28,13 @@ from reportdraft.attest.audit import (
 )
 from reportdraft.attest.changes import AcknowledgementInput, SignOff, StatementEdit
 from reportdraft.attest.keys import (
+    KeyDocument,
     SigningKey,
     VerifyKey,
     generate_signing_key,
     key_id_of,
     load_signing_key,
+    load_trusted_keys,
     load_verify_key,
     write_key_files,
 )
@@ -62,6 +65,7 @@ __all__ = [
     "AuditEvent",
     "AuditLog",
     "ChainCheck",
+    "KeyDocument",
     "Refusal",
     "SignOff",
     "SignatureProblem",
@@ -79,6 +83,7 @@ __all__ = [
     "generate_signing_key",
     "key_id_of",
     "load_signing_key",
+    "load_trusted_keys",
     "load_verify_key",
     "open_report",
     "read_log",

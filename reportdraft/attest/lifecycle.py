@@ -37,6 +37,7 @@ from reportdraft.attest.rules import (
     Refusal,
     SigningPolicy,
     SignOffContext,
+    check_signing_key,
     check_signoff,
     refuse,
 )
@@ -260,6 +261,7 @@ def sign(
         base = base.model_copy(update={"addenda": [*base.addenda, _addendum]})
     ctx = SignOffContext(to_status=to_status, signer=signer, key_id=key.key_id, at=at, reason=why)
     refusals += check_signoff(base, ctx, policy)
+    refusals += check_signing_key(key.key_id, signer=signer, at=at, keyring=keyring)
     if refusals:
         raise refuse(refusals)
     transition = Transition(

@@ -27,6 +27,9 @@ whole list instead of one problem per attempt. Reason codes:
 ``signer_not_authorized``       the signer's role may not sign this status (policy)
 ``signer_key_unregistered``     the signer's profile names no signing key
 ``signer_key_mismatch``         the key used is not the one in the signer's profile
+``signer_key_untrusted``        a keyring was given and the key used is not in it
+``key_not_signers``             the keyring names another radiologist as the key's owner
+``key_revoked``                 the keyring says the key was revoked at/before the signing time
 ``license_missing``             no license in the state where the patient was imaged
 ``license_expired``             licenses there, but none active on the signing day
 ``reason_required``             a post-sign change (amend, correct, addendum) without why
@@ -47,6 +50,8 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import Field, ValidationError
 
+from reportdraft.attest.keys import VerifyKey
+from reportdraft.attest.signing import key_binding_problems
 from reportdraft.critical import blocks_signing, record_problems
 from reportdraft.errors import AttestationRefused, ConfigurationError
 from reportdraft.io import decode_text
@@ -219,6 +224,31 @@ def check_signer(
             Refusal("license_expired", f"{signer.id}'s {state} license ({numbers}) not active")
         )
     return refusals
+
+
+def check_signing_key(
+    key_id: str,
+    *,
+    signer: Radiologist,
+    at: datetime,
+    keyring: Mapping[str, VerifyKey] | None,
+) -> list[Refusal]:
+    """The key about to sign is trusted, is ``signer``'s own, and is not revoked at ``at``.
+
+    Without a ``keyring`` only the profile's ``key_id`` binds the key (``check_signer``);
+    a profile is a copy anyone can write, so the keyring (published key documents, or the
+    service's own key table) is what ties a key to a person. The ownership and revocation
+    rule is :func:`reportdraft.attest.signing.key_binding_problems`, the same one
+    verification applies, so nothing is signed that would not verify.
+    """
+    if keyring is None:
+        return []
+    trusted = keyring.get(key_id)
+    if trusted is None:
+        return [Refusal("signer_key_untrusted", f"key {key_id} is not among the trusted keys")]
+    return [
+        Refusal(p.code, p.detail) for p in key_binding_problems(trusted, signer_id=signer.id, at=at)
+    ]
 
 
 def check_reason(ctx: SignOffContext, policy: SigningPolicy) -> list[Refusal]:

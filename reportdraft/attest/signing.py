@@ -5,6 +5,23 @@ What is signed is exactly :func:`canonical_bytes` of a version's JSON form witho
 form is the one the report file stores (``model_dump(mode="json")``), so verification
 works on the stored document itself (:func:`verify_version_data` takes the parsed file,
 not a re-serialisation through the model, which could normalise a tampered value back).
+
+Against a ``keyring`` (key id → :class:`VerifyKey`) a signature must also be made with a
+trusted key; when the keyring names the key's owner, the owner must be the radiologist the
+version names as signer (or the addendum as author), so a profile copy carrying someone
+else's key id does not pass; when it names a revocation time, the signature must have
+been made before it. Problem codes:
+
+======================== ================================================================
+``signature_missing``    a signed version (or addendum) carries no signature
+``signature_invalid``    bytes, key, value, or time of the signature do not check out
+``signer_key_mismatch``  the signature's key is not the one in the signer's profile copy
+``signature_untrusted``  the key is not in the keyring (or is another key under that id)
+``key_not_signers``      the trusted key belongs to another radiologist than the signer
+``key_revoked``          the signature was made at/after the key's revocation time
+``chain_broken``         a version does not reference its predecessor's hash
+``report_malformed``     the report has no versions or a malformed one
+======================== ================================================================
 """
 
 from __future__ import annotations
@@ -89,12 +106,14 @@ def verify_payload(
     signature: Mapping[str, object] | Signature,
     *,
     keyring: Mapping[str, VerifyKey] | None = None,
+    signer_id: object = None,
 ) -> list[SignatureProblem]:
     """Check a detached signature over ``payload``; an empty list means it verifies.
 
     Checks the payload hash, that the embedded public key has the stated key id, the
-    Ed25519 signature itself and, when a ``keyring`` is given, that the key id is trusted
-    and its public key is the one embedded.
+    Ed25519 signature itself and, when a ``keyring`` is given, that the key id is trusted,
+    its public key is the one embedded, it belongs to ``signer_id`` (when the keyring
+    names an owner) and was not revoked at ``signed_at`` (see :func:`key_binding_problems`).
     """
     sig = signature if isinstance(signature, Signature) else _parse_signature(signature)
     if sig is None:
@@ -124,6 +143,37 @@ def verify_payload(
             problems.append(
                 SignatureProblem("signature_untrusted", f"key {sig.key_id} not trusted")
             )
+        else:
+            problems.extend(key_binding_problems(trusted, signer_id=signer_id, at=sig.signed_at))
+    return problems
+
+
+def key_binding_problems(
+    trusted: VerifyKey, *, signer_id: object, at: datetime
+) -> list[SignatureProblem]:
+    """Whether trusted key ``trusted`` may stand for ``signer_id`` at time ``at``.
+
+    The one rule for both directions: verification (``at`` is the signature's
+    ``signed_at``) and signing (``at`` is the signing time, see
+    ``reportdraft.attest.rules``). A key revoked at ``revoked_at`` covers only signatures
+    made strictly before it. A key without a known owner (a bare PEM) is not checked for
+    ownership.
+    """
+    problems = []
+    if trusted.owner is not None and trusted.owner != signer_id:
+        problems.append(
+            SignatureProblem(
+                "key_not_signers",
+                f"key {trusted.key_id} belongs to {trusted.owner}, not to the signer {signer_id}",
+            )
+        )
+    if trusted.revoked_at is not None and at >= trusted.revoked_at:
+        problems.append(
+            SignatureProblem(
+                "key_revoked",
+                f"key {trusted.key_id} was revoked at {trusted.revoked_at.isoformat()}",
+            )
+        )
     return problems
 
 
@@ -145,14 +195,16 @@ def verify_version_data(
     signature = data.get(SIGNATURE_FIELD)
     if not isinstance(signature, Mapping):
         return [SignatureProblem("signature_missing", "version carries no signature")]
-    problems = verify_payload(canonical_bytes(payload_of(data)), signature, keyring=keyring)
+    signer = data.get("signer")
+    problems = verify_payload(
+        canonical_bytes(payload_of(data)), signature, keyring=keyring, signer_id=_id_of(signer)
+    )
     transitions = _list(data.get("transitions"))
     last = transitions[-1] if transitions and isinstance(transitions[-1], Mapping) else {}
     if not _same_time(signature.get("signed_at"), last.get("at")):
         problems.append(
             SignatureProblem("signature_invalid", "signed_at is not the signed transition's time")
         )
-    signer = data.get("signer")
     registered = signer.get("key_id") if isinstance(signer, Mapping) else None
     if registered != signature.get("key_id"):
         problems.append(
@@ -173,14 +225,21 @@ def _verify_addendum_data(
     signature = addendum.get(SIGNATURE_FIELD)
     if not isinstance(signature, Mapping):
         return [SignatureProblem("signature_missing", f"{label} carries no signature")]
-    problems = verify_payload(canonical_bytes(payload_of(addendum)), signature, keyring=keyring)
+    author = addendum.get("author")
+    problems = verify_payload(
+        canonical_bytes(payload_of(addendum)), signature, keyring=keyring, signer_id=_id_of(author)
+    )
     if not _same_time(signature.get("signed_at"), addendum.get("created_at")):
         problems.append(SignatureProblem("signature_invalid", "signed_at is not created_at"))
-    author = addendum.get("author")
     registered = author.get("key_id") if isinstance(author, Mapping) else None
     if registered != signature.get("key_id"):
         problems.append(SignatureProblem("signer_key_mismatch", f"{label}: not its author's key"))
     return [SignatureProblem(p.code, f"{label}: {p.detail}") for p in problems]
+
+
+def _id_of(profile: object) -> object:
+    """The ``id`` of a stored radiologist profile (None when there is none)."""
+    return profile.get("id") if isinstance(profile, Mapping) else None
 
 
 def _same_time(a: object, b: object) -> bool:

@@ -1,4 +1,4 @@
-"""Attestation commands: sign, addendum, report verify, keys generate, audit verify.
+"""Attestation commands: sign, addendum, report verify, keys generate/rewrap, audit verify.
 
 Input files (JSON; each validated strictly, unknown keys are errors):
 
@@ -13,6 +13,13 @@ Input files (JSON; each validated strictly, unknown keys are errors):
   NPI, licenses with region/number/expiry, key_id).
 * ``--key``: the signer's Ed25519 private key, a PEM file path or the PEM text; default
   ``REPORTDRAFT_SIGNING_KEY``.
+* ``--trust``: trusted public keys (repeatable): a PEM file, a key-document JSON (one or a
+  list, as ``GET /v1/radiologists/{id}/keys`` returns them), or a directory of those
+  (:func:`reportdraft.attest.load_trusted_keys`). Earlier versions must verify against
+  them and, for ``sign``/``addendum``, the key used must be among them, be the signer's
+  own (the document's ``owner`` is the signer's id) and not be revoked at ``--at``
+  (refusals ``signer_key_untrusted``, ``key_not_signers``, ``key_revoked``). The
+  profile's ``key_id`` must name the key in any case (``signer_key_mismatch``).
 * ``--report REPORT.json``: a signed report this command continues (the attending's final
   over a prelim, an amendment or correction).
 
@@ -26,6 +33,7 @@ fails the entries are taken back, so neither file changes.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -41,7 +49,7 @@ from reportdraft.attest import (
     events_for,
     generate_signing_key,
     load_signing_key,
-    load_verify_key,
+    load_trusted_keys,
     open_report,
     read_log,
     sign,
@@ -50,10 +58,13 @@ from reportdraft.attest import (
     write_key_files,
 )
 from reportdraft.cli.common import reports_errors
+from reportdraft.cli.serve import database_option
 from reportdraft.errors import ConfigurationError, InputError
 from reportdraft.io import dump_json, load_case, load_draft, parse_model, read_json, stage_files
 from reportdraft.models.report import Radiologist, Report, ReportStatus
 from reportdraft.settings import Settings
+from reportdraft.store import Database, signing_keys, upgrade
+from reportdraft.store.signing_keys import kek_ring, require_keks
 
 SIGN_STATUSES = [
     s.value for s in ReportStatus if s not in (ReportStatus.DRAFT, ReportStatus.APPENDED)
@@ -80,10 +91,7 @@ def _key(value: str | None) -> SigningKey:
 
 
 def _keyring(paths: tuple[str, ...]) -> dict[str, VerifyKey] | None:
-    if not paths:
-        return None
-    keys = [load_verify_key(p) for p in paths]
-    return {k.key_id: k for k in keys}
+    return load_trusted_keys(*paths) if paths else None
 
 
 def load_signer(path: str) -> Radiologist:
@@ -168,8 +176,9 @@ force_option = click.option(
 @click.option(
     "--trust",
     multiple=True,
-    type=click.Path(dir_okay=False),
-    help="Public key PEM trusted for earlier versions' signatures (repeatable).",
+    type=click.Path(),
+    help="Trusted public keys: PEM, key-document JSON or a directory (repeatable). The "
+    "signing key must be among them and be the signer's, unrevoked at --at.",
 )
 @click.option(
     "--audit",
@@ -252,7 +261,12 @@ def sign_command(
 @click.option("--key", "key_value", default=None, metavar="PEM|PATH")
 @click.option("--reason", default=None)
 @click.option("--at", "at_value", default=None)
-@click.option("--trust", multiple=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--trust",
+    multiple=True,
+    type=click.Path(),
+    help="Trusted public keys (PEM, key documents, directory); see sign --help.",
+)
 @click.option("--audit", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--out", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @force_option
@@ -301,9 +315,10 @@ def report_group() -> None:
 @click.option(
     "--trust",
     multiple=True,
-    type=click.Path(dir_okay=False),
-    help="Public key PEM to trust (repeatable); without it keys are not checked "
-    "against a keyring, only against the signer profiles.",
+    type=click.Path(),
+    help="Trusted public keys: PEM, key-document JSON or a directory (repeatable); "
+    "without it keys are checked only against the signer profiles (which anyone can "
+    "write), with key documents also against each key's owner and revocation.",
 )
 @reports_errors
 def report_verify(report_file: str, trust: tuple[str, ...]) -> None:
@@ -334,6 +349,29 @@ def keys_generate(out_dir: Path, force: bool) -> None:
     key = generate_signing_key()
     written = write_key_files(key, out_dir, overwrite=force)
     click.echo(f"key id {key.key_id}: wrote {', '.join(str(p) for p in written)}")
+
+
+@keys_group.command("rewrap")
+@database_option
+@reports_errors
+def keys_rewrap(database_url: str | None) -> None:
+    """Re-seal every radiologist private key under the current key-encryption key.
+
+    Reads REPORTDRAFT_KEY_ENCRYPTION_KEY(_FILE) and the previous KEKs
+    (REPORTDRAFT_KEY_ENCRYPTION_KEYS_PREVIOUS(_FILE)); one transaction, all keys or none.
+    """
+    settings = Settings.from_env()
+    if database_url:
+        settings = dataclasses.replace(settings, database_url=database_url)
+    keks = require_keks(kek_ring(settings))
+    database = Database(settings.database_url)
+    try:
+        upgrade(database)
+        with database.write() as session:
+            changed = signing_keys.rewrap(session, keks)
+    finally:
+        database.dispose()
+    click.echo(f"rewrapped {changed} key(s) under key-encryption key {keks.current.kek_id}")
 
 
 @click.group("audit")

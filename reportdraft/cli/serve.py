@@ -26,8 +26,9 @@ from reportdraft.cli.common import reports_errors
 from reportdraft.errors import InputError
 from reportdraft.models.report import Radiologist
 from reportdraft.settings import Settings
-from reportdraft.store import Database, audit, principals, upgrade
+from reportdraft.store import Database, audit, principals, signing_keys, upgrade
 from reportdraft.store.principals import Role
+from reportdraft.store.signing_keys import kek_ring
 
 
 def _settings(database_url: str | None) -> Settings:
@@ -143,7 +144,8 @@ def _with_facility_options(func: Any) -> Any:
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="Radiologist profile JSON (required for radiologist/attending keys); stored or "
-    "replaced, and bound to the configured signing key when it names none.",
+    "replaced, with the radiologist's own signing key made (sealed under "
+    "REPORTDRAFT_KEY_ENCRYPTION_KEY) when they have none.",
 )
 @click.option("--label", default=None)
 @_with_facility_options
@@ -168,13 +170,9 @@ def apikey_create(
     upgrade(database)
     with database.write() as session:
         if profile_file is not None:
-            profile = _load_profile(profile_file)
-            if profile.key_id is None and settings.signing_key:
-                from reportdraft.attest import load_signing_key
-
-                key_id = load_signing_key(settings.signing_key).key_id
-                profile = profile.model_copy(update={"key_id": key_id})
-            principals.put_radiologist(session, profile, now=now)
+            profile = signing_keys.register_profile(
+                session, _load_profile(profile_file), keks=kek_ring(settings), now=now
+            )
             radiologist_id = profile.id
         key, secret = principals.create_api_key(
             session,

@@ -14,10 +14,10 @@ Public API::
 
 Modules: ``db`` (engines, transactions), ``tables`` (ORM), ``migrate`` (Alembic),
 ``reports``, ``jobs`` (queue), ``audit`` (hash chain), ``principals`` (API keys,
-radiologists), ``outbox`` (webhooks).
+radiologists), ``signing_keys`` (radiologists' sealed signing keys), ``outbox`` (webhooks).
 """
 
-from reportdraft.store import audit, jobs, outbox, principals, reports
+from reportdraft.store import audit, jobs, outbox, principals, reports, signing_keys
 from reportdraft.store.db import Database
 from reportdraft.store.migrate import current_revision, head_revision, upgrade
 
@@ -30,5 +30,6 @@ __all__ = [
     "outbox",
     "principals",
     "reports",
+    "signing_keys",
     "upgrade",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,20 +12,20 @@ import pytest
 from fastapi.testclient import TestClient
 
 from reportdraft.api import create_app
-from reportdraft.attest import SigningKey, generate_signing_key
 from reportdraft.settings import Settings
 from reportdraft.store import Database
+from reportdraft.store.signing_keys import KekRing, KeyEncryptionKey
 from tests.api.helpers import seed_keys
 from tests.store.dbfixtures import BACKENDS, close_database, open_database
 
 
 @dataclass
 class Api:
-    """A running app (TestClient), its database and a bearer header per role."""
+    """A running app (TestClient), its database, its KEKs and a bearer header per role."""
 
     client: TestClient
     db: Database
-    key: SigningKey
+    keks: KekRing
     headers: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def as_(self, role: str, **extra: str) -> dict[str, str]:
@@ -42,33 +43,36 @@ def no_dns(host: str, port: int) -> list[str]:
 
 def make_api(
     db: Database, settings: Settings | None = None, **app_kwargs: Any
-) -> tuple[TestClient, SigningKey]:
-    """A TestClient around an app on ``db`` signing with a fresh key.
+) -> tuple[TestClient, KekRing]:
+    """A TestClient around an app on ``db`` with a fresh key-encryption key.
 
+    The app holds no signing key: ``seed_keys(db, keks)`` gives each radiologist their
+    own key pair, sealed under the returned KEKs (the same ones the app unseals with).
     The default settings allowlist the webhook host ``hooks.test`` (a reserved name that
     :func:`no_dns` never resolves), so tests can register subscriptions without any
     delivery ever leaving the process.
     """
-    key = generate_signing_key()
+    keks = KekRing(KeyEncryptionKey.generate())
     kwargs: dict[str, Any] = {"rate_per_s": 0, "workers": 1, "resolver": no_dns, **app_kwargs}
+    base = settings or Settings(
+        backend="rules", database_url="sqlite://", webhook_allow=("hooks.test",)
+    )
     app = create_app(
-        settings
-        or Settings(backend="rules", database_url="sqlite://", webhook_allow=("hooks.test",)),
+        dataclasses.replace(base, key_encryption_key=keks.current.encoded()),
         database=db,
-        signing_keys=[key],
         **kwargs,
     )
-    return TestClient(app), key
+    return TestClient(app), keks
 
 
 @pytest.fixture(params=BACKENDS)
 def api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Api]:
     """The service with drafting workers (rules backend), once per database."""
     db, handle = open_database(request.param, tmp_path)
-    client, key = make_api(db)
+    client, keks = make_api(db)
     try:
         with client:
-            yield Api(client=client, db=db, key=key, headers=seed_keys(db, key))
+            yield Api(client=client, db=db, keks=keks, headers=seed_keys(db, keks))
     finally:
         close_database(db, handle)
 
@@ -77,9 +81,9 @@ def api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Api]:
 def sqlite_api(tmp_path: Path) -> Iterator[Api]:
     """The service on SQLite only (for tests whose subject is not the database)."""
     db, handle = open_database("sqlite", tmp_path)
-    client, key = make_api(db)
+    client, keks = make_api(db)
     try:
         with client:
-            yield Api(client=client, db=db, key=key, headers=seed_keys(db, key))
+            yield Api(client=client, db=db, keks=keks, headers=seed_keys(db, keks))
     finally:
         close_database(db, handle)

@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 
-from reportdraft.attest import SigningKey
-from reportdraft.store import Database, principals
+from reportdraft.store import Database, principals, signing_keys
 from reportdraft.store.principals import Role
+from reportdraft.store.signing_keys import KekRing
 from tests.factories import case_dict
 from tests.store.samples import make_radiologist
 
@@ -22,21 +22,19 @@ FACILITY = "FAC-API"
 """The facility of the API test cases (:func:`a_case`) and of the seeded keys' scope."""
 
 
-def seed_keys(db: Database, key: SigningKey) -> dict[str, dict[str, str]]:
+def seed_keys(db: Database, keks: KekRing) -> dict[str, dict[str, str]]:
     """One API key per role (radiologist = resident, attending = attending profile).
 
+    Each profile gets its own signing key pair, sealed under ``keks`` (the app's KEKs).
     Every key but the admin key is scoped to :data:`FACILITY`, the facility of
     :func:`a_case`.
     """
     now = datetime.now(UTC)
     headers = {}
     with db.write() as session:
-        resident = make_radiologist("dr-res", "resident").model_copy(update={"key_id": key.key_id})
-        attending = make_radiologist("dr-att", "attending").model_copy(
-            update={"key_id": key.key_id}
-        )
-        principals.put_radiologist(session, resident, now=now)
-        principals.put_radiologist(session, attending, now=now)
+        for rid, role in (("dr-res", "resident"), ("dr-att", "attending")):
+            profile = make_radiologist(rid, role)
+            signing_keys.register_profile(session, profile, keks=keks, now=now)
         for role in Role:
             rid = {"radiologist": "dr-res", "attending": "dr-att"}.get(role.value)
             scope = [] if role is Role.ADMIN else [FACILITY]

@@ -43,7 +43,7 @@ def docs_api(tmp_path: Path) -> Iterator[Api]:
     client, key = make_api(db, start_workers=False)
     try:
         with client:
-            yield Api(client=client, db=db, key=key, headers=seed_keys(db, key))
+            yield Api(client=client, db=db, keks=key, headers=seed_keys(db, key))
     finally:
         close_database(db, handle)
 

@@ -15,15 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
-from reportdraft.api import create_app, service
-from reportdraft.attest import generate_signing_key
+from reportdraft.api import service
 from reportdraft.critical import DEFAULT_POLICY
 from reportdraft.errors import ConfigurationError
 from reportdraft.resources import data_dir
 from reportdraft.settings import Settings
-from tests.api.conftest import Api
+from tests.api.conftest import Api, make_api
 from tests.api.helpers import FACILITY, a_case, create_drafted, seed_keys
 from tests.store.dbfixtures import close_database, open_database
 
@@ -62,18 +60,16 @@ def clocked_default(tmp_path: Path) -> Iterator[Clocked]:
 def _clocked(tmp_path: Path, **settings: Any) -> Iterator[Clocked]:
     db, handle = open_database("sqlite", tmp_path)
     offset = [timedelta(0)]
-    key = generate_signing_key()
-    app = create_app(
+    client, keks = make_api(
+        db,
         Settings(backend="rules", database_url="sqlite://", **settings),
-        database=db,
-        signing_keys=[key],
-        rate_per_s=0,
-        workers=1,
         clock=lambda: datetime.now(UTC) + offset[0],
     )
     try:
-        with TestClient(app) as client:
-            yield Clocked(client=client, db=db, key=key, headers=seed_keys(db, key), offset=offset)
+        with client:
+            yield Clocked(
+                client=client, db=db, keks=keks, headers=seed_keys(db, keks), offset=offset
+            )
     finally:
         close_database(db, handle)
 

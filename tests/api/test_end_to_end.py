@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from reportdraft.api import create_app
-from reportdraft.attest import generate_signing_key
 from reportdraft.settings import Settings
+from reportdraft.store.signing_keys import KekRing, KeyEncryptionKey
 from tests.api.helpers import CRITICAL_DICTATION, a_case, make_signable, seed_keys
 from tests.api.server import serving
 from tests.store.dbfixtures import close_database, open_database
@@ -26,14 +26,18 @@ def test_create_draft_edit_sign_render_audit(tmp_path: Path) -> None:
     if importlib.util.find_spec("llama_cpp") is None:
         pytest.skip("llama-cpp-python is not installed")
     db, handle = open_database("sqlite", tmp_path)
-    key = generate_signing_key()
+    keks = KekRing(KeyEncryptionKey.generate())
     app = create_app(
-        Settings(backend="llamacpp", database_url="sqlite://", model_timeout_s=300),
+        Settings(
+            backend="llamacpp",
+            database_url="sqlite://",
+            model_timeout_s=300,
+            key_encryption_key=keks.current.encoded(),
+        ),
         database=db,
-        signing_keys=[key],
         wait_timeout_s=600,
     )
-    keys = seed_keys(db, key)
+    keys = seed_keys(db, keks)
     case = a_case("ACC-E2E", priority="stat")
     case["dictation"] = CRITICAL_DICTATION
     try:

@@ -256,7 +256,7 @@ def clocked(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Ap
     client, key = make_api(db, clock=lambda: clock[0], overdue_sweep_s=3600)
     try:
         with client:
-            yield Api(client=client, db=db, key=key, headers=seed_keys(db, key)), clock
+            yield Api(client=client, db=db, keks=key, headers=seed_keys(db, key)), clock
     finally:
         close_database(db, handle)
 

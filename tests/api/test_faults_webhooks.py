@@ -139,7 +139,7 @@ def loopback_api(tmp_path: Path) -> Iterator[Api]:
     client, key = make_api(db, LOOPBACK_ALLOWED)
     try:
         with client:
-            yield Api(client=client, db=db, key=key, headers=seed_keys(db, key))
+            yield Api(client=client, db=db, keks=key, headers=seed_keys(db, key))
     finally:
         close_database(db, handle)
 

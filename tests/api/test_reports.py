@@ -114,7 +114,8 @@ def test_sign_flow_refusals_and_renderings(api: Api) -> None:
     assert signed.status_code == 200, signed.text
     current = signed.json()["current"]
     assert current["status"] == "final"
-    assert current["signature"]["key_id"] == api.key.key_id
+    published = api.client.get("/v1/radiologists/dr-att/keys", headers=att).json()
+    assert current["signature"]["key_id"] == published[-1]["key_id"]  # the attending's own
     assert current["signer"]["id"] == "dr-att"
     again = api.client.post(
         f"/v1/reports/{rid}/sign", json={"status": "final"}, headers={**att, "If-Match": etag}

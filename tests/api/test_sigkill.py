@@ -18,9 +18,10 @@ from typing import Any
 import httpx
 import pytest
 
-from reportdraft.attest import generate_signing_key, verify_report
+from reportdraft.attest import verify_report
 from reportdraft.models.report import SIGNED_STATUSES
-from reportdraft.store import Database, audit, reports, upgrade
+from reportdraft.store import Database, audit, reports, signing_keys, upgrade
+from reportdraft.store.signing_keys import KekRing, KeyEncryptionKey
 from tests.api.helpers import a_case, create_drafted, make_signable, seed_keys
 from tests.api.server import free_port
 from tests.store.dbfixtures import PgSchema, pg_unavailable
@@ -28,8 +29,8 @@ from tests.store.dbfixtures import PgSchema, pg_unavailable
 LAUNCH = "import sys; from reportdraft.cli.serve import serve; sys.exit(serve())"
 
 
-def _start(url: str, port: int, pem: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "REPORTDRAFT_SIGNING_KEY": pem, "REPORTDRAFT_BACKEND": "rules"}
+def _start(url: str, port: int, kek: str, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "REPORTDRAFT_KEY_ENCRYPTION_KEY": kek, "REPORTDRAFT_BACKEND": "rules"}
     cmd = [sys.executable, "-c", LAUNCH, "--port", str(port), "--database-url", url]
     proc = subprocess.Popen(cmd, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
@@ -58,13 +59,13 @@ def test_sigkill_during_burst_loses_nothing(kind: str, tmp_path: Path) -> None:
         schema = PgSchema()
         url = schema.url_with_schema
         db = Database(url)
-    key = generate_signing_key()
-    pem = key.private_pem().decode()
+    keks = KekRing(KeyEncryptionKey.generate())
+    kek = keks.current.encoded()
     upgrade(db)
-    keys = seed_keys(db, key)
+    keys = seed_keys(db, keks)
     log = tmp_path / "server.log"
     port = free_port()
-    proc = _start(url, port, pem, log)
+    proc = _start(url, port, kek, log)
     base = f"http://127.0.0.1:{port}"
     acked_creates: dict[str, str] = {}
     acked_signs: set[str] = set()
@@ -119,7 +120,7 @@ def test_sigkill_during_burst_loses_nothing(kind: str, tmp_path: Path) -> None:
             t.join(30)
         assert acked_creates, "the burst acknowledged nothing before the kill"
 
-        proc = _start(url, port, pem, log)
+        proc = _start(url, port, kek, log)
         with httpx.Client(base_url=base, timeout=30) as http:
             for idem, rid in acked_creates.items():
                 worker, n = (int(x) for x in idem[1:].split("-"))
@@ -138,7 +139,7 @@ def test_sigkill_during_burst_loses_nothing(kind: str, tmp_path: Path) -> None:
                     break
                 assert time.monotonic() < deadline, "queue did not drain after restart"
                 time.sleep(0.5)
-        _check_database(db, acked_creates, acked_signs, key)
+        _check_database(db, acked_creates, acked_signs)
         check = subprocess.run(
             [
                 sys.executable,
@@ -165,10 +166,9 @@ def _burst_case(worker: int, n: int) -> dict[str, Any]:
     return a_case(f"ACC-B{worker}-{n}", priority="stat" if n % 3 else "routine")
 
 
-def _check_database(
-    db: Database, acked_creates: dict[str, str], acked_signs: set[str], key: Any
-) -> None:
+def _check_database(db: Database, acked_creates: dict[str, str], acked_signs: set[str]) -> None:
     with db.read() as session:
+        published = signing_keys.keyring(session)
         ids = list(acked_creates.values())
         for rid in ids:
             stored = reports.get(session, rid)
@@ -186,7 +186,7 @@ def _check_database(
                 current = stored.report.current
                 if current.status in SIGNED_STATUSES:
                     assert current.signature is not None
-                    assert verify_report(stored.report, keyring={key.key_id: key.verify_key}) == []
+                    assert verify_report(stored.report, keyring=published) == []
         assert max(by_accession.values()) == 1, "a report was created twice"
         for rid in acked_signs:
             stored = reports.get(session, rid)
