@@ -18,7 +18,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Request, Response
-from pydantic import Field
 
 from reportdraft.api.auth import Principal, app_state, require
 from reportdraft.api.routes import ERRORS, RadiologistId
@@ -29,11 +28,11 @@ from reportdraft.api.schemas import (
     ApiKeyRequest,
     ApiKeyScopeRequest,
     Health,
+    KeyRevokeRequest,
     WebhookOut,
     WebhookRequest,
 )
 from reportdraft.attest import KeyDocument
-from reportdraft.models import Strict
 from reportdraft.models.report import KeyId, Radiologist
 from reportdraft.store import jobs, outbox, principals, signing_keys
 from reportdraft.store.principals import Role
@@ -75,12 +74,6 @@ def put_radiologist(
         raise ApiError(422, "the profile's id must match the URL", code="invalid_request")
     with state.db.write() as session:
         return signing_keys.register_profile(session, profile, keks=state.keks, now=state.clock())
-
-
-class KeyRevokeRequest(Strict):
-    """Why a radiologist key is revoked (kept with the key and published)."""
-
-    reason: str = Field(min_length=3, max_length=200)
 
 
 @router.post("/radiologists/{radiologist_id}/keys", response_model=KeyDocument, status_code=201)

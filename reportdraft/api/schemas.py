@@ -406,6 +406,14 @@ class ApiKeyScopeRequest(FacilityScopeFields):
     model_config = _examples({"facilities": ["HVIC", "HVIC-NORTH"]})
 
 
+class KeyRevokeRequest(Strict):
+    """Why a radiologist's signing key is revoked (kept with the key and published)."""
+
+    model_config = _examples({"reason": "laptop holding an exported copy was lost"})
+
+    reason: str = Field(min_length=3, max_length=200)
+
+
 class ApiKeyOut(Strict):
     """A created key: ``key`` is shown this once and never again."""
 

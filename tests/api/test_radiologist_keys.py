@@ -436,7 +436,8 @@ def test_keys_rewrap_and_apikey_create_commands(sqlite_api: Api, tmp_path: Path)
 
     profile = tmp_path / "dr-cli.json"
     profile.write_text(make_radiologist("dr-cli", "attending").model_dump_json())
-    args = ["create", "--role", "attending", "--radiologist", str(profile), "--database-url", url]
+    args = ["create", "--role", "attending", "--radiologist", str(profile), "--facility", "F1"]
+    args += ["--database-url", url]
     refused = runner.invoke(serve_cli.apikey, args, env={"REPORTDRAFT_KEY_ENCRYPTION_KEY": ""})
     assert refused.exit_code == 2
     assert "error [kek_missing]" in refused.output
@@ -472,13 +473,12 @@ def test_unsigned_draft_renders_only_as_a_preview(api: Api) -> None:
     assert "Electronically signed" not in _pdf_text(preview.content)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="POST-MERGE CHECK: needs the renderer change (watermark DRAFT / NOT FOR CLINICAL "
-    "USE, HL7 OBR-25 not F for unsigned reports); today render_hl7 refuses a draft. Once "
-    "merged this XPASSes (strict: fails) -- then remove this marker.",
-)
 def test_preview_renderings_are_watermarked_and_never_final(api: Api) -> None:
+    """``?preview=true`` of an unsigned draft: PDF watermarked DRAFT / NOT FOR CLINICAL USE
+    without a signature block, HL7 OBR-25 not ``F``.
+
+    Base commit: 409 ``not_signed`` (no preview existed).
+    """
     report = create_drafted(api.client, api.as_("workstation"), a_case("ACC-KEYS-10"))
     rid = report["id"]
     qa = api.as_("qa")
