@@ -246,18 +246,35 @@ class KeyDocument(Strict):
 TRUST_SUFFIXES = (".pem", ".pub", ".json")
 """The files :func:`load_trusted_keys` reads from a directory (others are ignored)."""
 
+TRUST_ERROR = "trusted_key_invalid"
+"""The error code of every refusal of trust material."""
+
+
+def _untrusted(message: str) -> ConfigurationError:
+    return ConfigurationError(message, code=TRUST_ERROR)
+
 
 def _keys_in_file(path: Path) -> list[VerifyKey]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigurationError(f"trusted key file {path} cannot be read: {exc}") from None
+        raise _untrusted(f"trusted key file {path} cannot be read: {exc}") from None
+    if "PRIVATE KEY-----" in text:
+        # A verifier never needs a private key: one in a trust store is a mistake (often
+        # the whole `keys generate` folder), refused rather than silently used or skipped.
+        raise _untrusted(
+            f"{path} is a private key: trust public keys only (the .pub.pem file or the "
+            "published key documents)"
+        )
     if text.lstrip().startswith("-----BEGIN"):
-        return [load_verify_key(text)]
+        try:
+            return [load_verify_key(text)]
+        except ConfigurationError as exc:
+            raise _untrusted(f"{path}: {exc.message}") from None
     try:
         raw = json.loads(text)
     except ValueError:
-        raise ConfigurationError(
+        raise _untrusted(
             f"trusted key file {path} is neither a PEM public key nor key-document JSON"
         ) from None
     entries = raw if isinstance(raw, list) else [raw]
@@ -268,23 +285,28 @@ def _keys_in_file(path: Path) -> list[VerifyKey]:
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first.get("loc", ()))
-            raise ConfigurationError(
+            raise _untrusted(
                 f"trusted key file {path}: entry {index} is not a key document "
                 f"({where}: {first.get('msg')})"
             ) from None
         try:
             keys.append(document.verify_key())
         except ConfigurationError as exc:
-            raise ConfigurationError(f"trusted key file {path}: {exc.message}") from None
+            raise _untrusted(f"trusted key file {path}: {exc.message}") from None
     return keys
 
 
 def _trust_files(path: Path) -> list[Path]:
     if path.is_dir():
-        return sorted(p for p in path.iterdir() if p.is_file() and p.suffix in TRUST_SUFFIXES)
+        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix in TRUST_SUFFIXES)
+        if not files:
+            raise _untrusted(
+                f"trusted key directory {path} holds no {'/'.join(TRUST_SUFFIXES)} file"
+            )
+        return files
     if path.is_file():
         return [path]
-    raise ConfigurationError(f"trusted keys not found: {path}")
+    raise _untrusted(f"trusted keys not found: {path}")
 
 
 def load_trusted_keys(*paths: str | Path) -> dict[str, VerifyKey]:
@@ -293,7 +315,9 @@ def load_trusted_keys(*paths: str | Path) -> dict[str, VerifyKey]:
     Each path is a PEM public key, a key-document JSON file (one document or a list), or
     a directory whose ``.pem``/``.pub``/``.json`` files are read. The same key given twice
     is kept once; two entries for one key id that disagree (another owner, another
-    revocation time, another key) are refused, since either could be the forged one.
+    revocation time, another key) are refused, since either could be the forged one. A
+    private key, an empty directory or a missing path is refused; every refusal is a
+    ``ConfigurationError`` with code ``trusted_key_invalid`` naming the file.
     """
     keyring: dict[str, VerifyKey] = {}
     for path in paths:
@@ -318,4 +342,4 @@ def _merge(keyring: dict[str, VerifyKey], key: VerifyKey, source: Path) -> None:
         # A bare PEM and a document of the same key: keep what the document adds.
         keyring[key.key_id] = key if key.owner is not None else known
         return
-    raise ConfigurationError(f"{source}: conflicting trusted entries for key {key.key_id}")
+    raise _untrusted(f"{source}: conflicting trusted entries for key {key.key_id}")

@@ -152,8 +152,8 @@ def demo(
     ``reportdraft render demo-out/<case>/report.json --trust demo-out/`` works too).
     """
     from reportdraft import demo as simulated
-    from reportdraft.attest import generate_signing_key
-    from reportdraft.cli.render import load_trust_paths, render_report_data
+    from reportdraft.attest import generate_signing_key, load_trusted_keys
+    from reportdraft.cli.render import render_report_data
     from reportdraft.redline import redline, render_html
     from reportdraft.render import SignatureInvalidError, check_us_core
 
@@ -165,7 +165,7 @@ def demo(
     (public_pem,) = write_files(
         out_dir, {"demo-signing-key.pub.pem": key.verify_key.public_pem().decode()}
     )
-    keyring = load_trust_paths([public_pem])
+    keyring = load_trusted_keys(public_pem)
     click.echo(
         f"reportdraft demo: {len(examples)} example cases, backend {chosen.name} "
         f"({chosen.model_id}); signing key {key.key_id} (public key in {public_pem})"

@@ -17,14 +17,14 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import click
 
-from reportdraft.attest import SigningKey, VerifyKey, load_signing_key, load_verify_key
+from reportdraft.attest import SigningKey, VerifyKey, load_signing_key, load_trusted_keys
 from reportdraft.cli.common import reports_errors
-from reportdraft.errors import ConfigurationError, InputError
+from reportdraft.errors import InputError
 from reportdraft.io import read_json, write_files
 from reportdraft.models import Report
 from reportdraft.render import check_us_core, render_fhir, render_hl7, render_pdf
@@ -34,42 +34,6 @@ from reportdraft.render.trust import SignatureInvalidError, is_preview, verified
 from reportdraft.settings import Settings
 
 FORMATS = ("pdf", "fhir", "hl7", "all")
-
-
-def load_trust_paths(paths: Iterable[str | Path]) -> dict[str, VerifyKey]:
-    """The trusted public keys in ``paths`` (PEM files, or directories of ``*.pem``), by key id.
-
-    A directory must hold at least one ``*.pem`` file and only public keys: a private key
-    in a trust store is a misconfiguration (verifiers never need one), so it is refused
-    rather than silently used or skipped. Errors name the file.
-    """
-    keyring: dict[str, VerifyKey] = {}
-    for entry in paths:
-        path = Path(entry)
-        if path.is_dir():
-            files = sorted(p for p in path.glob("*.pem") if p.is_file())
-            if not files:
-                raise ConfigurationError(
-                    f"trusted key directory {path} holds no *.pem file", code="trusted_key_invalid"
-                )
-        elif path.is_file():
-            files = [path]
-        else:
-            raise ConfigurationError(f"trusted key not found: {path}", code="trusted_key_invalid")
-        for file in files:
-            if b"PRIVATE KEY" in file.read_bytes():
-                raise ConfigurationError(
-                    f"{file} is a private key: trust public keys only (e.g. the .pub.pem file)",
-                    code="trusted_key_invalid",
-                )
-            try:
-                key = load_verify_key(file)
-            except ConfigurationError as exc:
-                raise ConfigurationError(
-                    f"{file}: {exc.message}", code="trusted_key_invalid"
-                ) from None
-            keyring[key.key_id] = key
-    return keyring
 
 
 def render_files(
@@ -168,7 +132,8 @@ def render_report_data(
     "--trust",
     multiple=True,
     metavar="PEM|DIR",
-    help="Trusted public key PEM, or a directory of *.pem (repeatable). "
+    help="Trusted public key: a PEM file, a published key document (JSON) or a directory "
+    "of them (repeatable). "
     "Env: REPORTDRAFT_TRUSTED_KEYS (os.pathsep-separated).",
 )
 @click.option(
@@ -190,7 +155,7 @@ def render_command(
     Exits 1 (``signature_invalid``, nothing written) when a signature or version link does
     not verify against the trusted keys.
     """
-    keyring = load_trust_paths(trust or Settings.from_env().trusted_keys)
+    keyring = load_trusted_keys(*(trust or Settings.from_env().trusted_keys))
     data = read_json(report_file, what="report")
     key = load_signing_key(pades_key) if pades_key else None
     try:

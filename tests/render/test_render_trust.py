@@ -30,8 +30,8 @@ import pypdf
 import pytest
 from click.testing import CliRunner, Result
 
-from reportdraft.attest import SignOff, edit, generate_signing_key
-from reportdraft.cli.render import load_trust_paths, render_command, validate_group
+from reportdraft.attest import SignOff, edit, generate_signing_key, load_trusted_keys
+from reportdraft.cli.render import render_command, validate_group
 from reportdraft.errors import ConfigurationError, RenderError
 from reportdraft.io import dump_json
 from reportdraft.models import Report, SectionKind
@@ -226,19 +226,19 @@ def test_pades_key_must_be_the_signing_key(tmp_path: Path) -> None:
 def test_trust_paths_refuse_private_keys_empty_dirs_and_missing_files(tmp_path: Path) -> None:
     keys = tmp_path / "keys"
     keys.mkdir()
-    with pytest.raises(ConfigurationError, match=r"no \*\.pem"):
-        load_trust_paths([keys])
+    with pytest.raises(ConfigurationError, match=r"holds no \.pem"):
+        load_trusted_keys(keys)
     with pytest.raises(ConfigurationError, match="not found"):
-        load_trust_paths([tmp_path / "missing.pem"])
+        load_trusted_keys(tmp_path / "missing.pem")
     (keys / "signing_key.pem").write_bytes(signing_key().private_pem())
     with pytest.raises(ConfigurationError, match="private key") as caught:
-        load_trust_paths([keys])
+        load_trusted_keys(keys)
     assert caught.value.code == "trusted_key_invalid"
     (keys / "signing_key.pem").unlink()
     (keys / "a.pub.pem").write_bytes(signing_key().verify_key.public_pem())
     (keys / "b.pub.pem").write_bytes(generate_signing_key().verify_key.public_pem())
-    assert signing_key().key_id in load_trust_paths([keys])
-    assert len(load_trust_paths([keys])) == 2
+    assert signing_key().key_id in load_trusted_keys(keys)
+    assert len(load_trusted_keys(keys)) == 2
 
 
 # --- unsigned drafts: previews only ---------------------------------------------------------
