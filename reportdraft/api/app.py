@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException
 from swagger_ui_bundle import swagger_ui_path
 
 from reportdraft import __version__
-from reportdraft.api import admin, errors, routes
+from reportdraft.api import admin, errors, exports, routes
 from reportdraft.api.egress import Allowlist, Resolver, system_resolver
 from reportdraft.api.limits import DEFAULT_MAX_BODY, BodyLimitMiddleware, RateLimiter
 from reportdraft.api.state import AppState, utcnow
@@ -126,6 +126,7 @@ def create_app(
     errors.install(app)
     app.include_router(admin.public)
     app.include_router(routes.router)
+    app.include_router(exports.router)
     app.include_router(admin.router)
     install_docs(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
