@@ -6,6 +6,7 @@ status the API maps it to::
 
     ReportDraftError
     ├── ConfigurationError          500  configuration_error
+    │   └── NoTrustedKeysError      500  no_trusted_keys      (a signed report, no key to verify)
     ├── InputError                  422  invalid_input
     │   ├── CaseValidationError     422  invalid_case
     │   ├── EncodingError           422  encoding_error       (not UTF-8: UTF-16/32, binary)
@@ -22,7 +23,12 @@ status the API maps it to::
     │   └── OutputExistsError       409  output_exists        (would replace a file; --force)
     ├── FileSystemError             500  io_error             (cannot read/write a path)
     ├── NotFoundError               404  not_found
+    ├── SignatureInvalidError       409  signature_invalid    (``problems``; not rendered)
     └── RenderError                 500  render_error
+        └── NotSignedError          409  not_signed           (an unsigned draft; ask a preview)
+
+The three rendering errors live with the rule that raises them,
+``reportdraft.render.trust`` (they carry the verifier's problems).
 """
 
 from __future__ import annotations

@@ -22,12 +22,13 @@ from starlette.exceptions import HTTPException
 from swagger_ui_bundle import swagger_ui_path
 
 from reportdraft import __version__
-from reportdraft.api import admin, errors, routes
+from reportdraft.api import admin, errors, exports, routes
 from reportdraft.api.egress import Allowlist, Resolver, system_resolver
 from reportdraft.api.limits import DEFAULT_MAX_BODY, BodyLimitMiddleware, RateLimiter
 from reportdraft.api.state import AppState, utcnow
 from reportdraft.api.webhooks import Dispatcher
 from reportdraft.api.worker import BackendFactory, Drafter, WorkerPool
+from reportdraft.attest import load_trusted_keys
 from reportdraft.settings import Settings
 from reportdraft.store import Database, upgrade
 from reportdraft.store.signing_keys import kek_ring
@@ -58,6 +59,10 @@ def create_app(
     unsealed from the database with the key-encryption keys ``settings`` configure (read
     and checked here, so a malformed KEK stops the start). ``settings.signing_key``
     (``REPORTDRAFT_SIGNING_KEY``) means nothing to the service: it is the CLI's key.
+    ``settings.trusted_keys`` (``REPORTDRAFT_TRUSTED_KEYS``) add public keys that renderings
+    verify against besides the radiologists' published keys: after an upgrade, the public
+    key of the one service key that signed earlier reports (read here, so a bad path stops
+    the start; the service never signs with them).
     ``database`` reuses an open :class:`Database` (tests); ``backend_factory`` replaces
     the backend built from ``settings`` (tests of failure paths); ``rate_per_s`` 0
     disables rate limiting. ``resolver`` resolves webhook host names (the system
@@ -78,6 +83,7 @@ def create_app(
         db=db,
         limiter=RateLimiter(rate=rate_per_s, burst=rate_burst),
         keks=keks,
+        legacy_trust=load_trusted_keys(*settings.trusted_keys),
         clock=clock,
         wait_timeout_s=wait_timeout_s,
         resolver=resolver,
@@ -126,6 +132,7 @@ def create_app(
     errors.install(app)
     app.include_router(admin.public)
     app.include_router(routes.router)
+    app.include_router(exports.router)
     app.include_router(admin.router)
     install_docs(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)

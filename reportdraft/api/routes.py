@@ -14,9 +14,9 @@ GET    /v1/communications/overdue                       R A Q D
 POST   /v1/reports/{id}/sign                (If-Match)  R A  (final: A only)
 POST   /v1/reports/{id}/amend               (If-Match)  A
 POST   /v1/reports/{id}/addenda             (If-Match)  A
-GET    /v1/reports/{id}/redline, /audit                 R A Q D
-GET    /v1/reports/{id}/pdf, /fhir, /hl7   (?preview)   all
-GET    /v1/radiologists/{id}/keys                       all
+GET    /v1/reports/{id}/redline, /audit                 R A Q D  (``api.exports``)
+GET    /v1/reports/{id}/pdf, /fhir, /hl7   (?preview)   all      (``api.exports``)
+GET    /v1/radiologists/{id}/keys                       all      (``api.exports``)
 =====================================================  =========
 
 Every key but an admin key is scoped to facilities (``reportdraft.api.auth``): each
@@ -25,11 +25,6 @@ endpoint above reads reports only through ``service.load_report`` (listings thro
 404 exactly like a missing one and never appears in a list; a case for a facility
 outside the key's scope is refused (403 ``facility_forbidden``, 422
 ``facility_required`` when it names none).
-Renderings verify first: every signature and version link of the stored report is checked
-against the published keyring (each radiologist's keys with owner and revocation time);
-a report that fails is refused with 409 ``signature_invalid`` and nothing is rendered. An
-unsigned draft is refused (``not_signed``) unless ``preview=true`` asks for a preview,
-which the renderers mark DRAFT / NOT FOR CLINICAL USE, without a signature block.
 """
 
 from __future__ import annotations
@@ -41,7 +36,6 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, NamedTuple
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
-from fastapi.responses import JSONResponse
 
 from reportdraft import attest
 from reportdraft.api import service
@@ -52,8 +46,6 @@ from reportdraft.api.schemas import (
     REPORT_STATES,
     AddendumRequest,
     AmendRequest,
-    AuditEntryOut,
-    AuditOut,
     CommunicationAckRequest,
     CommunicationRequest,
     CreatedReport,
@@ -67,14 +59,9 @@ from reportdraft.api.schemas import (
     ReportWarning,
     SignRequest,
 )
-from reportdraft.attest import KeyDocument
-from reportdraft.errors import ConflictError
-from reportdraft.models import Case, Draft, Priority
+from reportdraft.models import Case, Priority
 from reportdraft.models.report import Radiologist, Report, ReportStatus
-from reportdraft.redline import redline as compute_redline
-from reportdraft.render import render_fhir, render_hl7, render_pdf
-from reportdraft.render.trust import renderable, verified_report
-from reportdraft.store import audit, reports, signing_keys
+from reportdraft.store import reports
 from reportdraft.store.principals import Role
 
 W, R, A, Q, D = Role.WORKSTATION, Role.RADIOLOGIST, Role.ATTENDING, Role.QA, Role.ADMIN
@@ -101,7 +88,7 @@ RadiologistId = Annotated[str, Path(pattern=r"^[A-Za-z0-9\-_.@]{1,64}$")]
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
 
 
-def _path_id(report_id: str) -> str:
+def path_id(report_id: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9\-_.]{1,64}", report_id):
         raise ApiError(404, f"no report {report_id[:64]!r}")
     return report_id
@@ -244,7 +231,7 @@ def get_report(
     """The report with its draft (sources, flags, critical mentions) and current version."""
     state = app_state(request)
     with state.db.read() as session:
-        stored = service.load_report(session, principal, _path_id(report_id))
+        stored = service.load_report(session, principal, path_id(report_id))
     return _out(stored, response)
 
 
@@ -263,7 +250,7 @@ def edit_report(
     change = service.signoff(content=body.content, statement_edits=body.statement_edits)
     stored = service.mutate(
         state,
-        _path_id(report_id),
+        path_id(report_id),
         if_match=expected,
         principal=principal,
         step=lambda report, now: attest.edit(report, change, by=principal.actor, at=now),
@@ -284,7 +271,7 @@ def decide(
     change = service.signoff(decisions=body.decisions)
     stored = service.mutate(
         app_state(request),
-        _path_id(report_id),
+        path_id(report_id),
         if_match=required_version(if_match) if if_match else None,
         principal=principal,
         step=lambda report, now: attest.edit(report, change, by=principal.actor, at=now),
@@ -306,7 +293,7 @@ def acknowledge_flag(
     change = service.ack(flag_id, body.reason)
     stored = service.mutate(
         app_state(request),
-        _path_id(report_id),
+        path_id(report_id),
         if_match=required_version(if_match) if if_match else None,
         principal=principal,
         step=lambda report, now: attest.edit(report, change, by=principal.actor, at=now),
@@ -344,7 +331,7 @@ def communicate(
 
     stored = service.mutate(
         state,
-        _path_id(report_id),
+        path_id(report_id),
         if_match=required_version(if_match) if if_match else None,
         principal=principal,
         step=step,
@@ -375,7 +362,7 @@ def acknowledge_communication(
 
     stored = service.mutate(
         state,
-        _path_id(report_id),
+        path_id(report_id),
         if_match=None,
         principal=principal,
         step=step,
@@ -535,156 +522,9 @@ def _as_signer(
     me = _Signer(profile, service.signing_key(state, profile), service.keyring(state))
     stored = service.mutate(
         state,
-        _path_id(report_id),
+        path_id(report_id),
         if_match=expected,
         principal=principal,
         step=lambda report, now: step(report, now, me),
     )
     return _out(stored, response)
-
-
-def _drafted(
-    request: Request, principal: Principal, report_id: str
-) -> tuple[reports.StoredReport, Draft, Report]:
-    """The report the caller may see, with its model draft and attested report (409
-    ``not_drafted`` while drafting has not finished)."""
-    with app_state(request).db.read() as session:
-        stored = service.load_report(session, principal, _path_id(report_id))
-    if stored.report is None or stored.draft is None:
-        raise ConflictError(f"report {report_id} has no draft yet", code="not_drafted")
-    return stored, stored.draft, stored.report
-
-
-@router.get("/reports/{report_id}/redline", summary="Draft vs current content, word level")
-def redline(
-    request: Request,
-    report_id: str,
-    principal: Annotated[Principal, Depends(require(R, A, Q, D))],
-) -> JSONResponse:
-    """The radiologist's changes to the model's draft, with clinical change classes."""
-    _, draft, report = _drafted(request, principal, report_id)
-    result = compute_redline(draft, report.current)
-    return JSONResponse(result.model_dump(mode="json"))
-
-
-@router.get("/reports/{report_id}/audit", response_model=AuditOut)
-def audit_trail(
-    request: Request,
-    report_id: str,
-    principal: Annotated[Principal, Depends(require(R, A, Q, D))],
-) -> AuditOut:
-    """Every audit entry of the report and whether the hash chain verifies."""
-    with app_state(request).db.read() as session:
-        service.load_report(session, principal, _path_id(report_id))
-        chain = audit.entries(session, report_id)
-    problem = audit.verify_chain(chain)
-    return AuditOut(
-        report_id=report_id,
-        verified=problem is None,
-        problem=problem,
-        entries=[AuditEntryOut.model_validate(e.as_json()) for e in chain],
-    )
-
-
-Preview = Annotated[
-    bool,
-    Query(
-        description="Render an unsigned draft as a preview (watermarked DRAFT / NOT FOR "
-        "CLINICAL USE, no signature block); without it a draft is refused (not_signed)."
-    ),
-]
-RENDERINGS: dict[str, tuple[Callable[[Report, bool], bytes], str]] = {
-    "pdf": (lambda report, preview: render_pdf(report, preview=preview), "application/pdf"),
-    "fhir": (
-        lambda report, preview: json.dumps(render_fhir(report, preview=preview)).encode("utf-8"),
-        "application/fhir+json",
-    ),
-    "hl7": (
-        lambda report, preview: render_hl7(report, preview=preview).encode("utf-8"),
-        "x-application/hl7-v2+er7",
-    ),
-}
-"""Each rendering: the function producing its bytes (given the preview choice), media type."""
-
-
-def _render(
-    request: Request, principal: Principal, report_id: str, kind: str, *, preview: bool = False
-) -> Response:
-    """Verify the stored report against the published keyring, then render it.
-
-    The same rules as ``reportdraft render`` (``reportdraft.render.trust``): every signature
-    and version link of the report's JSON form is verified first (409 ``signature_invalid``
-    with every problem in ``details``), so what is rendered is exactly what verified; an
-    unsigned draft renders only with ``preview=true`` (409 ``not_signed`` otherwise).
-    """
-    stored, _, report = _drafted(request, principal, report_id)
-    verified = verified_report(report.model_dump(mode="json"), service.keyring(app_state(request)))
-    renderable(verified, preview=preview)
-    produce, media_type = RENDERINGS[kind]
-    return Response(
-        content=produce(verified, preview),
-        media_type=media_type,
-        headers={"ETag": stored.etag},
-    )
-
-
-@router.get(
-    "/reports/{report_id}/pdf",
-    response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}}},
-)
-def pdf(
-    request: Request,
-    report_id: str,
-    principal: Annotated[Principal, Depends(require(*READERS))],
-    preview: Preview = False,
-) -> Response:
-    """The signed report as PDF."""
-    return _render(request, principal, report_id, "pdf", preview=preview)
-
-
-@router.get(
-    "/reports/{report_id}/fhir",
-    response_class=Response,
-    responses={200: {"content": {"application/fhir+json": {}}}},
-)
-def fhir(
-    request: Request,
-    report_id: str,
-    principal: Annotated[Principal, Depends(require(*READERS))],
-    preview: Preview = False,
-) -> Response:
-    """The signed report as a FHIR R4 Bundle (DiagnosticReport, Observations, Provenance)."""
-    return _render(request, principal, report_id, "fhir", preview=preview)
-
-
-@router.get(
-    "/reports/{report_id}/hl7",
-    response_class=Response,
-    responses={200: {"content": {"x-application/hl7-v2+er7": {}}}},
-)
-def hl7(
-    request: Request,
-    report_id: str,
-    principal: Annotated[Principal, Depends(require(*READERS))],
-    preview: Preview = False,
-) -> Response:
-    """The signed report as an HL7 v2.5.1 ORU^R01 message."""
-    return _render(request, principal, report_id, "hl7", preview=preview)
-
-
-@router.get(
-    "/radiologists/{radiologist_id}/keys",
-    response_model=list[KeyDocument],
-    summary="A radiologist's public signing keys (key documents)",
-)
-def radiologist_keys(
-    request: Request,
-    radiologist_id: RadiologistId,
-    _: Annotated[Principal, Depends(require(*READERS))],
-) -> list[KeyDocument]:
-    """Every key of the radiologist, oldest first, revoked ones included (they still
-    verify what they signed before their revocation): the trust material a verifier needs,
-    in the format ``reportdraft.attest.load_trusted_keys`` reads."""
-    with app_state(request).db.read() as session:
-        return [key.document() for key in signing_keys.list_keys(session, radiologist_id)]

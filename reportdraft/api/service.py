@@ -241,9 +241,10 @@ def signing_key(state: AppState, profile: Radiologist) -> attest.SigningKey:
 
 
 def keyring(state: AppState) -> dict[str, attest.VerifyKey]:
-    """The published keyring: every radiologist key with its owner and revocation time."""
+    """What renderings verify against: every radiologist key with its owner and revocation
+    time, plus the configured legacy keys (a radiologist's own entry wins a shared id)."""
     with state.db.read() as session:
-        return signing_keys.keyring(session)
+        return {**state.legacy_trust, **signing_keys.keyring(session)}
 
 
 def _refuse(problems: list[CommunicationProblem]) -> None:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from reportdraft.api.egress import Allowlist, EgressPolicy, Resolver, system_resolver
 from reportdraft.api.limits import RateLimiter
+from reportdraft.attest import VerifyKey
 from reportdraft.settings import Settings
 from reportdraft.store import Database
 from reportdraft.store.signing_keys import KekRing
@@ -37,6 +38,9 @@ class AppState:
     db: Database
     limiter: RateLimiter
     keks: KekRing | None = None
+    legacy_trust: dict[str, VerifyKey] = field(default_factory=dict)
+    """Public keys trusted besides the radiologists' own (``REPORTDRAFT_TRUSTED_KEYS``):
+    for reports signed before per-radiologist keys, with the one service key."""
     clock: Callable[[], datetime] = utcnow
     wake: threading.Event = field(default_factory=threading.Event)
     wait_timeout_s: float = 120.0

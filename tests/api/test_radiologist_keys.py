@@ -29,12 +29,18 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from reportdraft.api import create_app
-from reportdraft.attest import load_trusted_keys, verify_report_data, verify_version_data
+from reportdraft.attest import (
+    generate_signing_key,
+    load_trusted_keys,
+    sign,
+    verify_report_data,
+    verify_version_data,
+)
 from reportdraft.attest.signing import sign_version
 from reportdraft.cli import attest as attest_cli
 from reportdraft.cli import serve as serve_cli
 from reportdraft.errors import ConfigurationError
-from reportdraft.models.report import Report
+from reportdraft.models.report import Report, ReportStatus
 from reportdraft.settings import Settings
 from reportdraft.store import Database, signing_keys
 from reportdraft.store.signing_keys import KekRing, KeyEncryptionKey
@@ -492,3 +498,36 @@ def test_preview_renderings_are_watermarked_and_never_final(api: Api) -> None:
     obr = next(s for s in hl7.text.split("\r") if s.startswith("OBR|"))
     assert obr.split("|")[25] != "F"
     assert "Electronically signed" not in hl7.text
+
+
+def test_reports_signed_with_the_legacy_service_key_render_only_when_it_is_trusted(
+    api: Api, other_app: Any, tmp_path: Path
+) -> None:
+    """After the upgrade, a report signed with the one service key of old renders only on a
+    service told to trust that key's public half (``REPORTDRAFT_TRUSTED_KEYS``).
+
+    Base commit: no per-radiologist keys existed, every report was signed with the service
+    key; at the keys merge such a report became unrenderable (409 ``signature_invalid``,
+    key not trusted) with no way to trust it.
+    """
+    report = create_drafted(api.client, api.as_("workstation"), a_case("ACC-KEYS-LEGACY"))
+    make_signable(api.client, api.as_("attending"), report)
+    legacy = generate_signing_key()
+    signer = make_radiologist("dr-att", "attending").model_copy(update={"key_id": legacy.key_id})
+    stored = Report.model_validate(stored_doc(api.db, report["id"]))
+    signed = sign(
+        stored, to_status=ReportStatus.FINAL, signer=signer, key=legacy, at=datetime.now(UTC)
+    )
+    write_doc(api.db, report["id"], signed.model_dump(mode="json"))
+    path = f"/v1/reports/{report['id']}/hl7"
+    refused = api.client.get(path, headers=api.as_("qa"))
+    assert refused.status_code == 409, refused.text
+    assert {p["code"] for p in refused.json()["error"]["details"]["problems"]} == {
+        "signature_untrusted"
+    }
+    pem = tmp_path / "legacy-service-key.pub.pem"
+    pem.write_bytes(legacy.verify_key.public_pem())
+    trusting = other_app(trusted_keys=(pem,))
+    rendered = trusting.get(path, headers=api.as_("qa"))
+    assert rendered.status_code == 200, rendered.text
+    assert "|F|" in rendered.text
