@@ -201,10 +201,10 @@ def describe(arrow: Arrow) -> str:
         how = "undeclared unit"
     else:
         how = "sideways" if src == dst else "upward"
-    names = {i: name for i, (name, _units) in enumerate(LAYERS)}
+    names = {unit: name for name, layer_units in LAYERS for unit in layer_units}
     return (
-        f"{arrow} ({how}: {arrow.source_unit} [{names.get(src, '?')}] -> "
-        f"{arrow.target_unit} [{names.get(dst, '?')}])"
+        f"{arrow} ({how}: {arrow.source_unit} [{names.get(arrow.source_unit, '?')}] -> "
+        f"{arrow.target_unit} [{names.get(arrow.target_unit, '?')}])"
     )
 
 
