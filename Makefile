@@ -2,7 +2,8 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-# llama-cpp-python is built from source; the native build crashes on these CPUs (DESIGN.md §5).
+# llama-cpp-python is built from source; the native build crashed on the development machines'
+# CPUs (docs/ARCHITECTURE.md#model-runtimes).
 export CMAKE_ARGS := -DGGML_NATIVE=OFF
 
 .PHONY: demo test lint bench clean

@@ -1,7 +1,7 @@
 """Transformers on a GPU with a Llama-3.1-8B-shaped model: prefill/decode speed vs the bound.
 
 Where vLLM cannot be installed, this is the realistic GPU number for the ``transformers``
-backend (DESIGN.md section 5): an 8B Llama configuration (hidden 4096, 32 layers, 32 heads,
+backend: an 8B Llama configuration (hidden 4096, 32 layers, 32 heads,
 8 KV heads, intermediate 14336, vocab 128256) with *random* bf16 weights -- speed does not
 depend on weight values -- timed on CUDA:
 

@@ -1,6 +1,6 @@
 """Drafting through a model: the deterministic draft first, then narrow model rewrites.
 
-The design follows from the embedded model's weakness (DESIGN.md section 5): structure,
+The embedded model is weak (docs/ARCHITECTURE.md#model-runtimes), hence this design: structure,
 section placement and source citations come from the deterministic drafter; the model is
 given one narrow job per piece — restate the dictated sources of one findings subsection
 (or of the impression) as report sentences, citing source ids from an enum of exactly
@@ -79,7 +79,7 @@ def output_model(allowed_ids: Sequence[str], max_items: int) -> type[BaseModel]:
 
     Source ids are an enum of exactly the ids of this piece, and lengths and counts are
     bounded: with bounds the small model returns valid JSON; without, it repeats itself
-    until the token limit (DESIGN.md section 5).
+    until the token limit (docs/ARCHITECTURE.md#model-runtimes).
     """
     source: Any = Literal[tuple(allowed_ids)]
     sentence = create_model(

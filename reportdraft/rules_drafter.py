@@ -8,7 +8,7 @@ AI finding into its subsection (merged into a dictated sentence that already des
 and builds the impression from the dictated impression, or else from the positive findings
 ordered by severity. Rejected and pending AI findings never appear in the text.
 
-Why deterministic: the small embedded model invents content (DESIGN.md section 5), so the
+Why deterministic: the embedded model is unreliable (docs/ARCHITECTURE.md#model-runtimes), so the
 structure and every source citation must not depend on it. Model backends only rewrite
 pieces of this draft, and fall back to it piece by piece when verification fails.
 """

@@ -5,7 +5,7 @@ Drafting talks to a model through exactly one call: :meth:`Backend.generate` tak
 output, bounded generation parameters) and returns a :class:`Generation` (text plus usage).
 Everything runtime-specific -- how llama.cpp, vLLM or transformers spell a schema
 constraint, how they count tokens, how they fail -- stays inside one backend module, so the
-drafter never branches on the runtime (DESIGN.md section 4.1).
+drafter never branches on the runtime.
 
 Backends are built from a :class:`BackendOptions` by :func:`reportdraft.backends.create_backend`;
 the options are keyword-only and immutable, filled by the CLI/API from ``Settings`` so that
@@ -34,7 +34,7 @@ a finite, modest bound; this cap stops a typo from turning into a multi-minute c
 """
 
 Dialect = Literal["vllm", "llamacpp"]
-"""How an OpenAI-compatible server spells the JSON-schema constraint (DESIGN.md section 5)."""
+"""How an OpenAI-compatible server spells a schema (docs/ARCHITECTURE.md#model-runtimes)."""
 
 
 class ChatMessage(Strict):

@@ -14,7 +14,7 @@ Why it looks the way it does:
   model carries a lock held for the whole generation (the API server drafts from threads).
 * **The schema is compiled here, loudly.** llama-cpp-python turns a JSON schema into a
   GBNF grammar only for ``response_format={"type": "json_object", "schema": ...}``
-  (the OpenAI ``json_schema`` spelling is silently ignored in process, DESIGN.md section 5),
+  (the OpenAI ``json_schema`` spelling is silently ignored in process),
   and when the conversion fails it silently falls back to "any JSON". We compile the same
   grammar with the same converter ourselves and pass it as ``grammar=``, so an
   unenforceable schema is a ``BackendError`` instead of unconstrained output. Compiled
@@ -46,7 +46,7 @@ from reportdraft.backends.registry import register
 from reportdraft.errors import BackendError, BackendUnavailableError, ConfigurationError
 
 INSTALL_HINT = 'CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install "llama-cpp-python>=0.3.16,<0.4"'
-"""The portable build: the default native build segfaults on these CPUs (DESIGN.md 5)."""
+"""Portable build: the native one crashed on some CPUs (docs/ARCHITECTURE.md#model-runtimes)."""
 
 _GRAMMAR_CACHE_SIZE = 32
 

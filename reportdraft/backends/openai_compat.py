@@ -4,9 +4,10 @@ The production GPU path: vLLM serves the model, this client sends
 ``POST {base_url}/v1/chat/completions``. The same client talks to llama.cpp's server
 (``python -m llama_cpp.server``, how it is tested here), SGLang or TGI.
 
-**Dialects.** Servers spell the JSON-schema constraint differently and each *silently
-ignores* the other's spelling (DESIGN.md section 5), which would turn constrained decoding
-into free text without an error. So the spelling is an explicit setting, never guessed:
+**Dialects.** Servers spell the JSON-schema constraint differently, and a server given the
+other's spelling does not apply the schema: vLLM ignores it, llama.cpp's server rejects it
+(docs/ARCHITECTURE.md#model-runtimes). Ignored, constrained decoding would become free text
+without an error. So the spelling is an explicit setting, never guessed:
 
 * ``vllm`` (default): ``response_format={"type": "json_schema", "json_schema": {"name":
   "draft", "schema": ..., "strict": true}}`` -- the OpenAI form, which vLLM enforces.

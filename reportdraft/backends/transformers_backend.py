@@ -13,7 +13,7 @@ SmolLM2 GGUF is the default so the backend works on a fresh install with the ext
   ``BackendUnavailableError`` -- decoding unconstrained would hand the drafter text the
   schema never bound.
 * ``torch.set_num_threads(n_threads)`` (default: the core count): oversubscribed OpenMP
-  threads on a busy small box slow torch down 10-30x (DESIGN.md section 5).
+  threads on a busy small box slow torch down badly (docs/ARCHITECTURE.md#model-runtimes).
 * Models are cached per process like the llamacpp backend, with a lock per model.
 
 The extra ``reportdraft[transformers]`` installs torch, transformers, gguf, xgrammar and

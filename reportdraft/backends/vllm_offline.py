@@ -5,7 +5,7 @@ An eval suite drafts hundreds of cases; sending them to vLLM as one batch
 at a time, and needs no server. The schema constraint is vLLM's structured outputs
 (``StructuredOutputsParams(json=...)``; ``GuidedDecodingParams`` on vLLM releases before
 it), with ``disable_any_whitespace`` where the release has it -- vLLM's JSON grammars can
-otherwise emit runaway whitespace until ``max_tokens`` (DESIGN.md section 5).
+otherwise emit runaway whitespace until ``max_tokens`` (docs/ARCHITECTURE.md#model-runtimes).
 
 Needs the extra ``reportdraft[vllm]`` and a CUDA GPU; not exercised by the CPU test suite
 beyond the missing-extra error.

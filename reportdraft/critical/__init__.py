@@ -1,4 +1,4 @@
-"""Critical-finding detection and closed-loop communication (DESIGN.md section 6).
+"""Critical-finding detection and closed-loop communication.
 
 Detection: a spaCy pipeline (blank English, a regex sentence splitter, medspaCy's target
 matcher with the critical-finding lexicon, medspaCy's ConText with radiology rules) finds

@@ -11,7 +11,7 @@ class Strict(BaseModel):
     """Base for every domain value: unknown keys are rejected, values are immutable.
 
     Immutability is what lets each pipeline stage return a *new* value instead of
-    reaching back into an earlier stage's output (DESIGN.md section 2).
+    reaching back into an earlier stage's output (docs/ARCHITECTURE.md#data-flow).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)

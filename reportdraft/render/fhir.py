@@ -8,7 +8,7 @@ model as a Device), tied together by ``urn:uuid`` fullUrls. It is validated with
 :func:`reportdraft.render.fhir_profile.check_us_core` checks what that library does not
 (status codes, required elements, reference targets, us-core-10).
 
-Status mapping (DESIGN.md §6): preliminary → ``preliminary``; final → ``final``; amended →
+Status mapping: preliminary → ``preliminary``; final → ``final``; amended →
 ``amended``; corrected → ``corrected``; addendum → ``appended``. A draft is rendered only as
 a preview (``preview=True``, see :mod:`reportdraft.render.trust`): DiagnosticReport status
 ``partial`` and Observations ``preliminary``, a ``draft-preview`` tag on the Bundle and the

@@ -1,7 +1,7 @@
 """Our profile checks for the FHIR Bundles we send (US Core DiagnosticReport for Report and Note).
 
 ``fhir.resources`` checks structure only: it accepts ``status="foo"``, a missing
-``subject`` or a reference to the wrong resource type (DESIGN.md §6). A receiving EHR does
+``subject`` or a reference to the wrong resource type. A receiving EHR does
 not, so :func:`check_us_core` checks what we claim on top of it and returns *every*
 violation as one line ``<resource path>: <rule>: <problem>`` (an empty list means the
 Bundle conforms). The rules are the US Core 6.1 DiagnosticReport Note profile's required

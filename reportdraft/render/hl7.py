@@ -14,7 +14,7 @@ defines ``R`` as "results stored; not yet verified", which is exactly an unsigne
 results are available, yet the preview carries text. Table 0085 (OBX-11) has the same
 code, ``R`` "results entered - not verified".
 
-hl7apy validates structure but does not escape report text (DESIGN.md §6), so every value
+hl7apy validates structure but leaves ``^`` and ``&`` in a value unescaped, so every value
 goes through :func:`escape` here; the message is then parsed back with hl7apy in strict
 mode before it is returned. hl7apy's strict parser types OBX-5 as ST (≤ 199 characters),
 which no PDF fits, so the ED payload is checked separately (valid base64 of the given

@@ -7,7 +7,7 @@ and any addenda after it. Every page carries a footer with patient, accession an
 draft is rendered only as a preview (``preview=True``): a diagonal DRAFT / NOT FOR CLINICAL
 USE watermark and a banner on every page, the preview notice first, no signature block.
 
-Two traps this module exists to avoid (DESIGN.md §6): the default Helvetica is not embedded
+Two traps this module exists to avoid: the default Helvetica is not embedded
 and cannot print non-Latin-1 letters, so DejaVu Sans (shipped inside matplotlib's wheel)
 is embedded; and Platypus reads ``<``/``&`` as markup, silently dropping text, so every
 value from the model or the case is escaped before it becomes a ``Paragraph``.

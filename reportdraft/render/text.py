@@ -62,7 +62,7 @@ SECTION_CODES: dict[str, SectionCode] = {
         SectionCode("addendum", "ADDENDUM", "55107-7", "Addendum"),
     )
 }
-"""Section keys in reading order with their LOINC codes (DESIGN.md §6).
+"""Section keys in reading order with their LOINC document-section codes.
 
 The preview notice, the AI statement and the signature block have no section code of their
 own; they travel under 18782-3 (the narrative study observation), which every RIS displays as

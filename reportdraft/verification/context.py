@@ -22,7 +22,7 @@ Radiology language needs two more stops for a forward scope (issue 12, point 3):
 
 Why not medspaCy: the verifier must be fast and deterministic on every draft of every
 backend, and must treat statement and source with exactly the same rules; the known traps of
-the off-the-shelf rules (DESIGN.md section 6) are avoided in the cue list itself.
+the off-the-shelf rules (docs/ARCHITECTURE.md#domain-traps) are avoided in the cue list itself.
 """
 
 from __future__ import annotations

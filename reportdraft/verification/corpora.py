@@ -3,7 +3,7 @@ the bundled examples, and real signed reports (Open-i, MTSamples) drafted verbat
 
 Each function returns :class:`~reportdraft.verification.bundles.Sample` values for
 :func:`reportdraft.verification.injection.evaluate`. The real-report sets read the public
-data folder named by ``REPORTDRAFT_DATA`` (DESIGN.md section 7); nothing from it is copied.
+data folder named by ``REPORTDRAFT_DATA`` (outside the repository); nothing from it is copied.
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ def test_same_request_unconstrained_does_not_follow_the_schema(llama_server: str
 
 
 def test_vllm_spelling_is_rejected_by_llama_cpp_server(llama_server: str, zq: Any) -> None:
-    # DESIGN.md section 5 says HTTP 500: llama.cpp's server validates response_format.type
+    # HTTP 500 (docs/ARCHITECTURE.md#model-runtimes): llama.cpp's server checks response_format.type
     # against "text"/"json_object" and reports the validation error as a 500. The client
     # surfaces it (after its retries) as a plain BackendError that names the fix.
     with (

@@ -27,7 +27,7 @@ def one(text: str, term: str):  # type: ignore[no-untyped-def]
         ("Small left effusion without pneumothorax.", "effusion", False),
         ("Small left effusion without pneumothorax.", "pneumothorax", True),
         ("There is no pneumothorax but there is a small effusion.", "effusion", False),
-        # "free" is not a negation cue (DESIGN.md section 6); "free of" is.
+        # "free" is not a negation cue (docs/ARCHITECTURE.md#domain-traps); "free of" is.
         ("There is free air under the diaphragm.", "pneumoperitoneum", False),
         ("The lungs are free of focal consolidation.", "consolidation", True),
         ("The lungs are clear of focal airspace disease.", "consolidation", True),
