@@ -14,6 +14,10 @@ Importing this package imports no model runtime: ``llama_cpp``, ``torch``,
 ``transformers`` and ``vllm`` are imported by the backend that needs them, when it is
 built. Built-in names: ``llamacpp`` (embedded default), ``vllm`` / ``openai``
 (OpenAI-compatible HTTP server), ``transformers``, ``vllm-offline``, ``rules``.
+
+:class:`FakeBackend` (a scripted model for tests, built with its answers and passed in as
+an instance) is exported here but has no name in the registry: see
+:mod:`reportdraft.backends.fake` for why.
 """
 
 from reportdraft.backends.base import (
@@ -27,6 +31,7 @@ from reportdraft.backends.base import (
     GenerationRequest,
     embedded_model_path,
 )
+from reportdraft.backends.fake import FakeBackend
 from reportdraft.backends.registry import (
     backend_names,
     create_backend,
@@ -41,6 +46,7 @@ __all__ = [
     "BackendOptions",
     "ChatMessage",
     "Dialect",
+    "FakeBackend",
     "Generation",
     "GenerationRequest",
     "backend_names",

@@ -83,6 +83,7 @@ def test_importing_the_package_imports_no_runtime() -> None:
     assert loaded == []
 
 
+@pytest.mark.slow  # loads the embedded GGUF with llama.cpp (in a fresh interpreter)
 def test_llamacpp_imports_llama_cpp_only_when_built() -> None:
     loaded = _modules_loaded_after(
         """
