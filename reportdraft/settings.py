@@ -70,7 +70,6 @@ class Settings:
     model_timeout_s: float = 120.0
     max_model_calls: int = 2
     clock_skew_s: float = DEFAULT_CLOCK_SKEW_S
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
