@@ -13,7 +13,7 @@ from datetime import datetime
 from reportdraft import critical, drafting
 from reportdraft.backends import Backend
 from reportdraft.dictation import hidden_characters_flag, normalize
-from reportdraft.models import Case, Draft, Flag, NormalizedDictation, Template
+from reportdraft.models import Case, Draft, Flag, FlagKind, NormalizedDictation, Template
 from reportdraft.prompts import PromptSet
 from reportdraft.templates import TemplateLibrary, default_library
 from reportdraft.verify import verify
@@ -67,7 +67,7 @@ def annotate(case: Case, dictation: NormalizedDictation, template: Template, dra
     hidden-character flags are recomputed, so annotating an edited draft again gives its
     current state.
     """
-    kept = [f for f in draft.flags if f.kind.value == "fallback"]
+    kept = [f for f in draft.flags if f.kind is FlagKind.FALLBACK]
     flags = [*kept, *verify(draft, case, dictation, template)]
     flags += critical.missing_from_impression(draft, case, dictation)
     hidden = hidden_characters_flag(dictation)

@@ -332,37 +332,37 @@ def _final_sections(final: Draft | ReportVersion | Sequence[DraftSection]) -> li
     return list(final)
 
 
+def _one_sided_diff(sid: str, side: tuple[SectionKind, Statement], *, added: bool) -> StatementDiff:
+    """A statement only in the final report (``added``) or only in the draft (deleted)."""
+    kind, statement = side
+    text = statement.text
+    words = word_count(text)
+    return StatementDiff(
+        statement_id=sid,
+        status=StatementStatus.ADDED if added else StatementStatus.DELETED,
+        edited=False,
+        from_section=None if added else kind,
+        to_section=kind if added else None,
+        old_text=None if added else text,
+        new_text=text if added else None,
+        sources=list(dict.fromkeys(statement.sources)),
+        ops=[DiffOp(op="insert", new=text) if added else DiffOp(op="delete", old=text)],
+        words_added=words if added else 0,
+        words_deleted=0 if added else words,
+        distance=words,
+    )
+
+
 def _statement_diff(
     sid: str,
     old: tuple[SectionKind, Statement] | None,
-    new: tuple[SectionKind, Statement] | None,
+    new: tuple[SectionKind, Statement],
 ) -> StatementDiff:
-    old_text = old[1].text if old else None
-    new_text = new[1].text if new else None
-    sources = list(
-        dict.fromkeys([*(old[1].sources if old else []), *(new[1].sources if new else [])])
-    )
-    if old is None or new is None:
-        text = new_text if new_text is not None else old_text
-        assert text is not None
-        words = word_count(text)
-        added = old is None
-        return StatementDiff(
-            statement_id=sid,
-            status=StatementStatus.ADDED if added else StatementStatus.DELETED,
-            edited=False,
-            from_section=None if added else old[0],  # type: ignore[index]
-            to_section=new[0] if new else None,
-            old_text=old_text,
-            new_text=new_text,
-            sources=sources,
-            ops=[DiffOp(op="insert", new=text) if added else DiffOp(op="delete", old=text)],
-            words_added=words if added else 0,
-            words_deleted=0 if added else words,
-            distance=words,
-        )
-    assert old_text is not None  # both sides exist for an aligned statement
-    assert new_text is not None
+    """A statement of the final report against its draft side, if the draft had it."""
+    if old is None:
+        return _one_sided_diff(sid, new, added=True)
+    old_text, new_text = old[1].text, new[1].text
+    sources = list(dict.fromkeys([*old[1].sources, *new[1].sources]))
     ops, counts = _word_diff(old_text, new_text)
     edited = old_text != new_text
     moved = old[0] != new[0]
@@ -419,8 +419,10 @@ def redline(
     changes: list[ClinicalChange] = []
     diffs: dict[str, StatementDiff] = {}
     for kind in kinds:
+        # Each entry with the section its change is reported in: where the final report has
+        # the statement, or where the draft had it for a deleted one.
         entries = [
-            _statement_diff(st.id, old.get(st.id), new[st.id])
+            (new[st.id][0], _statement_diff(st.id, old.get(st.id), new[st.id]))
             for sec in final_sections
             if sec.kind == kind
             for st in sec.statements
@@ -431,19 +433,20 @@ def redline(
                 continue
             anchor = 0
             for prev in reversed(draft_statements[:index]):
-                pos = next((i for i, e in enumerate(entries) if e.statement_id == prev.id), None)
+                pos = next(
+                    (i for i, (_, e) in enumerate(entries) if e.statement_id == prev.id), None
+                )
                 if pos is not None:
                     anchor = pos + 1
                     break
-            entries.insert(anchor, _statement_diff(st.id, old[st.id], None))
+            side = old[st.id]
+            entries.insert(anchor, (side[0], _one_sided_diff(st.id, side, added=False)))
         classified = []
-        for entry in entries:
+        for section, entry in entries:
             found = _classify(entry, lex, detect)
             entry = entry.model_copy(update={"changes": [k for k, _ in found]})
             classified.append(entry)
             diffs[entry.statement_id] = entry
-            section = entry.to_section or entry.from_section
-            assert section is not None
             changes.extend(
                 ClinicalChange(
                     kind=k,

@@ -17,6 +17,9 @@ REPORTDRAFT_TRUSTED_KEYS   trusted public keys for ``render`` (os.pathsep-separa
 REPORTDRAFT_DATA           folder of public report text for eval suites
 REPORTDRAFT_CLOCK_SKEW_S   seconds a client clock may run ahead (critical-result times)
 REPORTDRAFT_WEBHOOK_ALLOW  internal webhook hosts allowed (comma-separated host or host:port)
+REPORTDRAFT_CRITICAL_DIR   the site's critical-finding files: ``lexicon.yaml`` over the
+                           bundled lexicon; ``context_rules.yaml``, ``sections.yaml``,
+                           ``alert_policy.yaml`` replace the bundled files
 =========================  ===================================================
 
 The service signs as each radiologist with their own key, stored sealed (AES-256-GCM)
@@ -70,7 +73,7 @@ class Settings:
     model_timeout_s: float = 120.0
     max_model_calls: int = 2
     clock_skew_s: float = DEFAULT_CLOCK_SKEW_S
-    extra: Mapping[str, str] = field(default_factory=dict)
+    critical_dir: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -79,6 +82,7 @@ class Settings:
         dirs = tuple(Path(p) for p in env.get("REPORTDRAFT_TEMPLATES", "").split(os.pathsep) if p)
         data = env.get("REPORTDRAFT_DATA")
         skew = env.get("REPORTDRAFT_CLOCK_SKEW_S")
+        critical_dir = env.get("REPORTDRAFT_CRITICAL_DIR")
         kek_file = env.get("REPORTDRAFT_KEY_ENCRYPTION_KEY_FILE")
         previous_file = env.get("REPORTDRAFT_KEY_ENCRYPTION_KEYS_PREVIOUS_FILE")
         previous = env.get("REPORTDRAFT_KEY_ENCRYPTION_KEYS_PREVIOUS", "")
@@ -100,6 +104,7 @@ class Settings:
             key_encryption_keys_previous_file=Path(previous_file) if previous_file else None,
             data_dir=Path(data) if data else None,
             clock_skew_s=_skew(skew) if skew else DEFAULT_CLOCK_SKEW_S,
+            critical_dir=Path(critical_dir) if critical_dir else None,
             webhook_allow=tuple(
                 h.strip() for h in env.get("REPORTDRAFT_WEBHOOK_ALLOW", "").split(",") if h.strip()
             ),

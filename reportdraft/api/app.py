@@ -21,7 +21,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from starlette.exceptions import HTTPException
 from swagger_ui_bundle import swagger_ui_path
 
-from reportdraft import __version__
+from reportdraft import __version__, critical
 from reportdraft.api import admin, errors, exports, routes
 from reportdraft.api.egress import Allowlist, Resolver, system_resolver
 from reportdraft.api.limits import DEFAULT_MAX_BODY, BodyLimitMiddleware, RateLimiter
@@ -69,6 +69,8 @@ def create_app(
     resolver; tests map names to addresses without sending DNS queries).
     """
     Allowlist.parse(settings.webhook_allow)  # a malformed allowlist stops start-up here
+    if settings.critical_dir is not None:  # so does a bad site critical-findings file
+        critical.configure_site(settings.critical_dir)
     db = database or Database(settings.database_url)
     keks = kek_ring(settings)
     if settings.signing_key:

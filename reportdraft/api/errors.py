@@ -9,7 +9,8 @@ so a workstation integrates against one error shape.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -17,9 +18,11 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from reportdraft.errors import AttestationRefused, ReportDraftError
+from reportdraft.errors import AttestationRefused, ConfigurationError, ReportDraftError
 
 log = logging.getLogger("reportdraft.api")
+
+E = TypeVar("E", bound=Exception)
 
 STATUS_CODES: dict[int, str] = {
     400: "bad_request",
@@ -80,8 +83,7 @@ def _validation_details(errors: Any) -> list[dict[str, Any]]:
     ]
 
 
-async def _domain(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ReportDraftError)
+async def _domain(request: Request, exc: ReportDraftError) -> JSONResponse:
     details: Any = getattr(exc, "details", None)
     if isinstance(exc, AttestationRefused):
         details = {"reasons": exc.reasons}
@@ -110,9 +112,7 @@ def _body_not_json(request: Request, errors: Any) -> bool:
     )
 
 
-async def _validation(request: Request, exc: Exception) -> JSONResponse:
-    if not isinstance(exc, RequestValidationError):
-        raise TypeError("the validation handler got another exception")
+async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
     if _body_not_json(request, exc.errors()):
         given = request.headers.get("content-type")
         return error_response(
@@ -126,17 +126,15 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _model_validation(request: Request, exc: Exception) -> JSONResponse:
+async def _model_validation(request: Request, exc: ValidationError) -> JSONResponse:
     # A domain value built from valid request parts can still be inconsistent (e.g. a
     # communication time before the finding was identified): the caller's input is wrong.
-    assert isinstance(exc, ValidationError)
     return error_response(
         422, "invalid_input", "the request is inconsistent", _validation_details(exc.errors())
     )
 
 
-async def _http(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
+async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     code = STATUS_CODES.get(exc.status_code, "error")
     message = str(exc.detail) if exc.detail else code.replace("_", " ")
     return error_response(exc.status_code, code, message, None, dict(exc.headers or {}))
@@ -147,10 +145,32 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return error_response(500, "internal_error", "internal error; the request was not applied")
 
 
+def handler_for(
+    kind: type[E], handle: Callable[[Request, E], Awaitable[JSONResponse]]
+) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    """``handle`` as Starlette registers it: typed for any exception, checked for ``kind``.
+
+    Starlette picks a handler by the exception's class, so the check only fails when the
+    registration below pairs a handler with the wrong class: a configuration mistake,
+    raised rather than answered with a misleading error body.
+    """
+
+    async def checked(request: Request, exc: Exception) -> JSONResponse:
+        if not isinstance(exc, kind):
+            raise ConfigurationError(
+                f"the {kind.__name__} error handler got a {type(exc).__name__}"
+            )
+        return await handle(request, exc)
+
+    return checked
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
-    app.add_exception_handler(ReportDraftError, _domain)
-    app.add_exception_handler(RequestValidationError, _validation)
-    app.add_exception_handler(ValidationError, _model_validation)
-    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(ReportDraftError, handler_for(ReportDraftError, _domain))
+    app.add_exception_handler(
+        RequestValidationError, handler_for(RequestValidationError, _validation)
+    )
+    app.add_exception_handler(ValidationError, handler_for(ValidationError, _model_validation))
+    app.add_exception_handler(StarletteHTTPException, handler_for(StarletteHTTPException, _http))
     app.add_exception_handler(Exception, _unexpected)

@@ -158,8 +158,12 @@ def apply_edits(
 
     for index, edit in enumerate(edits):
         if edit.id is None:
-            assert edit.text is not None  # a new statement has text and section (model check)
-            assert edit.section is not None
+            if edit.text is None or edit.section is None:
+                # The model refuses this shape; an edit built without validation
+                # (``model_construct``) reaches here and is refused the same way.
+                raise InputError(
+                    f"statement_edits[{index}]: a new statement needs text and section"
+                )
             statement = Statement(
                 id=f"S{fresh}",
                 subsection=edit.subsection,

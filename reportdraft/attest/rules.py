@@ -55,7 +55,7 @@ from reportdraft.attest.signing import key_binding_problems
 from reportdraft.critical import blocks_signing, record_problems
 from reportdraft.errors import AttestationRefused, ConfigurationError
 from reportdraft.io import decode_text
-from reportdraft.models import Severity, Strict
+from reportdraft.models import Decision, Severity, Strict
 from reportdraft.models.report import Radiologist, RadiologistRole, ReportStatus, ReportVersion
 from reportdraft.resources import package_data
 
@@ -141,7 +141,7 @@ def check_decisions(version: ReportVersion) -> list[Refusal]:
     return [
         Refusal("ai_finding_pending", f"AI finding {f.id} ({f.description}) has no decision")
         for f in version.case.ai_findings
-        if version.decision_for(f).value == "pending"
+        if version.decision_for(f) is Decision.PENDING
     ]
 
 

@@ -11,11 +11,14 @@ shows the traceback of an unexpected error instead.
 from __future__ import annotations
 
 import importlib
+import os
 
 import click
 
 from reportdraft import __version__
 from reportdraft.cli.common import DEBUG_ENV, ReportDraftGroup
+from reportdraft.critical import configure_site
+from reportdraft.settings import Settings
 
 COMMAND_MODULES = (
     "reportdraft.cli.core",
@@ -38,6 +41,14 @@ COMMAND_MODULES = (
 )
 def main(debug: bool) -> None:
     """reportdraft: draft, verify, sign and render radiology reports with a local model."""
+    # The site's critical-finding files hold for every command (drafting, the redline,
+    # sign-off rules all detect), so they are installed here, once, before any runs.
+    # Settings are read only when the variable is set: a command that reads no settings
+    # keeps working whatever the other variables say.
+    if os.environ.get("REPORTDRAFT_CRITICAL_DIR"):
+        site = Settings.from_env().critical_dir
+        if site is not None:
+            configure_site(site)
 
 
 for _module_name in COMMAND_MODULES:

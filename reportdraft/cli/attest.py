@@ -224,14 +224,13 @@ def sign_command(
     if report_file:
         if case_file or draft_file:
             raise InputError("give either --report or --case/--draft, not both")
-        before: Report | None = load_report(report_file)
-        report = before
+        report = load_report(report_file)
+        before: Report | None = report
     elif case_file and draft_file:
-        before = None
         report = open_report(load_case(case_file), load_draft(draft_file), by=signer.id, at=at)
+        before = None
     else:
         raise InputError("give --case and --draft (a new report) or --report (a signed one)")
-    assert report is not None
     signed = sign(
         report,
         to_status=ReportStatus(status),

@@ -8,7 +8,8 @@ resolved, chronic, known) with the cues that decided them, and whether it alerts
 or uncertain, in Findings, Impression or text without sections, and allowed by the alert
 policy (an improving finding, an unchanged nodule, expected post-operative free air do not
 alert). Lexicon, rules, section headers and the alert policy are data files under
-``reportdraft/data/critical/``; sites override them with :func:`configure`.
+``reportdraft/data/critical/``; sites override them with :func:`configure_site`
+(``REPORTDRAFT_CRITICAL_DIR``, read by the CLI and the service at start-up).
 
 Communication: deadlines per ACR category, the state of a communication record, the rule
 that Category 1/2 alerts block signing until documented, what a record must hold to be
@@ -52,6 +53,7 @@ from reportdraft.critical.detector import (
     active_detector,
     alerting_sections,
     configure,
+    configure_site,
     detect_draft,
     detect_text,
     most_urgent_category,
@@ -93,6 +95,7 @@ __all__ = [
     "communication_state",
     "communication_statement",
     "configure",
+    "configure_site",
     "deadline",
     "detect_draft",
     "detect_text",

@@ -6,7 +6,8 @@ the ConText cues that reach it (none across a clause boundary, :mod:`clauses`), 
 assertion and the temporality from them (:mod:`context`), drops ambiguous findings that are
 not in their organ (:mod:`organs`), and lets the policy (:mod:`policy`) and the section
 decide the alert. The module-level functions use the process's *active* detector: the
-bundled data unless :func:`configure` installed site files at start-up.
+bundled data unless :func:`configure` (or :func:`configure_site`, which the CLI and the
+service call with ``REPORTDRAFT_CRITICAL_DIR``) installed site files at start-up.
 """
 
 from __future__ import annotations
@@ -408,6 +409,36 @@ def configure(
     with _active_lock:
         _active = detector
     return detector
+
+
+SITE_FILES: dict[str, str] = {
+    "lexicon": "lexicon.yaml",
+    "rules": "context_rules.yaml",
+    "sections": "sections.yaml",
+    "policy": "alert_policy.yaml",
+}
+"""The files a site directory may hold (the bundled files' names), by :func:`configure`
+argument. A facility defines its own critical-results list, so these are site data."""
+
+
+def configure_site(directory: Path) -> Detector:
+    """Install the site files found in ``directory`` (see :data:`SITE_FILES`).
+
+    A directory that is missing or holds none of those files is a configuration mistake
+    (ConfigurationError), not a silent fall-back to the bundled data: a site that set one
+    expects its critical-results list to be the one in force.
+    """
+    if not directory.is_dir():
+        raise ConfigurationError(f"critical-finding site directory {directory} is not a directory")
+    found = {
+        arg: directory / name for arg, name in SITE_FILES.items() if (directory / name).is_file()
+    }
+    if not found:
+        raise ConfigurationError(
+            f"critical-finding site directory {directory} holds none of "
+            f"{', '.join(SITE_FILES.values())}"
+        )
+    return configure(**found)
 
 
 def detect_text(

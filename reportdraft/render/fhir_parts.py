@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from reportdraft.models import AIFinding, CriticalMention, Decision, ReportVersion
+from reportdraft.models import AIFinding, CriticalMention, Decision, Modality, ReportVersion
 from reportdraft.models.report import Radiologist
 from reportdraft.render.text import clean, communication_sentence
 
@@ -167,7 +167,7 @@ def imaging_study(version: ReportVersion, patient_url: str) -> JSON:
     identifiers = [accession_identifier(version)]
     if study.study_instance_uid:
         identifiers.insert(0, {"system": DICOM_UID, "value": f"urn:oid:{study.study_instance_uid}"})
-    modality = "DX" if study.modality.value == "XR" else study.modality.value
+    modality = "DX" if study.modality is Modality.XR else study.modality.value
     return {
         "resourceType": "ImagingStudy",
         "identifier": identifiers,

@@ -97,7 +97,10 @@ UNSUPPORTED_POOL: tuple[tuple[str, str], ...] = (
 )
 
 _SIDE = re.compile(r"\b(left|right)\b", re.IGNORECASE)
-_LENGTH = re.compile(r"(?<![\w.])((?:\d+(?:\.\d+)?\s*(?:x|×)\s*)*\d+(?:\.\d+)?)\s*(cm|mm)\b")
+_LENGTH = re.compile(
+    r"(?<![\w.])(?P<numbers>(?P<first>\d+(?:\.\d+)?)(?:\s*(?:x|×)\s*\d+(?:\.\d+)?)*)"
+    r"\s*(?P<unit>cm|mm)\b"
+)
 _NEGATION_WORD = re.compile(r"\b(no|not|without|negative|absent)\b", re.IGNORECASE)
 _PSEUDO = re.compile(r"\b(no|not|without)\s+(significant\s+)?(interval\s+)?change", re.I)
 _REMOVALS: tuple[tuple[str, str], ...] = (
@@ -203,11 +206,9 @@ def _measurements(sample: Sample, kind: InjectionKind) -> Iterator[Injection]:
         match = _LENGTH.search(st.text)
         if match is None:
             continue
-        numbers, unit = match.group(1), match.group(2)
+        numbers, first, unit = match["numbers"], match["first"], match["unit"]
         if kind is InjectionKind.MEASUREMENT_VALUE:
-            first = re.match(r"\d+(?:\.\d+)?", numbers)
-            assert first is not None
-            new = _new_value(first.group(0)) + numbers[first.end() :] + " " + unit
+            new = _new_value(first) + numbers[len(first) :] + " " + unit
         elif kind is InjectionKind.MEASUREMENT_UNIT:
             new = f"{numbers} {'mm' if unit == 'cm' else 'cm'}"
         else:

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
+from starlette.requests import Request
 
+from reportdraft.api.app import create_app
+from reportdraft.api.errors import _domain, _model_validation, handler_for
+from reportdraft.errors import ConfigurationError, InputError, ReportDraftError
+from reportdraft.settings import Settings
 from tests.api.conftest import Api, make_api
 from tests.api.helpers import a_case, seed_keys
 from tests.store.dbfixtures import close_database, open_database
@@ -130,3 +138,22 @@ def test_role_matrix(sqlite_api: Api, method: str, path: str, allowed: set[str])
         else:
             assert r.status_code == 403, (role, r.status_code, r.text)
             assert r.json()["error"]["code"] == "forbidden"
+
+
+def test_a_handler_registered_for_the_wrong_class_is_a_configuration_error() -> None:
+    """Each handler is registered with the class it narrows to; a mismatch is named, not
+    answered with a wrong body."""
+    request = Request({"type": "http", "method": "GET", "path": "/", "headers": []})
+    handler = handler_for(ValidationError, _model_validation)
+    with pytest.raises(ConfigurationError, match="ValidationError error handler got a KeyError"):
+        asyncio.run(handler(request, KeyError("x")))
+    domain = asyncio.run(handler_for(ReportDraftError, _domain)(request, InputError("bad")))
+    assert (domain.status_code, json.loads(domain.body)["error"]["code"]) == (422, "invalid_input")
+
+
+def test_a_bad_critical_site_directory_stops_the_service_start(tmp_path: Path) -> None:
+    """REPORTDRAFT_CRITICAL_DIR is read by the service too; an empty one stops the start."""
+    settings = Settings.from_env({"REPORTDRAFT_CRITICAL_DIR": str(tmp_path)})
+    assert settings.critical_dir == tmp_path
+    with pytest.raises(ConfigurationError, match=r"holds none of lexicon\.yaml"):
+        create_app(settings, start_workers=False)

@@ -21,7 +21,7 @@ from reportdraft.attest import (
     verify_chain,
 )
 from reportdraft.attest.audit import chain_events
-from reportdraft.errors import ConflictError
+from reportdraft.errors import ConflictError, InputError
 from reportdraft.models.report import Radiologist, ReportStatus
 from tests.attest.attest_factories import (
     NOW,
@@ -170,3 +170,16 @@ def test_events_cover_the_whole_signoff(attending: Radiologist, key: SigningKey)
         AuditAction.SIGNATURE,
     ]
     assert {e.version for e in more} == {2}
+
+
+def test_a_signature_without_a_signer_is_refused_not_logged(
+    attending: Radiologist, key: SigningKey
+) -> None:
+    """The model refuses a signed version without a signer; one built without validation
+    gets no audit events (the signature event names the signer) but an error."""
+    opened = open_report(make_case(decision="confirmed"), make_draft(), by="rad1", at=NOW)
+    signed = sign(opened, to_status=ReportStatus.FINAL, signer=attending, key=key, at=later(10))
+    unsigned_by = signed.current.model_construct(**{**dict(signed.current), "signer": None})
+    broken = signed.model_construct(**{**dict(signed), "versions": [unsigned_by]})
+    with pytest.raises(InputError, match="carries a signature but no signer"):
+        events_for(None, broken, actor="rad1", at=later(10))

@@ -15,7 +15,8 @@ from reportdraft.attest import (
     verify_report,
     version_ref,
 )
-from reportdraft.errors import AttestationRefused, DraftValidationError
+from reportdraft.attest.changes import StatementEdit, apply_edits
+from reportdraft.errors import AttestationRefused, DraftValidationError, InputError
 from reportdraft.models.report import Radiologist, Report, ReportStatus
 from tests.attest.attest_factories import (
     NOW,
@@ -281,3 +282,11 @@ def test_refused_sign_leaves_report_unchanged(attending: Radiologist, key: Signi
             signoff=SignOff(statement_edits=[{"id": "S4", "text": "Changed."}]),
         )
     assert report.model_dump() == before
+
+
+def test_a_new_statement_built_without_validation_is_refused_by_name() -> None:
+    """The model refuses an added statement without text; an unvalidated one is refused too."""
+    report = open_clean()
+    unchecked = StatementEdit.model_construct(text="Small effusion.")  # no section
+    with pytest.raises(InputError, match=r"statement_edits\[0\]: a new statement needs text"):
+        apply_edits(report.current.content, [unchecked], report.current.draft)

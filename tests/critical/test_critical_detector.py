@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -155,3 +156,50 @@ def test_importing_the_package_does_not_import_spacy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def _reportdraft(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The ``reportdraft`` command in a fresh process (the site files are process-wide)."""
+    root = Path(__file__).resolve().parents[2]
+    code = "from reportdraft.cli import main; main()"
+    full = {k: v for k, v in os.environ.items() if k != "REPORTDRAFT_CRITICAL_DIR"} | env
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=root, env=full
+    )
+
+
+def test_a_site_directory_changes_detection_through_the_cli(tmp_path: Path) -> None:
+    """REPORTDRAFT_CRITICAL_DIR reaches every command: the site lexicon's finding alerts."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "lexicon.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "schema": "reportdraft.critical.lexicon/1",
+                "version": "site",
+                "findings": [
+                    {"code": "retained_sponge", "label": "Retained surgical sponge",
+                     "category": 1, "terms": ["retained surgical sponge"]}
+                ],
+            }
+        )
+    )  # fmt: skip
+    report = tmp_path / "report.txt"
+    report.write_text("Findings concerning for a retained surgical sponge.\n")
+    bundled = _reportdraft(["critical", str(report)], {})
+    assert bundled.returncode == 0, bundled.stderr
+    assert json.loads(bundled.stdout) == []
+    with_site = _reportdraft(["critical", str(report)], {"REPORTDRAFT_CRITICAL_DIR": str(site)})
+    assert with_site.returncode == 0, with_site.stderr
+    (mention,) = json.loads(with_site.stdout)
+    assert (mention["finding_code"], mention["alert"]) == ("retained_sponge", True)
+
+
+def test_a_site_directory_without_site_files_stops_the_cli(tmp_path: Path) -> None:
+    report = tmp_path / "report.txt"
+    report.write_text("No pneumothorax.\n")
+    empty = _reportdraft(["critical", str(report)], {"REPORTDRAFT_CRITICAL_DIR": str(tmp_path)})
+    assert empty.returncode == 2
+    assert "error [configuration_error]" in empty.stderr
+    assert "holds none of lexicon.yaml" in empty.stderr
+    assert empty.stdout == ""
