@@ -3,11 +3,11 @@ small YAML file.
 
 Why: the verifier's test and benchmark sets must be written by hand (clean drafts a
 radiologist would sign) and must not depend on the dictation normaliser or template library
-being finished. A bundle spells out exactly the four inputs of :func:`reportdraft.verify.verify`
-with little boilerplate: study and patient fields are merged over neutral defaults,
-dictation is a list of ``[section, text]`` pairs (ids ``D1``... in order), and a statement's
-text may be ``"@<source id>"`` to reuse that source's text verbatim (template defaults,
-the rendered technique).
+being finished. A bundle spells out exactly the four inputs of
+:func:`reportdraft.verification.verify` with little boilerplate: study and patient fields
+are merged over neutral defaults, dictation is a list of ``[section, text]`` pairs (ids
+``D1``... in order), and a statement's text may be ``"@<source id>"`` to reuse that source's
+text verbatim (template defaults, the rendered technique).
 
 Layout::
 

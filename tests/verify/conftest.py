@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from reportdraft.models import Flag, Template
+from reportdraft.verification import verify
 from reportdraft.verification.bundles import Sample, load_bundles, load_templates
-from reportdraft.verify import verify
 
 CASES = Path(__file__).parent / "cases"
 
