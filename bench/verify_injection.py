@@ -31,14 +31,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from reportdraft.evaluation.injection import Report, Verifier, evaluate  # noqa: E402
 from reportdraft.models import Draft, Flag, FlagKind, Severity  # noqa: E402
-from reportdraft.verification import (  # noqa: E402
-    corpora,
-    source_texts,
-    verify,
-)
-from reportdraft.verification.bundles import Sample, load_bundles, load_templates  # noqa: E402
-from reportdraft.verification.injection import Report, Verifier, evaluate  # noqa: E402
+from reportdraft.verification import source_texts, verify  # noqa: E402
+from tests.verify import corpora  # noqa: E402
+from tests.verify.bundles import Sample, load_bundles, load_templates  # noqa: E402
 
 CASES = ROOT / "tests" / "verify" / "cases"
 OUT = ROOT / "bench" / "results" / "verify_injection.json"

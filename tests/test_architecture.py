@@ -55,14 +55,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 """Units from the bottom layer up. Units of one layer do not import each other."""
 
-KNOWN_UPWARD: dict[tuple[str, str], str] = {
-    # The verifier's benchmark corpora draft the bundled examples with the rules drafter
-    # (a lazy import inside a function). They serve benches and tests only and are to leave
-    # the runtime package.
-    ("reportdraft.verification.corpora", "reportdraft.rules_drafter"): (
-        "bench/test corpora inside the runtime package"
-    ),
-}
+KNOWN_UPWARD: dict[tuple[str, str], str] = {}
 """(importing module, imported module) pairs allowed against the layer order, with why."""
 
 _MODULE_STRING = re.compile(rf"{PACKAGE}(?:\.[A-Za-z_][A-Za-z0-9_]*)+(?::[A-Za-z_][\w.]*)?")

@@ -9,7 +9,7 @@ import pytest
 
 from reportdraft.models import Flag, Template
 from reportdraft.verification import verify
-from reportdraft.verification.bundles import Sample, load_bundles, load_templates
+from tests.verify.bundles import Sample, load_bundles, load_templates
 
 CASES = Path(__file__).parent / "cases"
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from reportdraft.evaluation.injection import InjectionKind, Report, evaluate, inject
 from reportdraft.models import Modality
-from reportdraft.verification import corpora
-from reportdraft.verification.bundles import Sample
-from reportdraft.verification.injection import InjectionKind, Report, evaluate, inject
+from tests.verify import corpora
+from tests.verify.bundles import Sample
 from tests.verify.conftest import run_verifier
 
 DETECTION = 0.95

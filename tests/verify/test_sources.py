@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from reportdraft.verification import source_texts
-from reportdraft.verification.bundles import Sample
+from tests.verify.bundles import Sample
 
 
 def by_name(samples: list[Sample], name: str) -> Sample:

@@ -1,9 +1,13 @@
 """Sample sets for measuring the verifier: hand-written bundles, the rules drafter's drafts of
 the bundled examples, and real signed reports (Open-i, MTSamples) drafted verbatim.
 
-Each function returns :class:`~reportdraft.verification.bundles.Sample` values for
-:func:`reportdraft.verification.injection.evaluate`. The real-report sets read the public
+Each function returns :class:`~reportdraft.evaluation.injection.Sample` values for
+:func:`reportdraft.evaluation.injection.evaluate`. The real-report sets read the public
 data folder named by ``REPORTDRAFT_DATA`` (outside the repository); nothing from it is copied.
+
+Test and bench helpers, not part of the package (``tests/verify/test_injection.py`` and
+``bench/verify_injection.py`` use them): the example set drafts with the rules drafter, which
+the verifier's package must not import.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Any
 
 from reportdraft.models import Template
 from reportdraft.resources import data_dir
-from reportdraft.verification.bundles import Sample, sample_from_report
+from tests.verify.bundles import Sample, sample_from_report
 
 _HEADER = re.compile(r"(?:^|[,.]\s*)([A-Z][A-Z /&]{3,40}):\s*,?")
 
