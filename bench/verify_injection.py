@@ -1,7 +1,7 @@
 """Error-injection benchmark of the verifier (issue 3): detection per error kind, false flags
 on clean drafts, and speed, against a baseline measured in the same run.
 
-Sets (each skipped with a reason when unavailable):
+Sets (openi and mtsamples are skipped, with the reason, when the public data is absent):
   hand      the hand-written clean drafts of tests/verify/cases (varied modalities, AI findings)
   examples  the rules drafter's drafts of the bundled examples/*.json
   openi     Open-i chest radiograph reports drafted verbatim (REPORTDRAFT_DATA)
@@ -123,10 +123,7 @@ def _sets(openi_limit: int) -> tuple[dict[str, list[Sample]], dict[str, str]]:
     templates = load_templates(CASES / "templates.yaml")
     sets: dict[str, list[Sample]] = {"hand": load_bundles(CASES)}
     skipped: dict[str, str] = {}
-    try:
-        sets["examples"] = corpora.example_samples()
-    except ImportError as exc:
-        skipped["examples"] = f"rules drafter stages not installed: {exc}"
+    sets["examples"] = corpora.example_samples()
     data = Path(os.environ.get("REPORTDRAFT_DATA", ROOT.parent / "shared" / "data"))
     if (data / "openi_opi").is_dir():
         sets["openi"] = corpora.openi_samples(data, templates["xr_chest"], openi_limit)
