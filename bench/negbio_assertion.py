@@ -1,7 +1,7 @@
 """Assertion accuracy of the shared fact extraction against NegBio's Open-i gold standard.
 
 The verifier and the eval suite both read report text through
-:func:`reportdraft.extract.extract_facts`; whether it reads "no pleural effusion" as absent
+:func:`reportdraft.verification.extract_facts`; whether it reads "no pleural effusion" as absent
 and "stable small effusion" as present decides whether they flag the right statements. The
 Open-i chest X-ray reports (Indiana University) come with NegBio's hand-labelled gold
 standard for 12 findings, written by people who never saw our cue lists, so they measure the
@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reportdraft.extract import FindingFact, extract_facts
+from reportdraft.verification import FindingFact, extract_facts
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "results" / "negbio_assertion.json"

@@ -1,7 +1,7 @@
 """Error-injection benchmark of the verifier (issue 3): detection per error kind, false flags
 on clean drafts, and speed, against a baseline measured in the same run.
 
-Sets (each skipped with a reason when unavailable):
+Sets (openi and mtsamples are skipped, with the reason, when the public data is absent):
   hand      the hand-written clean drafts of tests/verify/cases (varied modalities, AI findings)
   examples  the rules drafter's drafts of the bundled examples/*.json
   openi     Open-i chest radiograph reports drafted verbatim (REPORTDRAFT_DATA)
@@ -31,11 +31,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from reportdraft.evaluation.injection import Report, Verifier, evaluate  # noqa: E402
 from reportdraft.models import Draft, Flag, FlagKind, Severity  # noqa: E402
-from reportdraft.verification import corpora  # noqa: E402
-from reportdraft.verification.bundles import Sample, load_bundles, load_templates  # noqa: E402
-from reportdraft.verification.injection import Report, Verifier, evaluate  # noqa: E402
-from reportdraft.verify import source_texts, verify  # noqa: E402
+from reportdraft.verification import source_texts, verify  # noqa: E402
+from tests.verify import corpora  # noqa: E402
+from tests.verify.bundles import Sample, load_bundles, load_templates  # noqa: E402
 
 CASES = ROOT / "tests" / "verify" / "cases"
 OUT = ROOT / "bench" / "results" / "verify_injection.json"
@@ -123,10 +123,7 @@ def _sets(openi_limit: int) -> tuple[dict[str, list[Sample]], dict[str, str]]:
     templates = load_templates(CASES / "templates.yaml")
     sets: dict[str, list[Sample]] = {"hand": load_bundles(CASES)}
     skipped: dict[str, str] = {}
-    try:
-        sets["examples"] = corpora.example_samples()
-    except ImportError as exc:
-        skipped["examples"] = f"rules drafter stages not installed: {exc}"
+    sets["examples"] = corpora.example_samples()
     data = Path(os.environ.get("REPORTDRAFT_DATA", ROOT.parent / "shared" / "data"))
     if (data / "openi_opi").is_dir():
         sets["openi"] = corpora.openi_samples(data, templates["xr_chest"], openi_limit)

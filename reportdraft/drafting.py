@@ -51,7 +51,7 @@ from reportdraft.models import (
 from reportdraft.prompts import PromptSet, load_prompts
 from reportdraft.resources import package_data
 from reportdraft.rules_drafter import draft_with_rules
-from reportdraft.verify import source_texts, verify
+from reportdraft.verification import source_texts, verify
 
 MAX_REASKS = 1
 """Re-asks after an unparsable answer; each costs a full model call on a 2-core CPU."""

@@ -16,7 +16,7 @@ from reportdraft.dictation import hidden_characters_flag, normalize
 from reportdraft.models import Case, Draft, Flag, FlagKind, NormalizedDictation, Template
 from reportdraft.prompts import PromptSet
 from reportdraft.templates import TemplateLibrary, default_library
-from reportdraft.verify import verify
+from reportdraft.verification import verify
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -19,7 +19,6 @@ import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
-from reportdraft.extract import exempt_from_impression, extract_facts, is_incidental
 from reportdraft.models import (
     AIFinding,
     Case,
@@ -35,6 +34,7 @@ from reportdraft.models import (
     Template,
 )
 from reportdraft.templates import render_technique, route_sentence
+from reportdraft.verification import exempt_from_impression, extract_facts, is_incidental
 from reportdraft.verification.defaults import (
     case_facts,
     contradiction_flag,

@@ -49,8 +49,10 @@ def _module(name: str) -> ModuleType | None:
 
 
 def extraction_unavailable() -> str | None:
-    """None when ``reportdraft.extract`` is importable, else the reason."""
-    return None if _module("reportdraft.extract") else "reportdraft.extract is not installed"
+    """None when the fact extraction (``reportdraft.verification``) is importable, else the
+    reason."""
+    module = "reportdraft.verification"
+    return None if _module(module) else f"{module} is not installed"
 
 
 def critical_unavailable() -> str | None:
@@ -76,11 +78,12 @@ def _assertion(fact: Any) -> str:
 
 @lru_cache(maxsize=CACHE_SIZE)
 def finding_tuples(text: str) -> frozenset[FindingTuple]:
-    """The (finding, assertion, laterality, size) tuples ``reportdraft.extract`` finds.
+    """The (finding, assertion, laterality, size) tuples that
+    ``reportdraft.verification.extract_facts`` finds.
 
     ``size_mm`` is the largest length measured next to the finding, in whole millimetres.
     """
-    from reportdraft.extract import extract_facts
+    from reportdraft.verification import extract_facts
 
     out: set[FindingTuple] = set()
     for fact in extract_facts(text).findings:

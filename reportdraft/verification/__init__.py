@@ -1,7 +1,60 @@
-"""The verifier's parts: vocabularies, context cues, numbers, source texts and the checks.
+"""The verifier: grounding checks of a draft against its sources, and the clinical fact
+extraction they compare.
 
-The public entry points are :func:`reportdraft.verify.verify` and
-:func:`reportdraft.verify.source_texts`, and :func:`reportdraft.extract.extract_facts` for
-fact extraction; the modules here are their building blocks (and the error-injection
-harness in :mod:`reportdraft.verification.injection`).
+This is the front door: other packages import from ``reportdraft.verification`` only, so
+the modules behind it can be split or renamed without touching their callers.
+
+- :func:`verify` (:mod:`.check`) runs every check over a draft and numbers the flags;
+- :func:`source_texts` and :func:`render_ai_finding` (:mod:`.sources`) give the text each
+  source id stands for, which the drafters quote and cite;
+- :func:`extract_facts` and its term predicates (:mod:`.facts`) turn report text into
+  clinical facts: findings with negation and side, anatomy, measurements, dates. The eval
+  suite's finding metrics and the rules drafter read text through them too;
+- the rules drafter's template-default planning (:mod:`.defaults`) decides which template
+  default a dictated finding replaces, with the same hierarchy the default check uses.
+
+The other modules are the checks' building blocks: context cues (:mod:`.context`),
+vocabularies (:mod:`.lexicon`), numbers and units (:mod:`.quantities`), facets, anatomy,
+claims, the is-a hierarchy, and the statement, coverage and instruction checks.
 """
+
+from reportdraft.verification.check import verify
+from reportdraft.verification.defaults import (
+    case_facts,
+    contradiction_flag,
+    contradictions,
+    dropped_flags,
+    plan_defaults,
+)
+from reportdraft.verification.facts import (
+    Facts,
+    FindingFact,
+    Quantity,
+    Temporality,
+    exempt_from_impression,
+    extract_facts,
+    is_generic,
+    is_incidental,
+    is_significant,
+)
+from reportdraft.verification.sources import render_ai_finding, source_texts
+
+__all__ = [
+    "Facts",
+    "FindingFact",
+    "Quantity",
+    "Temporality",
+    "case_facts",
+    "contradiction_flag",
+    "contradictions",
+    "dropped_flags",
+    "exempt_from_impression",
+    "extract_facts",
+    "is_generic",
+    "is_incidental",
+    "is_significant",
+    "plan_defaults",
+    "render_ai_finding",
+    "source_texts",
+    "verify",
+]

@@ -28,11 +28,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from reportdraft.extract import Facts, is_generic
 from reportdraft.models import FlagKind, Severity, Statement
 from reportdraft.verification.base import Context, Union, matching, quote
 from reportdraft.verification.context import sentences
 from reportdraft.verification.facets import Facet, axis_name, shown, supported, values
+from reportdraft.verification.facts import Facts, is_generic
 from reportdraft.verification.hierarchy import hierarchy
 
 HIGH = Severity.HIGH

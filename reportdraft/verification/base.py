@@ -6,7 +6,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from reportdraft.extract import Facts, FindingFact, extract_facts
 from reportdraft.models import (
     AIFinding,
     Case,
@@ -21,6 +20,7 @@ from reportdraft.models import (
     Statement,
     Template,
 )
+from reportdraft.verification.facts import Facts, FindingFact, extract_facts
 from reportdraft.verification.quantities import Quantity
 
 EVIDENCE_CHARS = 200
@@ -195,7 +195,7 @@ class Context:
         sources: Iterable[str] = (),
         evidence: Iterable[str] = (),
     ) -> None:
-        """Record a flag (placeholder id; :func:`reportdraft.verify.verify` numbers them)."""
+        """Record a flag (placeholder id; :func:`reportdraft.verification.verify` numbers them)."""
         if (
             statement is not None
             and statement.generator == "radiologist"

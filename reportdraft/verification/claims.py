@@ -33,9 +33,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from reportdraft.extract import extract_facts, is_generic
 from reportdraft.models import Laterality
 from reportdraft.verification.context import clause_bounds, sentences
+from reportdraft.verification.facts import extract_facts, is_generic
 from reportdraft.verification.hierarchy import Hierarchy, hierarchy, spinal_levels
 from reportdraft.verification.lexicon import lexicon
 

@@ -20,13 +20,6 @@ Severities:
 
 from __future__ import annotations
 
-from reportdraft.extract import (
-    FindingFact,
-    exempt_from_impression,
-    extract_facts,
-    is_generic,
-    is_significant,
-)
 from reportdraft.models import (
     Decision,
     DictationSentence,
@@ -36,6 +29,13 @@ from reportdraft.models import (
     Statement,
 )
 from reportdraft.verification.base import Context, Union, matching, quote, side_supported
+from reportdraft.verification.facts import (
+    FindingFact,
+    exempt_from_impression,
+    extract_facts,
+    is_generic,
+    is_significant,
+)
 from reportdraft.verification.lexicon import lexicon
 
 HIGH, MEDIUM, LOW = Severity.HIGH, Severity.MEDIUM, Severity.LOW

@@ -44,7 +44,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from reportdraft.extract import extract_facts
 from reportdraft.models import (
     Case,
     Decision,
@@ -61,6 +60,7 @@ from reportdraft.templates import catch_all_key, route_sentence
 from reportdraft.verification.base import Context, quote
 from reportdraft.verification.claims import Claim, Fact, claims_of, denies, facts_of
 from reportdraft.verification.context import sentences
+from reportdraft.verification.facts import extract_facts
 from reportdraft.verification.hierarchy import hierarchy, spinal_levels
 from reportdraft.verification.sources import render_ai_finding
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import re
 
-from reportdraft.extract import Facts, FindingFact, extract_facts, is_generic, is_significant
 from reportdraft.models import (
     Decision,
     FlagKind,
@@ -40,6 +39,13 @@ from reportdraft.models import (
 )
 from reportdraft.verification.anatomy import check_anatomy, check_malformed
 from reportdraft.verification.base import Context, Union, matching, quote, side_supported
+from reportdraft.verification.facts import (
+    Facts,
+    FindingFact,
+    extract_facts,
+    is_generic,
+    is_significant,
+)
 from reportdraft.verification.hierarchy import hierarchy
 from reportdraft.verification.lexicon import lexicon
 

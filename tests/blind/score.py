@@ -28,7 +28,7 @@ from reportdraft.critical import active_detector
 from reportdraft.dictation import normalize
 from reportdraft.models import Case, Draft, Statement
 from reportdraft.templates import default_library
-from reportdraft.verify import verify
+from reportdraft.verification import verify
 from tests.factories import case_dict
 
 HERE = Path(__file__).parent

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from reportdraft.models import FlagKind, SectionKind, Severity
-from reportdraft.verify import verify
+from reportdraft.verification import verify
 from tests.defaults.helpers import DefaultCase, contradictions, default_texts, draft, load_cases
 
 CASES = load_cases()

@@ -15,7 +15,7 @@ from reportdraft.models import (
     Severity,
     Statement,
 )
-from reportdraft.verify import verify
+from reportdraft.verification import verify
 from tests.defaults.helpers import DefaultCase, build, draft
 
 

@@ -38,7 +38,7 @@ from reportdraft.models import (
 )
 from reportdraft.models.report import RadiologistRole, ReportStatus
 from reportdraft.resources import data_dir
-from reportdraft.verify import verify
+from reportdraft.verification import verify
 from tests.attest.attest_factories import make_radiologist
 from tests.dictation.test_instruction_phrasings import dictated, phrasings
 from tests.factories import case_dict

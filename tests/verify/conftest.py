@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from reportdraft.models import Flag, Template
-from reportdraft.verification.bundles import Sample, load_bundles, load_templates
-from reportdraft.verify import verify
+from reportdraft.verification import verify
+from tests.verify.bundles import Sample, load_bundles, load_templates
 
 CASES = Path(__file__).parent / "cases"
 

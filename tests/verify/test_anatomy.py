@@ -16,10 +16,9 @@ import pytest
 
 from reportdraft import drafting
 from reportdraft.backends.base import Backend, BackendOptions, Generation, GenerationRequest
-from reportdraft.extract import extract_facts
 from reportdraft.models import Flag, FlagKind, Severity, Template
-from reportdraft.verification.bundles import Sample, sample_from_report
-from reportdraft.verify import source_texts
+from reportdraft.verification import extract_facts, source_texts
+from tests.verify.bundles import Sample, sample_from_report
 from tests.verify.conftest import run_verifier
 from tests.verify.test_checks import edit
 

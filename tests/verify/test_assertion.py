@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from reportdraft.extract import Temporality, extract_facts
+from reportdraft.verification import Temporality, extract_facts
 
 POS, NEG, UNC, HYP = "present", "negated", "uncertain", "hypothetical"
 

@@ -13,7 +13,7 @@ from reportdraft.models import (
     Severity,
     Statement,
 )
-from reportdraft.verification.bundles import Sample
+from tests.verify.bundles import Sample
 from tests.verify.conftest import run_verifier
 
 HIGH, MEDIUM, LOW = Severity.HIGH, Severity.MEDIUM, Severity.LOW

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from reportdraft.extract import extract_facts, is_generic, is_significant
 from reportdraft.models import Laterality
+from reportdraft.verification import extract_facts, is_generic, is_significant
 
 LEFT, RIGHT, BILATERAL = Laterality.LEFT, Laterality.RIGHT, Laterality.BILATERAL
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from reportdraft.evaluation.injection import InjectionKind, Report, evaluate, inject
 from reportdraft.models import Modality
-from reportdraft.verification import corpora
-from reportdraft.verification.bundles import Sample
-from reportdraft.verification.injection import InjectionKind, Report, evaluate, inject
+from tests.verify import corpora
+from tests.verify.bundles import Sample
 from tests.verify.conftest import run_verifier
 
 DETECTION = 0.95
@@ -81,10 +81,7 @@ def test_a_blind_verifier_detects_nothing(samples: list[Sample]) -> None:
 
 
 def test_rules_drafts_of_the_examples(samples: list[Sample]) -> None:
-    try:
-        examples = corpora.example_samples()
-    except ImportError as exc:
-        pytest.skip(f"the rules drafter's stages are not installed yet: {exc}")
+    examples = corpora.example_samples()
     assert examples, "no example cases"
     report = evaluate(examples, run_verifier)
     combined = evaluate([*samples, *examples], run_verifier)

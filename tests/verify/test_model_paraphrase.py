@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from reportdraft.models import FlagKind, Severity, Template
-from reportdraft.verification.bundles import sample_from_report
+from tests.verify.bundles import sample_from_report
 from tests.verify.conftest import run_verifier
 from tests.verify.test_anatomy import STUDY, kinds, statement_flags
 from tests.verify.test_checks import edit

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from reportdraft.verification.bundles import Sample
-from reportdraft.verify import source_texts
+from reportdraft.verification import source_texts
+from tests.verify.bundles import Sample
 
 
 def by_name(samples: list[Sample], name: str) -> Sample:

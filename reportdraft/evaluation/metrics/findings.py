@@ -1,12 +1,12 @@
 """Finding-level precision, recall and F1 on extracted clinical facts.
 
-Both texts go through the project's clinical fact extraction (``reportdraft.extract``),
-which yields (finding, assertion, laterality, size) tuples. A draft that says "no left
-pleural effusion" where the reference says "small left pleural effusion" shares almost
-every word with it, and no tuple: this is the metric a flipped negation, a swapped side
-or a changed measurement actually moves. Precision is over the draft's tuples, recall
-over the reference's; both empty counts as full agreement (the draft adds nothing to a
-reference that names nothing).
+Both texts go through the project's clinical fact extraction
+(``reportdraft.verification.extract_facts``), which yields (finding, assertion, laterality,
+size) tuples. A draft that says "no left pleural effusion" where the reference says "small
+left pleural effusion" shares almost every word with it, and no tuple: this is the metric a
+flipped negation, a swapped side or a changed measurement actually moves. Precision is
+over the draft's tuples, recall over the reference's; both empty counts as full agreement
+(the draft adds nothing to a reference that names nothing).
 """
 
 from __future__ import annotations

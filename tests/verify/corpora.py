@@ -1,9 +1,14 @@
 """Sample sets for measuring the verifier: hand-written bundles, the rules drafter's drafts of
 the bundled examples, and real signed reports (Open-i, MTSamples) drafted verbatim.
 
-Each function returns :class:`~reportdraft.verification.bundles.Sample` values for
-:func:`reportdraft.verification.injection.evaluate`. The real-report sets read the public
+Each function returns :class:`~reportdraft.evaluation.injection.Sample` values for
+:func:`reportdraft.evaluation.injection.evaluate`. The real-report sets read the public
 data folder named by ``REPORTDRAFT_DATA`` (outside the repository); nothing from it is copied.
+
+Test and bench helpers, not part of the package (``tests/verify/test_injection.py`` and
+``bench/verify_injection.py`` use them): the example set drafts with the rules drafter, which
+the verifier's package must not import. The drafting stages are imported at the top, so a
+moved or renamed stage fails the tests that use these sets instead of skipping them.
 """
 
 from __future__ import annotations
@@ -13,23 +18,19 @@ import re
 from pathlib import Path
 from typing import Any
 
+from reportdraft.dictation import normalize
+from reportdraft.io import load_case
 from reportdraft.models import Template
 from reportdraft.resources import data_dir
-from reportdraft.verification.bundles import Sample, sample_from_report
+from reportdraft.rules_drafter import draft_with_rules
+from reportdraft.templates import default_library
+from tests.verify.bundles import Sample, sample_from_report
 
 _HEADER = re.compile(r"(?:^|[,.]\s*)([A-Z][A-Z /&]{3,40}):\s*,?")
 
 
 def example_samples() -> list[Sample]:
-    """The rules drafter's draft of every bundled example case.
-
-    Raises ImportError while the dictation, template or drafter stages are not installed.
-    """
-    from reportdraft.dictation import normalize
-    from reportdraft.io import load_case
-    from reportdraft.rules_drafter import draft_with_rules
-    from reportdraft.templates import default_library
-
+    """The rules drafter's draft of every bundled example case."""
     library = default_library()
     samples = []
     for path in sorted(data_dir("examples").glob("*.json")):

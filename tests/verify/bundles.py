@@ -1,13 +1,16 @@
 """Verification bundles: a case, its normalised dictation, its template and a draft, in one
-small YAML file.
+small YAML file; and real signed reports turned into the same four inputs.
+
+Test and bench helpers, not part of the package: the verifier's tests, the error-injection
+set (``tests/verify/test_injection.py``) and ``bench/verify_injection.py`` read them.
 
 Why: the verifier's test and benchmark sets must be written by hand (clean drafts a
 radiologist would sign) and must not depend on the dictation normaliser or template library
-being finished. A bundle spells out exactly the four inputs of :func:`reportdraft.verify.verify`
-with little boilerplate: study and patient fields are merged over neutral defaults,
-dictation is a list of ``[section, text]`` pairs (ids ``D1``... in order), and a statement's
-text may be ``"@<source id>"`` to reuse that source's text verbatim (template defaults,
-the rendered technique).
+being finished. A bundle spells out exactly the four inputs of
+:func:`reportdraft.verification.verify` with little boilerplate: study and patient fields
+are merged over neutral defaults, dictation is a list of ``[section, text]`` pairs (ids
+``D1``... in order), and a statement's text may be ``"@<source id>"`` to reuse that source's
+text verbatim (template defaults, the rendered technique).
 
 Layout::
 
@@ -27,7 +30,6 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,7 @@ import yaml
 from pydantic import ValidationError
 
 from reportdraft.errors import InputError
+from reportdraft.evaluation.injection import Sample
 from reportdraft.models import (
     Case,
     DictationSentence,
@@ -47,8 +50,8 @@ from reportdraft.models import (
     Statement,
     Template,
 )
+from reportdraft.verification import source_texts
 from reportdraft.verification.context import sentences
-from reportdraft.verification.sources import source_texts
 
 _STUDY: dict[str, Any] = {
     "priority": "routine",
@@ -66,16 +69,7 @@ _PATIENT: dict[str, Any] = {
 _ALGORITHM = {"name": "TestCAD", "version": "1.0"}
 _KEYS = {"name", "template", "study", "patient", "ai_findings", "dictation", "draft"}
 
-
-@dataclass(frozen=True)
-class Sample:
-    """The four inputs of the verifier, with a name for reports."""
-
-    name: str
-    case: Case
-    dictation: NormalizedDictation
-    template: Template
-    draft: Draft
+__all__ = ["Sample", "load_bundle", "load_bundles", "load_templates", "sample_from_report"]
 
 
 def sample_from_report(

@@ -1,12 +1,14 @@
-"""Error injection: take correct drafts, plant one known error, see whether the verifier
-catches it.
+"""The verifier's error-injection set: take correct drafts, plant one known error, see
+whether the verifier catches it.
 
-Generic over :class:`~reportdraft.verification.bundles.Sample` values (case, dictation,
-template, draft), so the same harness measures hand-written clean drafts, the rules
-drafter's drafts of the examples, or any backend's output that a radiologist marked correct.
+Generic over :class:`Sample` values (case, dictation, template, draft), so the same harness
+measures hand-written clean drafts, the rules drafter's drafts of the examples, or any
+backend's output that a radiologist marked correct (``tests/verify/bundles.py`` and
+``tests/verify/corpora.py`` build them); ``tests/verify/test_injection.py`` holds the
+verifier to its detection thresholds and ``bench/verify_injection.py`` records the numbers.
 
-Error kinds (each a real change of meaning, made with plain string edits that do not use the
-verifier's own vocabulary):
+Error kinds (each a real change of meaning, made by the shared injection rules of
+:mod:`.rewrites`, which do not use the verifier's own vocabulary):
 
 - ``laterality_swap``: every left <-> right in one statement;
 - ``measurement_value``: one length changed (2.3 cm -> 3.2 cm, 6 mm -> 9 mm);
@@ -26,23 +28,45 @@ changed statement or naming the sources involved.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from reportdraft.evaluation.injection.rewrites import (
+    InjectionRules,
+    LengthEdit,
+    add_negation,
+    default_rules,
+    edit_length,
+    remove_negation,
+    swap_laterality,
+)
 from reportdraft.models import (
     AIFinding,
+    Case,
     Decision,
     Draft,
     DraftSection,
     Flag,
     FlagKind,
+    NormalizedDictation,
     SectionKind,
     Severity,
     Statement,
+    Template,
 )
-from reportdraft.verification.bundles import Sample
+
+
+@dataclass(frozen=True)
+class Sample:
+    """The four inputs of the verifier, with a name for reports."""
+
+    name: str
+    case: Case
+    dictation: NormalizedDictation
+    template: Template
+    draft: Draft
+
 
 Verifier = Callable[[Sample, Draft], list[Flag]]
 
@@ -75,44 +99,6 @@ EXPECTED: dict[InjectionKind, FlagKind | None] = {
     InjectionKind.REJECTED_AI_FINDING: FlagKind.REJECTED_AI_FINDING,
     InjectionKind.EQUIVALENT_UNIT: None,
 }
-
-# Findings that are planted as unsupported content: (word that must be absent from the
-# case for the sentence to be new, sentence).
-UNSUPPORTED_POOL: tuple[tuple[str, str], ...] = (
-    ("nodule", "There is a 7 mm nodule in the left lower lobe."),
-    ("effusion", "Small right pleural effusion."),
-    ("fracture", "Acute nondisplaced fracture of the left sixth rib."),
-    ("steatosis", "Mild hepatic steatosis."),
-    ("hematoma", "Small subdural hematoma along the right convexity."),
-    ("hydronephrosis", "Moderate left hydronephrosis."),
-    ("cardiomegaly", "Mild cardiomegaly."),
-    ("pneumothorax", "Small left apical pneumothorax."),
-    ("mass", "A 2.4 cm enhancing mass in the right kidney."),
-    ("edema", "Mild interstitial pulmonary edema."),
-    ("cyst", "A 1.1 cm simple cyst in the left hepatic lobe."),
-    ("consolidation", "Patchy consolidation in the right lower lobe."),
-    ("atelectasis", "Bibasilar subsegmental atelectasis."),
-    ("aneurysm", "Fusiform aneurysm of the abdominal aorta measuring 3.4 cm."),
-    ("lymphadenopathy", "Enlarged right hilar lymph node measuring 1.6 cm, lymphadenopathy."),
-)
-
-_SIDE = re.compile(r"\b(left|right)\b", re.IGNORECASE)
-_LENGTH = re.compile(
-    r"(?<![\w.])(?P<numbers>(?P<first>\d+(?:\.\d+)?)(?:\s*(?:x|×)\s*\d+(?:\.\d+)?)*)"
-    r"\s*(?P<unit>cm|mm)\b"
-)
-_NEGATION_WORD = re.compile(r"\b(no|not|without|negative|absent)\b", re.IGNORECASE)
-_PSEUDO = re.compile(r"\b(no|not|without)\s+(significant\s+)?(interval\s+)?change", re.I)
-_REMOVALS: tuple[tuple[str, str], ...] = (
-    (r"\bThere (is|are) no\s+", r"There \1 "),
-    (r"\bno (?:evidence|signs?) of\s+", ""),
-    (r"\bwithout evidence of\s+", "with "),
-    (r"\bwithout\s+", "with "),
-    (r"\bnegative for\s+", "positive for "),
-    (r"\b(is|are) not (seen|identified|visualized|present)\b", r"\1 \2"),
-    (r"\b(is|are) not\s+", r"\1 "),
-    (r"\bno\s+", ""),
-)
 
 
 @dataclass(frozen=True)
@@ -170,92 +156,45 @@ def _dictated_or_ai(st: Statement) -> bool:
     return any(s.startswith(("D", "A")) for s in st.sources)
 
 
-def _swap_sides(sample: Sample) -> Iterator[Injection]:
+def _swap_sides(sample: Sample, rules: InjectionRules) -> Iterator[Injection]:
     kinds = (SectionKind.TECHNIQUE, SectionKind.FINDINGS, SectionKind.IMPRESSION)
     for st in _content(sample, kinds):
-        if _SIDE.search(st.text):
-            swapped = _SIDE.sub(lambda m: _swap_word(m.group(0)), st.text)
+        swapped = swap_laterality(st.text, rules)
+        if swapped is not None:
             yield _edit(sample, InjectionKind.LATERALITY_SWAP, st, swapped, "swap left/right")
 
 
-def _swap_word(word: str) -> str:
-    target = "right" if word.lower() == "left" else "left"
-    return target.upper() if word.isupper() else target.title() if word[0].isupper() else target
+Generator = Callable[[Sample, InjectionRules], Iterator[Injection]]
+"""Every injection of one kind into a sample, in draft order (unchanged drafts included)."""
 
 
-def _fmt(value: float) -> str:
-    return f"{round(value, 6):g}"
+def _lengths(kind: InjectionKind, edit: LengthEdit) -> Generator:
+    def generate(sample: Sample, rules: InjectionRules) -> Iterator[Injection]:
+        for st in _content(sample, (SectionKind.FINDINGS, SectionKind.IMPRESSION)):
+            text = edit_length(st.text, edit, rules)
+            if text is not None:
+                yield _edit(sample, kind, st, text, kind.value.replace("_", " "))
+
+    return generate
 
 
-def _new_value(number: str) -> str:
-    if "." in number:
-        reversed_digits = number.replace(".", "")[::-1]
-        candidate = f"{reversed_digits[:-1]}.{reversed_digits[-1]}"
-        if float(candidate) != float(number):
-            return candidate.lstrip("0") if not candidate.startswith("0.") else candidate
-        return _fmt(float(number) + 1)
-    return str(int(number) + 3)
-
-
-def _converter(factor: float) -> Callable[[re.Match[str]], str]:
-    return lambda m: _fmt(float(m.group(0)) * factor)
-
-
-def _measurements(sample: Sample, kind: InjectionKind) -> Iterator[Injection]:
+def _remove_negation(sample: Sample, rules: InjectionRules) -> Iterator[Injection]:
     for st in _content(sample, (SectionKind.FINDINGS, SectionKind.IMPRESSION)):
-        match = _LENGTH.search(st.text)
-        if match is None:
-            continue
-        numbers, first, unit = match["numbers"], match["first"], match["unit"]
-        if kind is InjectionKind.MEASUREMENT_VALUE:
-            new = _new_value(first) + numbers[len(first) :] + " " + unit
-        elif kind is InjectionKind.MEASUREMENT_UNIT:
-            new = f"{numbers} {'mm' if unit == 'cm' else 'cm'}"
-        else:
-            new = re.sub(r"\d+(?:\.\d+)?", _converter(10.0 if unit == "cm" else 0.1), numbers)
-            new += f" {'mm' if unit == 'cm' else 'cm'}"
-        text = st.text[: match.start()] + new + st.text[match.end() :]
-        yield _edit(sample, kind, st, text, kind.value.replace("_", " "))
+        text = remove_negation(st.text, rules)
+        if text is not None:
+            yield _edit(sample, InjectionKind.NEGATION_REMOVED, st, text, "remove negation")
 
 
-def _remove_negation(sample: Sample) -> Iterator[Injection]:
+def _add_negation(sample: Sample, rules: InjectionRules) -> Iterator[Injection]:
     for st in _content(sample, (SectionKind.FINDINGS, SectionKind.IMPRESSION)):
-        if not _NEGATION_WORD.search(_PSEUDO.sub("", st.text)):
+        if not _dictated_or_ai(st):
             continue
-        hits = []
-        for pattern, replacement in _REMOVALS:
-            for match in re.finditer(pattern, st.text, flags=re.IGNORECASE):
-                if not _PSEUDO.match(st.text, match.start()):
-                    hits.append((match.start(), match, replacement))
-                    break
-        if not hits:
-            continue
-        start, match, replacement = min(hits, key=lambda h: h[0])
-        text = st.text[:start] + match.expand(replacement) + st.text[match.end() :]
-        text = re.sub(r"(^|[.;]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), text)
-        yield _edit(sample, InjectionKind.NEGATION_REMOVED, st, text, "remove negation")
+        text = add_negation(st.text, rules)
+        if text is not None:
+            yield _edit(sample, InjectionKind.NEGATION_ADDED, st, text, "add negation")
 
 
-def _add_negation(sample: Sample) -> Iterator[Injection]:
-    for st in _content(sample, (SectionKind.FINDINGS, SectionKind.IMPRESSION)):
-        if not _dictated_or_ai(st) or _NEGATION_WORD.search(st.text):
-            continue
-        there = re.match(r"^There (is|are)( an?)?\s+", st.text)
-        article = re.match(r"^(A|An)\s+", st.text)
-        copula = re.match(r"^([A-Z][^,;:]*?) (is|are|was|were|has|have)\s+", st.text)
-        if there:
-            text = f"There {there.group(1)} no " + st.text[there.end() :]
-        elif article:
-            text = "No " + st.text[article.end() :]
-        elif copula:
-            text = f"{copula.group(1)} {copula.group(2)} not " + st.text[copula.end() :]
-        else:
-            keep = st.text[1:2].isupper()
-            text = "No " + (st.text if keep else st.text[:1].lower() + st.text[1:])
-        yield _edit(sample, InjectionKind.NEGATION_ADDED, st, text, "add negation")
-
-
-def _drop(sample: Sample) -> Iterator[Injection]:
+def _drop(sample: Sample, _rules: InjectionRules) -> Iterator[Injection]:
     for st in sample.draft.section(SectionKind.FINDINGS):
         if not _dictated_or_ai(st):
             continue
@@ -297,7 +236,7 @@ def _add(
     )
 
 
-def _unsupported(sample: Sample) -> Iterator[Injection]:
+def _unsupported(sample: Sample, rules: InjectionRules) -> Iterator[Injection]:
     everything = " ".join(
         [
             sample.dictation.raw,
@@ -307,7 +246,7 @@ def _unsupported(sample: Sample) -> Iterator[Injection]:
         ]
     ).lower()
     anchors = sample.draft.section(SectionKind.FINDINGS)
-    fresh = [text for word, text in UNSUPPORTED_POOL if word not in everything]
+    fresh = [f.text for f in rules.unsupported_findings if f.absent not in everything]
     for index, text in enumerate(fresh[:MAX_PER_KIND]):
         if anchors:
             yield _add(
@@ -330,7 +269,7 @@ def _ai_text(finding: AIFinding) -> str:
     return text + "."
 
 
-def _rejected(sample: Sample) -> Iterator[Injection]:
+def _rejected(sample: Sample, _rules: InjectionRules) -> Iterator[Injection]:
     findings = sample.draft.section(SectionKind.FINDINGS)
     impression = sample.draft.section(SectionKind.IMPRESSION)
     anchor = next((st for st in findings if _dictated_or_ai(st)), findings[0] if findings else None)
@@ -351,23 +290,29 @@ def _rejected(sample: Sample) -> Iterator[Injection]:
         )
 
 
-_GENERATORS: dict[InjectionKind, Callable[[Sample], Iterator[Injection]]] = {
+_GENERATORS: dict[InjectionKind, Generator] = {
     InjectionKind.LATERALITY_SWAP: _swap_sides,
-    InjectionKind.MEASUREMENT_VALUE: lambda s: _measurements(s, InjectionKind.MEASUREMENT_VALUE),
-    InjectionKind.MEASUREMENT_UNIT: lambda s: _measurements(s, InjectionKind.MEASUREMENT_UNIT),
+    InjectionKind.MEASUREMENT_VALUE: _lengths(InjectionKind.MEASUREMENT_VALUE, LengthEdit.VALUE),
+    InjectionKind.MEASUREMENT_UNIT: _lengths(InjectionKind.MEASUREMENT_UNIT, LengthEdit.UNIT),
     InjectionKind.NEGATION_REMOVED: _remove_negation,
     InjectionKind.NEGATION_ADDED: _add_negation,
     InjectionKind.DROPPED_FINDING: _drop,
     InjectionKind.UNSUPPORTED_FINDING: _unsupported,
     InjectionKind.REJECTED_AI_FINDING: _rejected,
-    InjectionKind.EQUIVALENT_UNIT: lambda s: _measurements(s, InjectionKind.EQUIVALENT_UNIT),
+    InjectionKind.EQUIVALENT_UNIT: _lengths(InjectionKind.EQUIVALENT_UNIT, LengthEdit.EQUIVALENT),
 }
 
 
-def inject(sample: Sample, kind: InjectionKind, limit: int = MAX_PER_KIND) -> list[Injection]:
-    """Up to ``limit`` injections of ``kind`` into ``sample`` (none when it does not apply)."""
+def inject(
+    sample: Sample,
+    kind: InjectionKind,
+    limit: int = MAX_PER_KIND,
+    rules: InjectionRules | None = None,
+) -> list[Injection]:
+    """Up to ``limit`` injections of ``kind`` into ``sample`` (none when it does not apply),
+    made by ``rules`` (default: the bundled ones)."""
     out: list[Injection] = []
-    for injection in _GENERATORS[kind](sample):
+    for injection in _GENERATORS[kind](sample, rules or default_rules()):
         if injection.draft.statements() != sample.draft.statements():
             out.append(injection)
         if len(out) >= limit:
@@ -427,8 +372,10 @@ def evaluate(
     samples: list[Sample],
     verifier: Verifier,
     kinds: tuple[InjectionKind, ...] = tuple(InjectionKind),
+    rules: InjectionRules | None = None,
 ) -> Report:
     """Verify every clean sample and every injection of ``kinds``; count what was caught."""
+    rules = rules or default_rules()
     report = Report(kinds={k.value: KindResult(k.value, _expected(k)) for k in kinds})
     for sample in samples:
         clean = _blocking(verifier(sample, sample.draft))
@@ -441,7 +388,7 @@ def evaluate(
         known = {_key(f) for f in clean}
         for kind in kinds:
             result = report.kinds[kind.value]
-            for injection in inject(sample, kind):
+            for injection in inject(sample, kind, rules=rules):
                 flags = [
                     f
                     for f in _blocking(verifier(sample, injection.draft))

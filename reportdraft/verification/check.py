@@ -1,12 +1,13 @@
-"""Grounding checks of a draft against its sources: the safety net under every backend.
+"""The verifier's entry: every grounding check of a draft against its sources, in order;
+the safety net under every backend.
 
 Every statement is checked against exactly the sources it cites (statement-level checks in
 :mod:`reportdraft.verification.statements`), and the draft as a whole against the case
 (omissions and impression consistency in :mod:`reportdraft.verification.coverage`). The
 checks compare *clinical facts* (finding concepts with their negation and side, anatomy,
 qualifiers, normalised measurements, numbers, levels, dates) extracted by
-:func:`reportdraft.extract.extract_facts`, not wording: a faithful paraphrase passes, a
-changed side, number, negation or finding does not.
+:func:`reportdraft.verification.facts.extract_facts`, not wording: a faithful paraphrase
+passes, a changed side, number, negation or finding does not.
 
 Deterministic and fast (regex and lexicon, no model): it runs on every draft of every
 backend, including ``rules``, and the model drafter calls it to decide which model

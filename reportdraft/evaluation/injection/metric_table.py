@@ -1,4 +1,4 @@
-"""Error injection: which metrics see which clinical error?
+"""The eval suite's error-injection table: which metric sees which clinical error?
 
 From correct reports, inject one error of each kind — a negation flip, a laterality swap,
 a measurement change, a dropped finding, an added finding — and measure how much every
@@ -15,31 +15,33 @@ Two "correct reports" are used, one per kind of metric:
   inputs by construction, is injected statement by statement and re-verified through
   ``reportdraft.pipeline.annotate``.
 
-The rewrite rules and the added-finding sentences are data:
-``reportdraft/data/evaluation/injection.yaml``.
+The sentence rewrites and the added-finding sentences are the shared injection rules
+(:mod:`.rewrites`, ``reportdraft/data/evaluation/injection.yaml``); one error per case and
+kind goes into a sentence picked by a generator seeded from the suite's seed, the case and
+the kind, so a rerun injects the same errors.
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache
-from typing import Annotated
-
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reportdraft.errors import ConfigurationError
+from reportdraft.evaluation.injection.rewrites import (
+    InjectionRules,
+    change_measurement,
+    default_rules,
+    flip_negation,
+    swap_laterality,
+)
 from reportdraft.evaluation.metrics import MetricGroup, MetricInfo
 from reportdraft.evaluation.scope import Candidate, CaseContext, reference_scope, split_sentences
 from reportdraft.evaluation.scoring import score_values
 from reportdraft.evaluation.suite import InjectionConfig
 from reportdraft.models import Draft, SectionKind, Statement
-from reportdraft.resources import package_data
 
 
 class ErrorKind(StrEnum):
@@ -50,100 +52,6 @@ class ErrorKind(StrEnum):
     MEASUREMENT_CHANGE = "measurement_change"
     DROPPED_FINDING = "dropped_finding"
     ADDED_FINDING = "added_finding"
-
-
-class _Rule(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    pattern: Annotated[str, Field(min_length=1)]
-    replace: str
-
-
-class _Negation(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    remove: list[_Rule] = Field(min_length=1)
-    add: list[_Rule] = Field(min_length=1)
-
-
-class _Measurement(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    units: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
-    factor: Annotated[float, Field(gt=0)]
-
-
-class InjectionRules(BaseModel):
-    """The validated contents of ``injection.yaml`` (unknown keys rejected)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    version: Annotated[int, Field(ge=1)]
-    negation: _Negation
-    laterality: dict[str, str] = Field(min_length=2)
-    measurement: _Measurement
-    added_findings: list[Annotated[str, Field(min_length=3)]] = Field(min_length=1)
-
-
-@cache
-def default_rules() -> InjectionRules:
-    """The bundled injection rules, validated once; a bad file is a ConfigurationError."""
-    path = package_data("evaluation", "injection.yaml")
-    try:
-        rules = InjectionRules.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-        for rule in [*rules.negation.remove, *rules.negation.add]:
-            re.compile(rule.pattern)
-    except (OSError, yaml.YAMLError, ValidationError, re.error) as exc:
-        raise ConfigurationError(f"{path}: invalid injection rules: {exc}") from exc
-    return rules
-
-
-def _capitalise(text: str) -> str:
-    text = text.strip()
-    return text[:1].upper() + text[1:] if text else text
-
-
-def flip_negation(sentence: str, rules: InjectionRules) -> str | None:
-    """The sentence with its negation removed, or a negation added; None if no rule fits."""
-    for rule in rules.negation.remove:
-        changed = re.sub(rule.pattern, rule.replace, sentence, count=1, flags=re.IGNORECASE)
-        if changed != sentence:
-            return _capitalise(changed)
-    for rule in rules.negation.add:
-        if rule.pattern == "^":
-            return "No " + sentence[:1].lower() + sentence[1:]
-        changed = re.sub(rule.pattern, rule.replace, sentence, count=1, flags=re.IGNORECASE)
-        if changed != sentence:
-            return _capitalise(changed)
-    return None
-
-
-def swap_laterality(sentence: str, rules: InjectionRules) -> str | None:
-    """Every side word swapped (left ↔ right, case kept); None when the sentence has none."""
-    words = "|".join(re.escape(w) for w in rules.laterality)
-    pattern = re.compile(rf"\b({words})\b", re.IGNORECASE)
-    if not pattern.search(sentence):
-        return None
-
-    def swap(match: re.Match[str]) -> str:
-        word = match.group(1)
-        other = rules.laterality[word.lower()]
-        return other.capitalize() if word[:1].isupper() else other
-
-    return pattern.sub(swap, sentence)
-
-
-def change_measurement(sentence: str, rules: InjectionRules) -> str | None:
-    """The first measured value multiplied by the configured factor; None without one."""
-    units = "|".join(re.escape(u) for u in sorted(rules.measurement.units, key=len, reverse=True))
-    pattern = re.compile(rf"(\d+(?:\.\d+)?)(\s*(?:x\s*\d+(?:\.\d+)?\s*)*)(\s*(?:{units})\b)")
-    match = pattern.search(sentence)
-    if match is None:
-        return None
-    value = float(match.group(1)) * rules.measurement.factor
-    decimals = len(match.group(1).partition(".")[2])
-    shown = f"{value:.{decimals}f}"
-    return sentence[: match.start(1)] + shown + sentence[match.end(1) :]
 
 
 Rewrite = Callable[[str, InjectionRules], str | None]
