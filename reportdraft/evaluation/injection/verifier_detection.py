@@ -397,7 +397,7 @@ def evaluate(
                 result.injected += 1
                 if flags:
                     result.detected += 1
-                    if any(f.kind.value == result.expected_flag for f in flags):
+                    if any(f.kind is EXPECTED[kind] for f in flags):
                         result.expected_kind_detected += 1
                 else:
                     result.misses.append(injection.description)
