@@ -34,20 +34,18 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1] / PACKAGE
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # Shared ground: the version, the exception tree, where bundled data lives, typed values.
     ("foundation", ("reportdraft", "errors", "resources", "models")),
-    # Configuration and the inputs of drafting: files, templates, prompts, the transcript,
-    # the model runtimes, and the text view of a draft.
-    (
-        "inputs",
-        ("settings", "io", "templates", "prompts", "dictation", "backends", "draft_text"),
-    ),
+    # Configuration and the inputs of drafting: files, templates, the transcript and the
+    # model runtimes.
+    ("inputs", ("settings", "io", "templates", "dictation", "backends")),
     # Clinical language: critical-finding detection and clinical fact extraction.
     ("language", ("critical", "extract")),
     # Checks and records over a draft: grounding checks, the redline, the attestation.
     ("checks", ("verification", "redline", "attest")),
     # What is built on a checked draft or a signed report.
-    ("builders", ("verify", "rules_drafter", "render", "store")),
+    ("builders", ("verify", "render", "store")),
+    # Drafting a case: the stages in order, the deterministic drafter, model rewrites, prompt
+    # sets and the text view of a draft.
     ("drafting", ("drafting",)),
-    ("pipeline", ("pipeline",)),
     # Around the pipeline: the HTTP service, the QA harness, the demo's simulated reader.
     ("service", ("api", "evaluation", "demo")),
     ("entry", ("cli",)),
@@ -62,10 +60,10 @@ KNOWN_UPWARD: dict[tuple[str, str], str] = {
     ("reportdraft.extract", "reportdraft.verification.facets"): "extract inside verification",
     ("reportdraft.extract", "reportdraft.verification.lexicon"): "extract inside verification",
     ("reportdraft.extract", "reportdraft.verification.quantities"): ("extract inside verification"),
-    # The verifier's benchmark corpora draft the bundled examples with the rules drafter
-    # (a lazy import inside a function). They serve benches and tests only and are to leave
-    # the runtime package.
-    ("reportdraft.verification.corpora", "reportdraft.rules_drafter"): (
+    # The verifier's benchmark corpora draft the bundled examples with the deterministic
+    # drafter (a lazy import inside a function). They serve benches and tests only and are to
+    # leave the runtime package.
+    ("reportdraft.verification.corpora", "reportdraft.drafting.deterministic"): (
         "bench/test corpora inside the runtime package"
     ),
 }

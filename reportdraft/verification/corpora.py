@@ -26,8 +26,8 @@ def example_samples() -> list[Sample]:
     Raises ImportError while the dictation, template or drafter stages are not installed.
     """
     from reportdraft.dictation import normalize
+    from reportdraft.drafting.deterministic import draft_with_rules
     from reportdraft.io import load_case
-    from reportdraft.rules_drafter import draft_with_rules
     from reportdraft.templates import default_library
 
     library = default_library()
