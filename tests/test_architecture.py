@@ -2,7 +2,7 @@
 
 ``docs/ARCHITECTURE.md`` draws the layers; :data:`LAYERS` below is their definition. A
 *unit* is a top-level module or package of ``reportdraft`` (``models``, ``verification``,
-``pipeline`` ...; ``reportdraft`` itself for the package's ``__init__``). A module may import
+``drafting`` ...; ``reportdraft`` itself for the package's ``__init__``). A module may import
 its own unit and units of lower layers, never a unit of its own layer or of a higher one:
 so the stages can be read bottom-up, each layer is testable without the ones above it, and
 no import cycle between units can form.
@@ -145,7 +145,7 @@ def _imported(node: ast.AST, source: str, is_package: bool) -> Iterator[str]:
             module = ".".join([*base, *([node.module] if node.module else [])])
         else:
             module = node.module or ""
-        # ``from reportdraft import pipeline`` imports the module reportdraft.pipeline;
+        # ``from reportdraft import drafting`` imports the module reportdraft.drafting;
         # ``from reportdraft.models import Case`` imports reportdraft.models.
         yield from (f"{module}.{alias.name}" for alias in node.names)
     elif isinstance(node, ast.Constant) and isinstance(node.value, str):
