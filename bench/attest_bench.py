@@ -1,6 +1,6 @@
 """Redline and sign+verify time per report, median over the bundled example cases.
 
-For every example case this builds the model's draft (``pipeline.draft_case`` with the
+For every example case this builds the model's draft (``drafting.draft_case`` with the
 deterministic ``rules`` backend when the pipeline is importable, otherwise a draft
 constructed from the dictation: one statement per sentence), applies a fixed set of
 radiologist edits (a number changed, a statement deleted, one moved to Impression, one
@@ -99,12 +99,12 @@ def drafts() -> tuple[str, list[tuple[str, Case, Draft]]]:
     """(how the drafts were made, [(name, case, draft)]) for every example case."""
     cases = [(p.stem, load_case(p)) for p in sorted(data_dir("examples").glob("*.json"))]
     try:
-        from reportdraft import pipeline
+        from reportdraft import drafting
         from reportdraft.backends import BackendOptions, create_backend
 
         rules = create_backend("rules", BackendOptions())
-        return "pipeline.draft_case(rules)", [
-            (name, case, pipeline.draft_case(case, rules, now=NOW).draft) for name, case in cases
+        return "drafting.draft_case(rules)", [
+            (name, case, drafting.draft_case(case, rules, now=NOW).draft) for name, case in cases
         ]
     except ImportError as exc:
         print(f"pipeline unavailable ({exc}); constructing drafts from the dictation")

@@ -21,7 +21,7 @@ import statistics
 import time
 from pathlib import Path
 
-from reportdraft import pipeline
+from reportdraft import drafting
 from reportdraft.backends import BackendOptions, create_backend
 from reportdraft.io import load_case
 from reportdraft.resources import data_dir
@@ -55,14 +55,14 @@ def main() -> None:
     rows: list[dict[str, str | float | int]] = []
     for path in sorted(data_dir("examples").glob("*.json")):
         case = load_case(path)
-        pipeline.draft_case(case, rules)  # warm caches (templates, spaCy pipeline)
+        drafting.draft_case(case, rules)  # warm caches (templates, spaCy pipeline)
         t_validate, t_rules = [], []
         for _ in range(args.repeats):
             start = time.perf_counter()
             load_case(path)
             t_validate.append(time.perf_counter() - start)
             start = time.perf_counter()
-            pipeline.draft_case(case, rules)
+            drafting.draft_case(case, rules)
             t_rules.append(time.perf_counter() - start)
         row: dict[str, str | float | int] = {
             "case": path.stem,
@@ -71,7 +71,7 @@ def main() -> None:
         }
         if model is not None:
             start = time.perf_counter()
-            result = pipeline.draft_case(case, model)
+            result = drafting.draft_case(case, model)
             usage = result.draft.provenance.usage
             row |= {
                 "llamacpp_s": round(time.perf_counter() - start, 3),
@@ -87,7 +87,7 @@ def main() -> None:
             }
         if server is not None:
             start = time.perf_counter()
-            served = pipeline.draft_case(case, server).draft
+            served = drafting.draft_case(case, server).draft
             row |= {
                 "vllm_s": round(time.perf_counter() - start, 3),
                 "vllm_fallback_statements": sum(st.fallback for st in served.statements()),

@@ -17,12 +17,12 @@ Designs:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
-from unittest import mock
 
-from reportdraft import drafting, pipeline
+from reportdraft import drafting
 from reportdraft.backends import BackendOptions, create_backend
 from reportdraft.io import load_case
 from reportdraft.models import FlagKind, Severity
@@ -34,25 +34,21 @@ OUT = Path(__file__).parent / "results" / "drafting_design.json"
 def run(design: str, paths: list[Path]) -> dict[str, object]:
     """Draft every case under ``design``; count accepted and fallback pieces."""
     backend = create_backend("llamacpp", BackendOptions())
-    examples = drafting._examples()
-    patched = {k: [] for k in examples} if design == "zeroshot" else examples
+    prompts = drafting.load_prompts()
+    if design == "zeroshot":
+        prompts = dataclasses.replace(prompts, examples={k: [] for k in prompts.examples})
     accepted = fallback = high = calls = completion = 0
     started = time.perf_counter()
-    with mock.patch.object(drafting, "_examples", return_value=patched):
-        for path in paths:
-            draft = pipeline.draft_case(load_case(path), backend).draft
-            notes = [f for f in draft.flags if f.kind is FlagKind.FALLBACK]
-            fallback += len(notes)
-            accepted += len(
-                {
-                    (st.subsection, st.generator)
-                    for st in draft.statements()
-                    if st.generator == "model"
-                }
-            )
-            high += sum(f.severity is Severity.HIGH for f in draft.flags)
-            calls += draft.provenance.usage.calls
-            completion += draft.provenance.usage.completion_tokens
+    for path in paths:
+        draft = drafting.draft_case(load_case(path), backend, prompts=prompts).draft
+        notes = [f for f in draft.flags if f.kind is FlagKind.FALLBACK]
+        fallback += len(notes)
+        accepted += len(
+            {(st.subsection, st.generator) for st in draft.statements() if st.generator == "model"}
+        )
+        high += sum(f.severity is Severity.HIGH for f in draft.flags)
+        calls += draft.provenance.usage.calls
+        completion += draft.provenance.usage.completion_tokens
     pieces = accepted + fallback
     return {
         "design": design,

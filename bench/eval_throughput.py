@@ -1,7 +1,7 @@
 """Evaluation throughput (cases/s) for the ``rules`` backend on 1,000 cases.
 
 Three timings in one run, on the same cases:
-  * ``draft_only`` — the baseline: ``pipeline.draft_case`` with the rules backend over every
+  * ``draft_only`` — the baseline: ``drafting.draft_case`` with the rules backend over every
                      case (what any evaluation must pay at least);
   * ``eval_cold``  — ``reportdraft eval`` end to end with an empty cache (drafting, every
                      metric group, bootstrap CIs, comparisons vs the baseline, JSON/CSV/HTML);
@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from reportdraft import pipeline
+from reportdraft import drafting
 from reportdraft.backends import BackendOptions, create_backend
 from reportdraft.evaluation import EvalCase, load_suite, nlp, run_suite, write_reports
 from reportdraft.evaluation.builders import build_examples, build_openi
@@ -101,13 +101,13 @@ def main() -> None:
         suite = load_suite(folder / "bench.yaml")
         backend = create_backend("rules", BackendOptions())
         library = TemplateLibrary.load()
-        pipeline.draft_case(cases[0].case, backend, library=library)  # warm caches
+        drafting.draft_case(cases[0].case, backend, library=library)  # warm caches
 
         start = time.perf_counter()
         failures = 0
         for item in cases:
             try:
-                pipeline.draft_case(item.case, backend, library=library)
+                drafting.draft_case(item.case, backend, library=library)
             except Exception:
                 failures += 1
         draft_only = time.perf_counter() - start

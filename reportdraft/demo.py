@@ -15,6 +15,7 @@ from datetime import date, datetime
 
 from reportdraft.attest import AcknowledgementInput, SigningKey, SignOff, open_report, sign
 from reportdraft.critical import SIGNING_CATEGORIES
+from reportdraft.drafting import DraftResult
 from reportdraft.models import (
     CommunicationMethod,
     CommunicationRecord,
@@ -29,7 +30,6 @@ from reportdraft.models import (
     Severity,
 )
 from reportdraft.models.communication import IdentifiedFrom
-from reportdraft.pipeline import DraftResult
 
 DEMO_STATES = ("AZ", "CA", "CO", "FL", "IL", "MA", "NV", "NY", "OR", "TX", "WA")
 

@@ -2,7 +2,7 @@
 
 ``docs/ARCHITECTURE.md`` draws the layers; :data:`LAYERS` below is their definition. A
 *unit* is a top-level module or package of ``reportdraft`` (``models``, ``verification``,
-``pipeline`` ...; ``reportdraft`` itself for the package's ``__init__``). A module may import
+``drafting`` ...; ``reportdraft`` itself for the package's ``__init__``). A module may import
 its own unit and units of lower layers, never a unit of its own layer or of a higher one:
 so the stages can be read bottom-up, each layer is testable without the ones above it, and
 no import cycle between units can form.
@@ -34,21 +34,19 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1] / PACKAGE
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # Shared ground: the version, the exception tree, where bundled data lives, typed values.
     ("foundation", ("reportdraft", "errors", "resources", "models")),
-    # Configuration and the inputs of drafting: files, templates, prompts, the transcript,
-    # the model runtimes, and the text view of a draft.
-    (
-        "inputs",
-        ("settings", "io", "templates", "prompts", "dictation", "backends", "draft_text"),
-    ),
+    # Configuration and the inputs of drafting: files, templates, the transcript and the
+    # model runtimes.
+    ("inputs", ("settings", "io", "templates", "dictation", "backends")),
     # Clinical language: critical-finding detection.
     ("language", ("critical",)),
     # Checks and records over a draft: the verifier (grounding checks and the clinical fact
     # extraction they compare), the redline, the attestation.
     ("checks", ("verification", "redline", "attest")),
     # What is built on a checked draft or a signed report.
-    ("builders", ("rules_drafter", "render", "store")),
+    ("builders", ("render", "store")),
+    # Drafting a case: the stages in order, the deterministic drafter, model rewrites, prompt
+    # sets and the text view of a draft.
     ("drafting", ("drafting",)),
-    ("pipeline", ("pipeline",)),
     # Around the pipeline: the HTTP service, the QA harness, the demo's simulated reader.
     ("service", ("api", "evaluation", "demo")),
     ("entry", ("cli",)),
@@ -134,7 +132,7 @@ def _imported(node: ast.AST, source: str, is_package: bool) -> Iterator[str]:
             module = ".".join([*base, *([node.module] if node.module else [])])
         else:
             module = node.module or ""
-        # ``from reportdraft import pipeline`` imports the module reportdraft.pipeline;
+        # ``from reportdraft import drafting`` imports the module reportdraft.drafting;
         # ``from reportdraft.models import Case`` imports reportdraft.models.
         yield from (f"{module}.{alias.name}" for alias in node.names)
     elif isinstance(node, ast.Constant) and isinstance(node.value, str):

@@ -134,7 +134,7 @@ def test_unexpected_errors_are_one_line_unless_debug(
     def broken(*_: object, **__: object) -> None:
         raise ZeroDivisionError("boom")
 
-    monkeypatch.setattr("reportdraft.pipeline.draft_case", broken)
+    monkeypatch.setattr("reportdraft.drafting.draft_case", broken)
     line = one_error_line(draft(EXAMPLE, tmp_path / "out"), "internal_error", status=1)
     assert "ZeroDivisionError: boom" in line
     with pytest.raises(ZeroDivisionError):

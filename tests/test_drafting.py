@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from reportdraft import drafting, pipeline
+from reportdraft import drafting
 from reportdraft.backends import BackendOptions, create_backend
+from reportdraft.drafting import model_rewrite
 from reportdraft.io import load_case
 from reportdraft.models import Case, Decision, FlagKind, SectionKind, Severity
 from reportdraft.resources import data_dir
@@ -24,16 +25,16 @@ EXAMPLES = sorted(data_dir("examples").glob("*.json"))
 
 
 @pytest.fixture(scope="module")
-def embedded_drafts() -> dict[str, pipeline.DraftResult]:
+def embedded_drafts() -> dict[str, drafting.DraftResult]:
     backend = create_backend("llamacpp", BackendOptions())
-    return {p.stem: pipeline.draft_case(load_case(p), backend) for p in EXAMPLES}
+    return {p.stem: drafting.draft_case(load_case(p), backend) for p in EXAMPLES}
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(2400)  # the first test pays for drafting all examples (~15 s each)
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_embedded_model_drafts_every_example(
-    path: Path, embedded_drafts: dict[str, pipeline.DraftResult]
+    path: Path, embedded_drafts: dict[str, drafting.DraftResult]
 ) -> None:
     result = embedded_drafts[path.stem]
     draft = result.draft
@@ -77,8 +78,8 @@ def test_unreachable_model_server_falls_back_to_rules() -> None:
             base_url=f"http://127.0.0.1:{_closed_port()}", model="m", retries=0, timeout_s=2
         ),
     )
-    draft = pipeline.draft_case(case, backend).draft
-    rules = pipeline.draft_case(case, create_backend("rules", BackendOptions())).draft
+    draft = drafting.draft_case(case, backend).draft
+    rules = drafting.draft_case(case, create_backend("rules", BackendOptions())).draft
     assert [st.text for st in draft.statements()] == [st.text for st in rules.statements()]
     notes = [f for f in draft.flags if f.kind is FlagKind.FALLBACK]
     assert notes
@@ -132,17 +133,17 @@ def garbage_server() -> Iterator[str]:
 def test_garbage_answers_are_reasked_then_fall_back(garbage_server: str) -> None:
     case = load_case(data_dir("examples") / "xr_chest_normal.json")
     backend = create_backend("vllm", BackendOptions(base_url=garbage_server, model="g"))
-    draft = pipeline.draft_case(case, backend).draft
+    draft = drafting.draft_case(case, backend).draft
     notes = [f for f in draft.flags if f.kind is FlagKind.FALLBACK]
     pieces = len(notes)
     assert pieces >= 1
-    assert draft.provenance.usage.calls == pieces * (drafting.MAX_REASKS + 1)
+    assert draft.provenance.usage.calls == pieces * (model_rewrite.MAX_REASKS + 1)
     assert all("did not parse" in f.message for f in notes)
     assert not any(st.generator == "model" for st in draft.statements())
 
 
 def test_output_model_restricts_sources_to_the_piece() -> None:
-    model = drafting.output_model(["D1", "A2"], max_items=2)
+    model = model_rewrite.output_model(["D1", "A2"], max_items=2)
     model.model_validate({"sentences": [{"text": "Small nodule.", "sources": ["D1"]}]})
     schema = model.model_json_schema()
     assert "D1" in json.dumps(schema)
@@ -163,7 +164,7 @@ def test_dictated_instructions_cannot_remove_findings_or_alerts() -> None:
     )
     case = Case.model_validate(data)
     backend = create_backend("llamacpp", BackendOptions())
-    draft = pipeline.draft_case(case, backend).draft
+    draft = drafting.draft_case(case, backend).draft
     template = default_library().select(case.study)
     assert [s.kind for s in draft.sections] == list(SectionKind)
     assert {st.subsection for st in draft.section(SectionKind.FINDINGS)} == {
@@ -193,4 +194,4 @@ def test_dictated_instructions_cannot_remove_findings_or_alerts() -> None:
 def test_model_sentences_may_only_restate_their_sources(
     text: str, sources: list[str], novel: list[str]
 ) -> None:
-    assert drafting.novel_words(text, sources) == novel
+    assert model_rewrite.novel_words(text, sources) == novel

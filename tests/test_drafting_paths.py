@@ -14,12 +14,13 @@ import json
 
 import pytest
 
-from reportdraft import drafting, pipeline
+from reportdraft import drafting
 from reportdraft.backends import BackendOptions, FakeBackend, GenerationRequest, create_backend
 from reportdraft.backends.fake import Answer, Reply, keyed, request_choices
+from reportdraft.drafting import model_rewrite
+from reportdraft.drafting.prompts import load_prompts
 from reportdraft.errors import BackendError, BackendTimeoutError, BackendUnavailableError
 from reportdraft.models import Case, Draft, Flag, FlagKind, SectionKind, Severity, Statement
-from reportdraft.prompts import load_prompts
 from tests.factories import case_dict
 
 DICTATION = (
@@ -57,11 +58,11 @@ def _script(**pieces: Answer | list[Answer]) -> dict[str | tuple[str, ...], Answ
 
 
 def _draft(backend: FakeBackend) -> Draft:
-    return pipeline.draft_case(_case(), backend).draft
+    return drafting.draft_case(_case(), backend).draft
 
 
 def _rules_draft() -> Draft:
-    return pipeline.draft_case(_case(), create_backend("rules", BackendOptions())).draft
+    return drafting.draft_case(_case(), create_backend("rules", BackendOptions())).draft
 
 
 def _subsection(draft: Draft, key: str) -> list[Statement]:
@@ -160,7 +161,7 @@ def test_an_unparsable_answer_is_reasked_with_the_error_then_used() -> None:
 
 
 def test_an_answer_that_never_parses_falls_back_after_the_reasks() -> None:
-    tries = drafting.MAX_REASKS + 1
+    tries = model_rewrite.MAX_REASKS + 1
     backend = FakeBackend(keyed(_script(heart=["not json"] * tries)))
     draft = _draft(backend)
     assert len(_asked(backend, HEART)) == tries

@@ -14,13 +14,13 @@ from typing import Any, ClassVar
 import pytest
 import yaml
 
-from reportdraft import pipeline
+from reportdraft import drafting
 from reportdraft.backends import BackendOptions, create_backend
+from reportdraft.drafting.prompts import load_prompts
 from reportdraft.errors import ConfigurationError
 from reportdraft.evaluation import load_suite, run_suite
 from reportdraft.evaluation.suite import EvalCase, Reference
 from reportdraft.io import load_case
-from reportdraft.prompts import load_prompts
 from reportdraft.resources import data_dir
 
 MARKER = "ZERO-SHOT SYSTEM PROMPT UNDER TEST."
@@ -114,14 +114,14 @@ def test_the_model_drafts_with_the_given_prompt_set(tmp_path: Path, recorder: st
     folder = zero_shot(tmp_path)
     case = load_case(data_dir("examples") / "xr_chest_normal.json")
     backend = create_backend("vllm", BackendOptions(base_url=recorder, model="m"))
-    draft = pipeline.draft_case(case, backend, prompts=load_prompts(folder)).draft
+    draft = drafting.draft_case(case, backend, prompts=load_prompts(folder)).draft
     assert _Recorder.requests
     assert all(p.startswith(MARKER) for p in _system_prompts())
     assert not _few_shot_shown()
     assert draft.provenance.prompt_version == load_prompts(folder).version
 
     _Recorder.requests = []
-    bundled = pipeline.draft_case(case, backend).draft
+    bundled = drafting.draft_case(case, backend).draft
     assert not any(p.startswith(MARKER) for p in _system_prompts())
     assert _few_shot_shown()
     assert bundled.provenance.prompt_version == load_prompts().version

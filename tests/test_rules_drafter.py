@@ -9,10 +9,14 @@ import pytest
 
 from reportdraft.critical import most_urgent_category
 from reportdraft.dictation import normalize
+from reportdraft.drafting.deterministic import (
+    ai_finding_text,
+    belongs_in_impression,
+    draft_with_rules,
+)
 from reportdraft.io import load_case
 from reportdraft.models import Case, Decision, FlagKind, SectionKind
 from reportdraft.resources import data_dir
-from reportdraft.rules_drafter import ai_finding_text, belongs_in_impression, draft_with_rules
 from reportdraft.templates import default_library
 from tests.factories import case_dict
 

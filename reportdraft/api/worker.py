@@ -1,7 +1,7 @@
 """Background drafting: worker threads that claim jobs from the database queue.
 
 Each worker thread claims the most urgent job (STAT first, then arrival; see
-``reportdraft.store.jobs``), drafts the case through ``reportdraft.pipeline`` and stores
+``reportdraft.store.jobs``), drafts the case through ``reportdraft.drafting`` and stores
 the draft as version 1 of the report, with its audit entries and webhook events, in one
 transaction. Model calls are bounded by a semaphore (``Settings.max_model_calls``), and an
 in-process model (llama.cpp is not thread-safe) is called by one thread at a time.
@@ -93,14 +93,14 @@ class Drafter:
 
     def draft(self, case: Case) -> Draft:
         """Draft ``case``; fall back to rules (flagged) when the model path fails."""
-        from reportdraft import pipeline  # the API imports fast; drafting loads the stages
+        from reportdraft import drafting  # the API imports fast; drafting loads the stages
 
         backend = self.backend()
         reason = self._backend_error
         if backend is not None:
             try:
                 with self._slot(backend):
-                    return pipeline.draft_case(case, backend, now=self.state.clock()).draft
+                    return drafting.draft_case(case, backend, now=self.state.clock()).draft
             except ReportDraftError as exc:
                 if isinstance(exc, reports.IdempotencyKeyReused):  # pragma: no cover
                     raise
@@ -110,14 +110,14 @@ class Drafter:
             except Exception as exc:  # a crash in a model runtime must not lose the case
                 reason = f"{type(exc).__name__} in backend {backend.name}"
         rules = create_backend("rules", BackendOptions())
-        drafted = pipeline.draft_case(case, rules, now=self.state.clock()).draft
+        drafted = drafting.draft_case(case, rules, now=self.state.clock()).draft
         flag = Flag(
             id="F0",
             kind=FlagKind.FALLBACK,
             severity=Severity.MEDIUM,
             message=f"model drafting failed ({reason or 'unknown'}); drafted by rules"[:500],
         )
-        return drafted.model_copy(update={"flags": pipeline.renumber([flag, *drafted.flags])})
+        return drafted.model_copy(update={"flags": drafting.renumber([flag, *drafted.flags])})
 
 
 def store_draft(state: AppState, job: jobs.Job, draft: Draft) -> None:

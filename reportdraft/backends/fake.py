@@ -2,11 +2,11 @@
 
 The model-drafting paths -- a valid answer, a re-ask after an answer that does not parse, an
 answer cut at ``max_tokens``, an answer that drops or invents a source, a backend that
-fails -- are decided by :mod:`reportdraft.drafting`, not by the runtime. Exercising them
-through llama.cpp costs seconds per call and depends on what a 135M model happens to write;
-a scripted backend makes each path a fast, exact unit test. The design follows httpx's
-``MockTransport``: the fake is built with its script and passed in as an instance, and it
-keeps every request it received so a test can check what drafting sent.
+fails -- are decided by :mod:`reportdraft.drafting.model_rewrite`, not by the runtime.
+Exercising them through llama.cpp costs seconds per call and depends on what a 135M model
+happens to write; a scripted backend makes each path a fast, exact unit test. The design
+follows httpx's ``MockTransport``: the fake is built with its script and passed in as an
+instance, and it keeps every request it received so a test can check what drafting sent.
 
 A script is either
 

@@ -11,10 +11,9 @@ from pathlib import Path
 import click
 from pydantic import BaseModel
 
-from reportdraft import pipeline
+from reportdraft import drafting
 from reportdraft.backends import Backend, BackendOptions, create_backend
 from reportdraft.cli.common import backend_options, reports_errors
-from reportdraft.draft_text import format_draft
 from reportdraft.io import dump_json, load_case, load_draft, write_files
 from reportdraft.models import Case, Draft, Severity
 from reportdraft.resources import data_dir
@@ -69,14 +68,14 @@ def draft(
     """Draft a report for CASE.json; writes draft.json (with flags) and draft.txt."""
     settings = Settings.from_env()
     case = load_case(case_file)
-    result = pipeline.draft_case(
+    result = drafting.draft_case(
         case, make_backend(settings, backend, model, base_url, dialect), library=library(settings)
     )
     written = write_files(
         out_dir,
         {
             "draft.json": dump_json(result.draft),
-            "draft.txt": format_draft(result.draft, result.template),
+            "draft.txt": drafting.format_draft(result.draft, result.template),
         },
     )
     high = sum(f.severity is Severity.HIGH for f in result.draft.flags)
@@ -99,7 +98,7 @@ def verify(case_file: str, draft_file: str) -> None:
 
 
 def _reannotate(case: Case, draft_doc: Draft, settings: Settings) -> Draft:
-    dictation, template = pipeline.prepare(case, library(settings))
+    dictation, template = drafting.prepare(case, library(settings))
     if draft_doc.accession_number != case.study.accession_number:
         from reportdraft.errors import DraftValidationError
 
@@ -107,7 +106,7 @@ def _reannotate(case: Case, draft_doc: Draft, settings: Settings) -> Draft:
             f"draft is for accession {draft_doc.accession_number}, case is "
             f"{case.study.accession_number}"
         )
-    return pipeline.annotate(case, dictation, template, draft_doc)
+    return drafting.annotate(case, dictation, template, draft_doc)
 
 
 @click.command()
@@ -174,14 +173,14 @@ def demo(
     for path in examples:
         start = time.perf_counter()
         case = load_case(path)
-        result = pipeline.draft_case(case, chosen, library=lib)
+        result = drafting.draft_case(case, chosen, library=lib)
         report = simulated.review_and_sign(result, key=key, at=datetime.now(UTC))
         signed = report.versions[-1]
         stored = dump_json(report)
         target = out_dir / path.stem
         files: dict[str, str | bytes] = {
             "draft.json": dump_json(result.draft),
-            "draft.txt": format_draft(result.draft, result.template),
+            "draft.txt": drafting.format_draft(result.draft, result.template),
             "report.json": stored,
             "redline.html": render_html(redline(result.draft, signed)),
         }

@@ -133,7 +133,7 @@ def prepare_contexts(
     A case whose template cannot be selected keeps None there: drafting it will fail and
     be reported, and the metrics that need the template skip it.
     """
-    from reportdraft import pipeline
+    from reportdraft import drafting
     from reportdraft.resources import data_dir
     from reportdraft.templates import TemplateLibrary
 
@@ -141,7 +141,7 @@ def prepare_contexts(
     contexts: list[CaseContext] = []
     for item in cases:
         try:
-            dictation, template = pipeline.prepare(item.case, library)
+            dictation, template = drafting.prepare(item.case, library)
         except ReportDraftError:
             contexts.append(CaseContext(item=item))
             continue

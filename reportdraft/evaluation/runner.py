@@ -100,7 +100,7 @@ def tree_digest(roots: Sequence[tuple[Path, str]]) -> str:
 
 def current_prompt_version(folder: Path | None = None) -> str:
     """The version (content hash) of the prompt set in ``folder``; the bundled one when None."""
-    from reportdraft.prompts import load_prompts
+    from reportdraft.drafting import load_prompts
 
     return load_prompts(folder).version
 
@@ -226,20 +226,19 @@ def pipeline_factory(
     template_dirs: Sequence[Path] = (),
     prompt_dirs: Mapping[str, Path | None] | None = None,
 ) -> DrafterFactory:
-    """A factory drafting through ``reportdraft.pipeline`` with the suite's backends.
+    """A factory drafting through ``reportdraft.drafting`` with the suite's backends.
 
     ``prompt_dirs`` maps a system name to its prompt folder (None or absent: bundled).
     """
 
     def build(spec: SystemSpec) -> Drafter:
-        from reportdraft import pipeline
+        from reportdraft import drafting
         from reportdraft.backends import BackendOptions, create_backend
-        from reportdraft.prompts import load_prompts
         from reportdraft.resources import data_dir
         from reportdraft.templates import TemplateLibrary
 
         folder = (prompt_dirs or {}).get(spec.name)
-        prompts = load_prompts(folder) if folder is not None else None
+        prompts = drafting.load_prompts(folder) if folder is not None else None
         backend = create_backend(
             spec.backend,
             BackendOptions(model=spec.model, base_url=spec.base_url, dialect=spec.dialect),
@@ -247,7 +246,7 @@ def pipeline_factory(
         library = TemplateLibrary.load(data_dir("templates"), *template_dirs)
 
         def draft(case: Case) -> Draft:
-            return pipeline.draft_case(case, backend, library=library, prompts=prompts).draft
+            return drafting.draft_case(case, backend, library=library, prompts=prompts).draft
 
         return draft
 

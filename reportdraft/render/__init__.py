@@ -19,8 +19,7 @@ Signatures are checked before rendering, on the stored file:
 ``verified_report(data, keyring)`` (:mod:`reportdraft.render.trust`).
 """
 
-from reportdraft.render.fhir import render_fhir
-from reportdraft.render.fhir_profile import check_us_core
+from reportdraft.render.fhir import check_us_core, render_fhir
 from reportdraft.render.hl7 import pdf_from_hl7, render_hl7, text_lines
 from reportdraft.render.pades import sign_pdf
 from reportdraft.render.pdf import render_pdf

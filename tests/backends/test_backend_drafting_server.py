@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reportdraft import pipeline
+from reportdraft import drafting
 from reportdraft.backends import BackendOptions, create_backend
 from reportdraft.io import load_case
 from reportdraft.models import FlagKind, Severity
@@ -20,7 +20,7 @@ def test_every_example_drafts_through_the_server(llama_server: str) -> None:
         "vllm", BackendOptions(base_url=llama_server, dialect="llamacpp", timeout_s=180)
     )
     for path in EXAMPLES:
-        result = pipeline.draft_case(load_case(path), backend)
+        result = drafting.draft_case(load_case(path), backend)
         draft = result.draft
         assert draft.provenance.backend == "vllm", path.stem
         assert draft.provenance.usage.calls >= 1, path.stem

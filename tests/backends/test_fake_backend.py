@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 
-from reportdraft import drafting
 from reportdraft.backends import (
     Backend,
     BackendOptions,
@@ -18,6 +17,7 @@ from reportdraft.backends import (
     registry,
 )
 from reportdraft.backends.fake import Reply, keyed, request_choices, schema_choices
+from reportdraft.drafting import model_rewrite
 from reportdraft.errors import (
     BackendError,
     BackendTimeoutError,
@@ -29,7 +29,7 @@ def _request(content: str = "restate these", ids: tuple[str, ...] = ("D1",)) -> 
     """A request shaped like drafting's: its schema allows exactly ``ids`` as sources."""
     return GenerationRequest(
         messages=[ChatMessage(role="user", content=content)],
-        json_schema=drafting.output_model(list(ids), max_items=2).model_json_schema(),
+        json_schema=model_rewrite.output_model(list(ids), max_items=2).model_json_schema(),
         max_tokens=64,
     )
 
@@ -83,11 +83,11 @@ def test_one_bare_answer_is_refused_instead_of_iterated(single: object) -> None:
 
 
 def test_schema_choices_are_the_source_ids_drafting_allows() -> None:
-    assert schema_choices(drafting.output_model(["D1", "A2"], 3).model_json_schema()) == (
+    assert schema_choices(model_rewrite.output_model(["D1", "A2"], 3).model_json_schema()) == (
         "D1",
         "A2",
     )
-    assert schema_choices(drafting.output_model(["D7"], 2).model_json_schema()) == ("D7",)
+    assert schema_choices(model_rewrite.output_model(["D7"], 2).model_json_schema()) == ("D7",)
     no_schema = GenerationRequest(messages=[ChatMessage(role="user", content="hi")], max_tokens=4)
     assert request_choices(no_schema) == ()
 

@@ -22,10 +22,11 @@ from typing import Any
 
 import yaml
 
-from reportdraft import drafting, pipeline
+from reportdraft import drafting
 from reportdraft.backends import BackendOptions, create_backend
 from reportdraft.critical import active_detector
 from reportdraft.dictation import normalize
+from reportdraft.drafting import model_rewrite
 from reportdraft.models import Case, Draft, Statement
 from reportdraft.templates import default_library
 from reportdraft.verification import verify
@@ -151,17 +152,17 @@ def _case(dictation: str) -> Case:
     return Case.model_validate(data)
 
 
-def _draft(case: Case, template_id: str | None = None) -> pipeline.DraftResult:
+def _draft(case: Case, template_id: str | None = None) -> drafting.DraftResult:
     if template_id is None:
-        return pipeline.draft_case(case, _RULES)
+        return drafting.draft_case(case, _RULES)
     dictation = normalize(case.dictation)
     template = default_library().get(template_id)
-    draft = drafting.draft(case, dictation, template, _RULES)
-    return pipeline.DraftResult(
+    draft = model_rewrite.draft(case, dictation, template, _RULES)
+    return drafting.DraftResult(
         case=case,
         dictation=dictation,
         template=template,
-        draft=pipeline.annotate(case, dictation, template, draft),
+        draft=drafting.annotate(case, dictation, template, draft),
     )
 
 

@@ -9,8 +9,8 @@ from typing import Any
 import yaml
 
 from reportdraft.dictation import normalize
+from reportdraft.drafting.deterministic import draft_with_rules
 from reportdraft.models import Case, Draft, NormalizedDictation, SectionKind, Template
-from reportdraft.rules_drafter import draft_with_rules
 from reportdraft.templates import default_library
 from tests.factories import case_dict
 

@@ -4,7 +4,7 @@ verify")."""
 
 from __future__ import annotations
 
-from reportdraft import pipeline
+from reportdraft import drafting
 from reportdraft.backends import BackendOptions, create_backend
 from reportdraft.models import (
     Draft,
@@ -133,7 +133,7 @@ def test_consistent_statements_are_not_flagged() -> None:
 
 
 def test_the_pipeline_puts_the_flags_on_the_draft() -> None:
-    """The low flag reaches the draft the CLI and API return (pipeline.annotate recomputes
+    """The low flag reaches the draft the CLI and API return (drafting.annotate recomputes
     flags with ``verify``)."""
     spec = DefaultCase(
         id="sah",
@@ -142,7 +142,7 @@ def test_the_pipeline_puts_the_flags_on_the_draft() -> None:
     )
     case, _, _ = build(spec)
     rules = create_backend("rules", BackendOptions())
-    annotated = pipeline.draft_case(case, rules).draft
+    annotated = drafting.draft_case(case, rules).draft
     conflicts = [f for f in annotated.flags if f.kind is FlagKind.DEFAULT_CONFLICT]
     assert len(conflicts) == 1
     assert conflicts[0].severity is Severity.LOW

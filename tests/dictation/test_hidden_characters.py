@@ -8,7 +8,7 @@ print(normalize('Small ri\\u200bght pleural effusion.').sentences[0].text)"
 
 from __future__ import annotations
 
-from reportdraft import pipeline
+from reportdraft import drafting
 from reportdraft.backends import BackendOptions, create_backend
 from reportdraft.dictation import normalize
 from reportdraft.dictation.hidden import BIDI_CONTROLS, ZERO_WIDTH
@@ -22,9 +22,9 @@ def _case(dictation: str) -> Case:
     return Case.model_validate({**case_dict(), "dictation": dictation})
 
 
-def _draft(dictation: str) -> tuple[Case, pipeline.DraftResult]:
+def _draft(dictation: str) -> tuple[Case, drafting.DraftResult]:
     case = _case(dictation)
-    return case, pipeline.draft_case(case, create_backend("rules", BackendOptions()))
+    return case, drafting.draft_case(case, create_backend("rules", BackendOptions()))
 
 
 def _hidden_flags(flags: list[Flag]) -> list[Flag]:
@@ -92,7 +92,7 @@ def test_zero_width_split_laterality_is_verified_as_right() -> None:
 
     def check(text: str) -> list[Flag]:
         draft = _reword(result.draft, "D1", text)
-        return pipeline.annotate(case, result.dictation, result.template, draft).flags
+        return drafting.annotate(case, result.dictation, result.template, draft).flags
 
     flags = check("Small left pleural effusion.")
     laterality = [f for f in flags if f.kind is FlagKind.LATERALITY]
@@ -119,7 +119,7 @@ def test_removed_hidden_characters_raise_one_low_flag_naming_them() -> None:
     assert "U+202E RIGHT-TO-LEFT OVERRIDE" in flag.message
     assert "U+202C POP DIRECTIONAL FORMATTING" in flag.message
     assert any("ri⟦U+200B⟧ght" in e for e in flag.evidence)
-    again = pipeline.annotate(case, result.dictation, result.template, result.draft)
+    again = drafting.annotate(case, result.dictation, result.template, result.draft)
     assert len(_hidden_flags(again.flags)) == 1  # recomputed, not accumulated
 
 

@@ -1,7 +1,7 @@
 """Signed reports for the render tests and bench, made through the real sign-off flow.
 
 Every example case is drafted with the deterministic ``rules`` backend through
-``reportdraft.pipeline.draft_case``, then the radiologist's part is played: pending AI
+``reportdraft.drafting.draft_case``, then the radiologist's part is played: pending AI
 findings decided, high flags acknowledged, each alerting Cat 1/2 finding documented as a
 communication, and the report signed by an attending licensed in the patient's state with
 a freshly generated key. Nothing here builds a ``ReportVersion`` by hand, so the renderers
@@ -75,7 +75,7 @@ def signed_at(case: Case) -> datetime:
 
 def open_report(case: Case) -> Report:
     """Draft ``case`` with the rules backend and open version 1 (status draft)."""
-    from reportdraft.pipeline import draft_case
+    from reportdraft.drafting import draft_case
 
     at = signed_at(case)
     draft = draft_case(case, _backend(), now=at - timedelta(minutes=30)).draft

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from reportdraft.dictation import normalize
+from reportdraft.drafting.deterministic import draft_with_rules
 from reportdraft.io import load_case
 from reportdraft.models import Template
 from reportdraft.resources import data_dir
-from reportdraft.rules_drafter import draft_with_rules
 from reportdraft.templates import default_library
 from tests.verify.bundles import Sample, sample_from_report
 

@@ -14,8 +14,8 @@ from typing import Any, ClassVar
 
 import pytest
 
-from reportdraft import drafting
 from reportdraft.backends.base import Backend, BackendOptions, Generation, GenerationRequest
+from reportdraft.drafting import model_rewrite
 from reportdraft.models import Flag, FlagKind, Severity, Template
 from reportdraft.verification import extract_facts, source_texts
 from tests.verify.bundles import Sample, sample_from_report
@@ -227,9 +227,9 @@ def _enum(schema: Any) -> list[str]:
 def test_the_model_drafter_falls_back_on_repeated_sentences(samples: list[Sample]) -> None:
     s = next(x for x in samples if x.name == "mr_knee_left_tear")
     texts = source_texts(s.case, s.dictation, s.template)
-    echoed = drafting.draft(s.case, s.dictation, s.template, _Echo(texts, repeat=False))
+    echoed = model_rewrite.draft(s.case, s.dictation, s.template, _Echo(texts, repeat=False))
     assert any(st.generator == "model" for st in echoed.statements())
-    repeated = drafting.draft(s.case, s.dictation, s.template, _Echo(texts, repeat=True))
+    repeated = model_rewrite.draft(s.case, s.dictation, s.template, _Echo(texts, repeat=True))
     dictated = [st for st in repeated.statements() if any(x.startswith("D") for x in st.sources)]
     assert dictated
     assert all(st.generator != "model" and st.fallback for st in dictated)

@@ -13,7 +13,7 @@ Two "correct reports" are used, one per kind of metric:
 * inputs-based metrics (hallucination, omission, error counts, critical vs inputs) need a
   draft with sources: the deterministic (``rules``) draft of the case, grounded in its
   inputs by construction, is injected statement by statement and re-verified through
-  ``reportdraft.pipeline.annotate``.
+  ``reportdraft.drafting.annotate``.
 
 The sentence rewrites and the added-finding sentences are the shared injection rules
 (:mod:`.rewrites`, ``reportdraft/data/evaluation/injection.yaml``); one error per case and
@@ -217,11 +217,11 @@ Annotate = Callable[[CaseContext, Draft], Draft]
 
 def pipeline_annotate(ctx: CaseContext, draft: Draft) -> Draft:
     """Re-verify an injected draft through the pipeline (flags and critical mentions)."""
-    from reportdraft import pipeline
+    from reportdraft import drafting
 
     if ctx.dictation is None or ctx.template is None:
         raise ConfigurationError(f"case {ctx.item.case_id}: no dictation/template to verify")
-    return pipeline.annotate(ctx.item.case, ctx.dictation, ctx.template, draft)
+    return drafting.annotate(ctx.item.case, ctx.dictation, ctx.template, draft)
 
 
 def run_injection(

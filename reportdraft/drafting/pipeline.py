@@ -1,7 +1,8 @@
 """Wires the stages together: normalize → draft → verify → critical.
 
 Each stage is a plain function over typed values; this module only calls them in order
-and merges their outputs into one ``Draft``. The CLI and the API call this module and
+and merges their outputs into one ``Draft``. The CLI, the API's workers and the evaluation
+harness reach it through the package's front door (:mod:`reportdraft.drafting`) and call
 nothing deeper.
 """
 
@@ -10,11 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from reportdraft import critical, drafting
+from reportdraft import critical
 from reportdraft.backends import Backend
 from reportdraft.dictation import hidden_characters_flag, normalize
+from reportdraft.drafting import model_rewrite
+from reportdraft.drafting.prompts import PromptSet
 from reportdraft.models import Case, Draft, Flag, FlagKind, NormalizedDictation, Template
-from reportdraft.prompts import PromptSet
 from reportdraft.templates import TemplateLibrary, default_library
 from reportdraft.verification import verify
 
@@ -51,7 +53,7 @@ def draft_case(
     ``prompts`` is the model's prompt set (the bundled one when None).
     """
     dictation, template = prepare(case, library)
-    draft = drafting.draft(case, dictation, template, backend, prompts=prompts, created_at=now)
+    draft = model_rewrite.draft(case, dictation, template, backend, prompts=prompts, created_at=now)
     return DraftResult(
         case=case,
         dictation=dictation,

@@ -33,6 +33,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from reportdraft.backends import Backend, ChatMessage, GenerationRequest
 from reportdraft.critical import most_urgent_category
+from reportdraft.drafting.deterministic import draft_with_rules
+from reportdraft.drafting.prompts import PromptSet, load_prompts
 from reportdraft.errors import BackendError, ConfigurationError
 from reportdraft.models import (
     SECTION_TITLES,
@@ -48,9 +50,7 @@ from reportdraft.models import (
     Template,
     Usage,
 )
-from reportdraft.prompts import PromptSet, load_prompts
 from reportdraft.resources import package_data
-from reportdraft.rules_drafter import draft_with_rules
 from reportdraft.verification import source_texts, verify
 
 MAX_REASKS = 1

@@ -1,0 +1,217 @@
+"""The template library: the set of templates a deployment drafts on, and selection by study.
+
+Templates are data (``templates/*.yaml`` at the top of the repository, one file per
+procedure; :func:`reportdraft.resources.data_dir` finds them in a checkout or a wheel),
+each file checked on load by :mod:`reportdraft.templates.validation`. A site adds or
+replaces templates by putting files in its own directory: later directories override
+earlier ones by template id. No two templates may claim the same procedure code, so
+selection by code is never ambiguous.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from reportdraft.errors import TemplateError, TemplateNotFoundError
+from reportdraft.models import Contrast, StudyContext, Template
+from reportdraft.resources import data_dir
+from reportdraft.templates.procedure_codes import code_key, system_name
+from reportdraft.templates.validation import check_template, read_template
+
+_TEMPLATE_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class _Entry:
+    template: Template
+    source: str  # file path, or "<memory>" for templates built in code
+
+
+class TemplateLibrary:
+    """The set of templates a deployment drafts on, with selection by study.
+
+    Build it with :meth:`load` (files) or directly from :class:`Template` values (tests,
+    embedding). Either way every template is checked with :func:`check_template` and no two
+    templates may claim the same procedure code.
+    """
+
+    def __init__(
+        self, templates: Iterable[Template] = (), *, sources: Mapping[str, str] | None = None
+    ) -> None:
+        """Index ``templates`` by id; ``sources`` maps ids to file paths for error messages."""
+        entries: dict[str, _Entry] = {}
+        where = dict(sources or {})
+        for template in templates:
+            source = where.get(template.id, "<memory>")
+            if template.id in entries:
+                raise TemplateError(
+                    f"{source}: duplicate template id {template.id!r} "
+                    f"(also in {entries[template.id].source})"
+                )
+            problems = check_template(template)
+            if problems:
+                raise TemplateError(f"{source}: " + "; ".join(problems))
+            entries[template.id] = _Entry(template, source)
+        self._entries = entries
+        self._by_code = self._index_codes(entries)
+
+    @classmethod
+    def load(cls, *dirs: Path) -> TemplateLibrary:
+        """Load every ``*.yaml``/``*.yml`` file of ``dirs``; later dirs override by id.
+
+        With no ``dirs`` the bundled directory is used. A missing directory, a malformed
+        file, two files with one id in the same directory, an empty result or one procedure
+        code claimed by two templates raise :class:`TemplateError` naming the file(s).
+        """
+        directories = [Path(d) for d in dirs] or [data_dir("templates")]
+        merged: dict[str, _Entry] = {}
+        for directory in directories:
+            if not directory.is_dir():
+                raise TemplateError(f"{directory}: template directory not found")
+            in_dir: dict[str, _Entry] = {}
+            files = sorted(
+                p
+                for p in directory.iterdir()
+                if p.suffix in _TEMPLATE_SUFFIXES and p.is_file() and not p.name.startswith(".")
+            )
+            for path in files:
+                template = read_template(path)
+                if template.id in in_dir:
+                    raise TemplateError(
+                        f"{path}: duplicate template id {template.id!r} "
+                        f"(also in {in_dir[template.id].source})"
+                    )
+                in_dir[template.id] = _Entry(template, str(path))
+            merged.update(in_dir)
+        if not merged:
+            raise TemplateError(f"no templates found in {', '.join(map(str, directories))}")
+        return cls(
+            (e.template for e in merged.values()),
+            sources={tid: e.source for tid, e in merged.items()},
+        )
+
+    @staticmethod
+    def _index_codes(entries: Mapping[str, _Entry]) -> dict[tuple[str, str], str]:
+        index: dict[tuple[str, str], str] = {}
+        for tid, entry in entries.items():
+            for coding in entry.template.procedure_codes:
+                key = code_key(coding.system, coding.code)
+                if key in index and index[key] != tid:
+                    other = entries[index[key]]
+                    raise TemplateError(
+                        f"{entry.source}: procedure code {system_name(coding.system)} "
+                        f"{coding.code} is claimed by templates {other.template.id!r} "
+                        f"({other.source}) and {tid!r}"
+                    )
+                index[key] = tid
+        return index
+
+    def __len__(self) -> int:
+        """Number of templates."""
+        return len(self._entries)
+
+    def __contains__(self, template_id: object) -> bool:
+        """True when a template with this id is loaded."""
+        return template_id in self._entries
+
+    def all(self) -> list[Template]:
+        """Every template, sorted by id."""
+        return [self._entries[tid].template for tid in sorted(self._entries)]
+
+    def get(self, template_id: str) -> Template:
+        """The template ``template_id``; :class:`TemplateNotFoundError` when unknown."""
+        entry = self._entries.get(template_id)
+        if entry is None:
+            raise TemplateNotFoundError(
+                f"unknown template {template_id!r}; known: {_short_list(sorted(self._entries))}"
+            )
+        return entry.template
+
+    def source(self, template_id: str) -> str:
+        """Where template ``template_id`` was loaded from (a path, or ``<memory>``)."""
+        self.get(template_id)
+        return self._entries[template_id].source
+
+    def select(self, study: StudyContext) -> Template:
+        """The template for ``study``.
+
+        1. A template listing the study's procedure code (system and code; common spellings
+           of LOINC and RadLex are folded) wins outright.
+        2. Otherwise templates of the study's modality whose ``body_parts`` match the
+           study's body part: an exact synonym beats one contained in the body part as a
+           phrase (``"right knee"`` contains ``"knee"``); then a template whose ``contrast``
+           equals the study's beats ``any``, which beats a mismatch; then the longer synonym;
+           then the id, so the choice is deterministic.
+        3. Otherwise :class:`TemplateNotFoundError` saying what was looked for.
+        """
+        procedure = study.procedure
+        tid = self._by_code.get(code_key(procedure.system, procedure.code))
+        if tid is not None:
+            return self._entries[tid].template
+
+        body_part = _norm_phrase(study.body_part)
+        ranked: list[tuple[tuple[int, int, int], str]] = []
+        for tid, entry in self._entries.items():
+            template = entry.template
+            if template.modality != study.modality:
+                continue
+            match = _body_part_match(template, body_part)
+            if match is None:
+                continue
+            exact, length = match
+            rank = (int(exact), _contrast_rank(template.contrast, study.contrast), length)
+            ranked.append((rank, tid))
+        if ranked:
+            ranked.sort(key=lambda item: (tuple(-r for r in item[0]), item[1]))
+            return self._entries[ranked[0][1]].template
+
+        same_modality = sorted(
+            tid for tid, e in self._entries.items() if e.template.modality == study.modality
+        )
+        known = same_modality or sorted(self._entries)
+        raise TemplateNotFoundError(
+            f"no template for procedure {system_name(procedure.system)} {procedure.code} "
+            f"{procedure.display!r} nor for modality {study.modality.value} + body part "
+            f"{study.body_part!r} (contrast {study.contrast.value}); known: {_short_list(known)}"
+        )
+
+
+@functools.cache
+def default_library() -> TemplateLibrary:
+    """The bundled templates, loaded once per process."""
+    return TemplateLibrary.load()
+
+
+def _norm_phrase(text: str) -> str:
+    return " ".join(text.lower().replace("_", " ").split())
+
+
+def _body_part_match(template: Template, body_part: str) -> tuple[bool, int] | None:
+    """(exact?, synonym length) of the best synonym matching ``body_part``, or None."""
+    best: tuple[bool, int] | None = None
+    for synonym in template.body_parts:
+        syn = _norm_phrase(synonym)
+        if syn == body_part:
+            candidate = (True, len(syn))
+        elif re.search(rf"(?<![a-z0-9]){re.escape(syn)}(?![a-z0-9])", body_part):
+            candidate = (False, len(syn))
+        else:
+            continue
+        if best is None or candidate > best:
+            best = candidate
+    return best
+
+
+def _contrast_rank(template_contrast: str, study_contrast: Contrast) -> int:
+    if template_contrast == study_contrast.value:
+        return 2
+    return 1 if template_contrast == "any" else 0
+
+
+def _short_list(items: list[str], limit: int = 8) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
