@@ -46,7 +46,6 @@ from reportdraft.models.report import (
     Radiologist,
     RadiologistRole,
     Report,
-    ReportStatus,
 )
 from reportdraft.store import audit, outbox, reports, signing_keys
 from reportdraft.store.principals import Role
@@ -406,8 +405,3 @@ def signoff(**fields: Any) -> SignOff:
 def ack(flag_id: str, reason: str) -> SignOff:
     """A sign-off holding one flag acknowledgement."""
     return SignOff(acknowledgements=[AcknowledgementInput(flag_id=flag_id, reason=reason)])
-
-
-def is_signed_status(status: ReportStatus) -> bool:
-    """True for statuses that exist only signed."""
-    return status in SIGNED_STATUSES

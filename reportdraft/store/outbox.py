@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reportdraft.errors import NotFoundError
@@ -198,14 +198,6 @@ def record(
     else:
         row.state = PENDING
         row.next_attempt_at = now + timedelta(seconds=backoff_s)
-
-
-def delivery_counts(session: Session) -> dict[str, int]:
-    """Number of deliveries per state."""
-    rows = session.execute(
-        select(DeliveryRow.state, func.count()).group_by(DeliveryRow.state)
-    ).all()
-    return {state: int(n) for state, n in rows}
 
 
 def _scope(row: WebhookRow) -> FacilityScope:
