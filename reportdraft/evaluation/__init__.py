@@ -8,7 +8,7 @@ JSON for machines, a per-case CSV and a self-contained HTML report::
     suite = load_suite("eval/examples.yaml")
     result = run_suite(suite, Path("out/eval"))
     write_reports(result, Path("out/eval"))
-    assert result.passed
+    sys.exit(0 if result.passed else 1)           # a failed threshold fails the job
 
 Modules: ``suite`` (the YAML and cases JSONL), ``runner`` (drafting through a cache),
 ``metrics/`` (metric groups), ``stats`` (bootstrap, approximate randomisation),
