@@ -20,8 +20,8 @@ from pydantic import Field, ValidationError, model_validator
 
 from reportdraft.critical.lexicon import Code, read_yaml
 from reportdraft.errors import ConfigurationError
-from reportdraft.models.base import Strict
 from reportdraft.models.critical import ALERTING, Assertion, Category, Temporality
+from reportdraft.models.primitives import Strict
 from reportdraft.resources import package_data
 
 UNSTATED = "unstated"

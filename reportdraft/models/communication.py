@@ -8,8 +8,8 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from reportdraft.models.base import Strict
 from reportdraft.models.critical import Category
+from reportdraft.models.primitives import Strict
 
 
 class CommunicationMethod(StrEnum):
