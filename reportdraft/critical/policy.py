@@ -18,7 +18,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
-from reportdraft.critical.lexicon import Code, read_yaml
+from reportdraft.critical.finding_lexicon import Code, read_yaml
 from reportdraft.errors import ConfigurationError
 from reportdraft.models.critical import ALERTING, Assertion, Category, Temporality
 from reportdraft.models.primitives import Strict

@@ -19,7 +19,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
-from reportdraft.critical.lexicon import phrase_pattern, read_yaml
+from reportdraft.critical.finding_lexicon import phrase_pattern, read_yaml
 from reportdraft.errors import ConfigurationError
 from reportdraft.models.critical import Assertion
 from reportdraft.models.draft import SectionKind

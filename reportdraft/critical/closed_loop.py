@@ -26,7 +26,7 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationError, model_validator
 
 from reportdraft.critical.detector import active_detector
-from reportdraft.critical.lexicon import Lexicon, phrase_pattern, read_yaml
+from reportdraft.critical.finding_lexicon import Lexicon, phrase_pattern, read_yaml
 from reportdraft.critical.policy import AlertPolicy
 from reportdraft.errors import ConfigurationError, InputError
 from reportdraft.models.communication import (

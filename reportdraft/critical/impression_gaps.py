@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from reportdraft.critical.detector import Detector, Passage, active_detector
-from reportdraft.critical.lexicon import LexiconEntry
+from reportdraft.critical.finding_lexicon import LexiconEntry
 from reportdraft.models.case import Case, Decision
 from reportdraft.models.critical import CriticalMention
 from reportdraft.models.dictation import NormalizedDictation
