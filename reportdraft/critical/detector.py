@@ -3,7 +3,7 @@
 A :class:`Detector` holds one lexicon, one rule set, one section lexicon and one alert
 policy, and builds its spaCy pipeline the first time it is used. For each mention it takes
 the ConText cues that reach it (none across a clause boundary, :mod:`clauses`), decides the
-assertion and the temporality from them (:mod:`context`), drops ambiguous findings that are
+assertion and the temporality from them (:mod:`context_rules`), drops ambiguous findings that are
 not in their organ (:mod:`organs`), and lets the policy (:mod:`policy`) and the section
 decide the alert. The module-level functions use the process's *active* detector: the
 bundled data unless :func:`configure` (or :func:`configure_site`, which the CLI and the
