@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from reportdraft import attest
 from reportdraft.api.auth import Principal
-from reportdraft.api.errors import ApiError
+from reportdraft.api.error_bodies import ApiError
 from reportdraft.api.schemas import (
     CommunicationAckRequest,
     CommunicationRequest,
