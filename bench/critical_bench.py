@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from reportdraft.critical import active_detector
-from reportdraft.critical.nlp import EXCLUDED_LABEL, target_rules
 from reportdraft.critical.sections import default_sections, split_sentences
+from reportdraft.critical.spacy_pipeline import EXCLUDED_LABEL, target_rules
 from reportdraft.critical.trapset import Predicted, TrapItem, load_trap_set, score
 
 ROOT = Path(__file__).resolve().parent.parent

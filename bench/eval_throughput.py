@@ -33,7 +33,7 @@ from pathlib import Path
 
 from reportdraft import drafting
 from reportdraft.backends import BackendOptions, create_backend
-from reportdraft.evaluation import EvalCase, load_suite, nlp, run_suite, write_reports
+from reportdraft.evaluation import EvalCase, load_suite, nlp_access, run_suite, write_reports
 from reportdraft.evaluation.builders import build_examples, build_openi
 from reportdraft.evaluation.suite import dump_cases
 from reportdraft.resources import data_dir
@@ -114,7 +114,7 @@ def main() -> None:
 
         timings = {}
         for label in ("eval_cold", "eval_warm"):
-            nlp.clear_caches()  # a re-run is a new process: no memoised extraction
+            nlp_access.clear_caches()  # a re-run is a new process: no memoised extraction
             start = time.perf_counter()
             result = run_suite(suite, folder / "out", progress=False)
             write_reports(result, folder / "out")

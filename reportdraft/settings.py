@@ -48,7 +48,7 @@ from reportdraft.errors import ConfigurationError
 
 DEFAULT_CLOCK_SKEW_S = 120.0
 """How far (seconds) a client's clock may run ahead of ours before a critical-result time is
-refused as being in the future; ``reportdraft.critical.communication`` uses it too."""
+refused as being in the future; ``reportdraft.critical.closed_loop`` uses it too."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -69,7 +69,7 @@ def put_radiologist(
     """
     state = app_state(request)
     if profile.id != radiologist_id:
-        from reportdraft.api.errors import ApiError
+        from reportdraft.api.error_bodies import ApiError
 
         raise ApiError(422, "the profile's id must match the URL", code="invalid_request")
     with state.db.write() as session:

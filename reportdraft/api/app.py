@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException
 from swagger_ui_bundle import swagger_ui_path
 
 from reportdraft import __version__, critical
-from reportdraft.api import admin, errors, exports, routes
+from reportdraft.api import admin, error_bodies, exports, routes
 from reportdraft.api.egress import Allowlist, Resolver, system_resolver
 from reportdraft.api.limits import DEFAULT_MAX_BODY, BodyLimitMiddleware, RateLimiter
 from reportdraft.api.state import AppState, utcnow
@@ -131,7 +131,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.rd = state
-    errors.install(app)
+    error_bodies.install(app)
     app.include_router(admin.public)
     app.include_router(routes.router)
     app.include_router(exports.router)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from reportdraft.api.errors import ApiError
+from reportdraft.api.error_bodies import ApiError
 from reportdraft.api.limits import RateLimiter
 from reportdraft.api.state import AppState
 from reportdraft.models.report import Radiologist

@@ -30,7 +30,8 @@ from reportdraft.models.report import Report
 from reportdraft.redline import redline as compute_redline
 from reportdraft.render import render_fhir, render_hl7, render_pdf
 from reportdraft.render.trust import renderable, verified_report
-from reportdraft.store import audit, reports, signing_keys
+from reportdraft.store import reports, signing_keys
+from reportdraft.store.audit_trail import entries, verify_chain
 
 router = APIRouter(prefix="/v1", responses=ERRORS)
 
@@ -68,8 +69,8 @@ def audit_trail(
     """Every audit entry of the report and whether the hash chain verifies."""
     with app_state(request).db.read() as session:
         service.load_report(session, principal, path_id(report_id))
-        chain = audit.entries(session, report_id)
-    problem = audit.verify_chain(chain)
+        chain = entries(session, report_id)
+    problem = verify_chain(chain)
     return AuditOut(
         report_id=report_id,
         verified=problem is None,

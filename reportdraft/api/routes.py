@@ -40,7 +40,7 @@ from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Resp
 from reportdraft import attest
 from reportdraft.api import service
 from reportdraft.api.auth import READERS, Principal, app_state, require
-from reportdraft.api.errors import ApiError
+from reportdraft.api.error_bodies import ApiError
 from reportdraft.api.schemas import (
     CASE_EXAMPLE,
     REPORT_STATES,

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from reportdraft import attest
 from reportdraft.api.auth import Principal
-from reportdraft.api.errors import ApiError
+from reportdraft.api.error_bodies import ApiError
 from reportdraft.api.schemas import (
     CommunicationAckRequest,
     CommunicationRequest,
@@ -47,7 +47,7 @@ from reportdraft.models.report import (
     RadiologistRole,
     Report,
 )
-from reportdraft.store import audit, outbox, reports, signing_keys
+from reportdraft.store import audit_trail, outbox, reports, signing_keys
 from reportdraft.store.principals import Role
 from reportdraft.store.reports import StoredReport
 
@@ -127,7 +127,7 @@ def record_step(
 ) -> None:
     """Append the audit entries of one lifecycle step and queue its webhook events."""
     for event in attest.events_for(before, after, actor=actor, at=at):
-        audit.append(
+        audit_trail.append(
             session,
             report_id=after.id,
             event=event.action.value,

@@ -37,7 +37,7 @@ from reportdraft.api.egress import EgressRefused, pin
 from reportdraft.api.service import communication_state, pending_records, placeholder_record
 from reportdraft.api.state import AppState
 from reportdraft.models import CommunicationState
-from reportdraft.store import audit, outbox, reports
+from reportdraft.store import audit_trail, outbox, reports
 
 log = logging.getLogger("reportdraft.api.webhooks")
 
@@ -177,12 +177,12 @@ class Dispatcher:
                 with self.state.db.write() as session:
                     done = {
                         e.data.get("finding_code")
-                        for e in audit.entries(session, stored.id)
+                        for e in audit_trail.entries(session, stored.id)
                         if e.event == "critical.overdue"
                     }
                     if mention.finding_code in done:
                         continue
-                    audit.append(
+                    audit_trail.append(
                         session,
                         report_id=stored.id,
                         event="critical.overdue",

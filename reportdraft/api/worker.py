@@ -201,9 +201,9 @@ def fail_job(state: AppState, job: jobs.Job, exc: Exception) -> None:
                 error_code=code,
                 error=message[:2000],
             )
-            from reportdraft.store import audit
+            from reportdraft.store import audit_trail
 
-            audit.append(
+            audit_trail.append(
                 session,
                 report_id=stored.id,
                 event="drafting_failed",

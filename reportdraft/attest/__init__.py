@@ -13,10 +13,10 @@ The public API (everything else in the package is internal)::
     verify_chain(read_log(path))
 
 A refusal is :class:`reportdraft.errors.AttestationRefused` with every failing reason
-code in ``.reasons`` (see :mod:`reportdraft.attest.rules` for the codes).
+code in ``.reasons`` (see :mod:`reportdraft.attest.signoff_rules` for the codes).
 """
 
-from reportdraft.attest.audit import (
+from reportdraft.attest.audit_log import (
     AuditAction,
     AuditEntry,
     AuditEvent,
@@ -46,7 +46,6 @@ from reportdraft.attest.lifecycle import (
     open_report,
     sign,
 )
-from reportdraft.attest.rules import Refusal, SigningPolicy, check_signoff, default_policy
 from reportdraft.attest.signing import (
     SignatureProblem,
     canonical_bytes,
@@ -56,6 +55,7 @@ from reportdraft.attest.signing import (
     verify_version_data,
     version_ref,
 )
+from reportdraft.attest.signoff_rules import Refusal, SigningPolicy, check_signoff, default_policy
 
 __all__ = [
     "TRANSITIONS",

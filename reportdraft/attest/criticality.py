@@ -2,7 +2,7 @@
 
 Sign-off re-detects critical mentions in edited statements with
 :func:`reportdraft.critical.detect_text` and decides signing with the rules of
-:mod:`reportdraft.critical.communication` (see ``attest.rules``). spaCy and medspaCy are
+:mod:`reportdraft.critical.closed_loop` (see ``attest.signoff_rules``). spaCy and medspaCy are
 hard dependencies, so no fallback copy of any of those rules lives here: one
 implementation, imported.
 """

@@ -32,7 +32,14 @@ from reportdraft.attest.changes import (
 )
 from reportdraft.attest.criticality import DetectText, mentions_for_content
 from reportdraft.attest.keys import SigningKey, VerifyKey
-from reportdraft.attest.rules import (
+from reportdraft.attest.signing import (
+    sign_addendum,
+    sign_version,
+    signed_bytes,
+    verify_report,
+    version_ref,
+)
+from reportdraft.attest.signoff_rules import (
     POST_SIGN,
     Refusal,
     SigningPolicy,
@@ -40,13 +47,6 @@ from reportdraft.attest.rules import (
     check_signing_key,
     check_signoff,
     refuse,
-)
-from reportdraft.attest.signing import (
-    sign_addendum,
-    sign_version,
-    signed_bytes,
-    verify_report,
-    version_ref,
 )
 from reportdraft.errors import DraftValidationError, InputError, ReportDraftError
 from reportdraft.models import Case, CommunicationRecord, CriticalMention, Draft

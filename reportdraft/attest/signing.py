@@ -155,7 +155,7 @@ def key_binding_problems(
 
     The one rule for both directions: verification (``at`` is the signature's
     ``signed_at``) and signing (``at`` is the signing time, see
-    ``reportdraft.attest.rules``). A key revoked at ``revoked_at`` covers only signatures
+    ``reportdraft.attest.signoff_rules``). A key revoked at ``revoked_at`` covers only signatures
     made strictly before it. A key without a known owner (a bare PEM) is not checked for
     ownership.
     """

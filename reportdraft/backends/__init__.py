@@ -20,7 +20,8 @@ an instance) is exported here but has no name in the registry: see
 :mod:`reportdraft.backends.fake` for why.
 """
 
-from reportdraft.backends.base import (
+from reportdraft.backends.fake import FakeBackend
+from reportdraft.backends.interface import (
     EMBEDDED_GGUF_NAME,
     MAX_TOKENS_LIMIT,
     Backend,
@@ -31,7 +32,6 @@ from reportdraft.backends.base import (
     GenerationRequest,
     embedded_model_path,
 )
-from reportdraft.backends.fake import FakeBackend
 from reportdraft.backends.registry import (
     backend_names,
     create_backend,

@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeAlias
 
-from reportdraft.backends.base import Backend, BackendOptions, Generation, GenerationRequest
+from reportdraft.backends.interface import Backend, BackendOptions, Generation, GenerationRequest
 from reportdraft.errors import BackendError, ConfigurationError
 
 

@@ -35,7 +35,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from reportdraft.backends.base import (
+from reportdraft.backends.interface import (
     Backend,
     BackendOptions,
     Generation,

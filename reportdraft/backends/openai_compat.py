@@ -31,7 +31,7 @@ from typing import Any
 
 import httpx
 
-from reportdraft.backends.base import Backend, BackendOptions, Generation, GenerationRequest
+from reportdraft.backends.interface import Backend, BackendOptions, Generation, GenerationRequest
 from reportdraft.backends.registry import register
 from reportdraft.errors import (
     BackendError,

@@ -20,7 +20,7 @@ import re
 import threading
 from collections.abc import Callable
 
-from reportdraft.backends.base import Backend, BackendOptions
+from reportdraft.backends.interface import Backend, BackendOptions
 from reportdraft.errors import BackendUnavailableError, ConfigurationError
 
 _LAZY: dict[str, str] = {
@@ -29,7 +29,7 @@ _LAZY: dict[str, str] = {
     "openai": "reportdraft.backends.openai_compat:OpenAICompatBackend",
     "transformers": "reportdraft.backends.transformers_backend:TransformersBackend",
     "vllm-offline": "reportdraft.backends.vllm_offline:VLLMOfflineBackend",
-    "rules": "reportdraft.backends.rules:RulesBackend",
+    "rules": "reportdraft.backends.rules_backend:RulesBackend",
 }
 """Built-in names → ``module:Class``; aliases (``openai``) point at the same class."""
 

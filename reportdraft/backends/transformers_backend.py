@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reportdraft.backends.base import (
+from reportdraft.backends.interface import (
     Backend,
     BackendOptions,
     Generation,

@@ -17,7 +17,7 @@ import threading
 import time
 from typing import Any
 
-from reportdraft.backends.base import Backend, BackendOptions, Generation, GenerationRequest
+from reportdraft.backends.interface import Backend, BackendOptions, Generation, GenerationRequest
 from reportdraft.backends.registry import register
 from reportdraft.errors import BackendError, BackendUnavailableError, ConfigurationError
 

@@ -22,8 +22,8 @@ from reportdraft.settings import Settings
 
 COMMAND_MODULES = (
     "reportdraft.cli.core",
-    "reportdraft.cli.critical",
-    "reportdraft.cli.redline",
+    "reportdraft.cli.critical_cmd",
+    "reportdraft.cli.redline_cmd",
     "reportdraft.cli.attest",
     "reportdraft.cli.render",
     "reportdraft.cli.serve",

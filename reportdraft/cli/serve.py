@@ -26,7 +26,7 @@ from reportdraft.cli.common import reports_errors
 from reportdraft.errors import InputError
 from reportdraft.models.report import Radiologist
 from reportdraft.settings import Settings
-from reportdraft.store import Database, audit, principals, signing_keys, upgrade
+from reportdraft.store import Database, audit_trail, principals, signing_keys, upgrade
 from reportdraft.store.principals import Role
 from reportdraft.store.signing_keys import kek_ring
 
@@ -99,8 +99,8 @@ def db_verify_audit(database_url: str | None) -> None:
     """Verify every report's audit hash chain; exit 1 naming the first broken entries."""
     database = Database(_settings(database_url).database_url)
     with database.read() as session:
-        ids = audit.all_report_ids(session)
-        problems = audit.verify_all(session)
+        ids = audit_trail.all_report_ids(session)
+        problems = audit_trail.verify_all(session)
     database.dispose()
     for report_id, problem in problems.items():
         click.echo(f"BROKEN {report_id}: {problem}")

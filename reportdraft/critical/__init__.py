@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reportdraft.critical.communication import (
+from reportdraft.critical.closed_loop import (
     DEFAULT_CLOCK_SKEW,
     DEFAULT_POLICY,
     KNOWN_TO_CARE_TEAM,
@@ -45,7 +45,6 @@ from reportdraft.critical.communication import (
     record_problems,
     suggested_override,
 )
-from reportdraft.critical.compare import lexicon_entry_for_ai_type, missing_from_impression
 from reportdraft.critical.detector import (
     Detector,
     DetectText,
@@ -58,7 +57,8 @@ from reportdraft.critical.detector import (
     detect_text,
     most_urgent_category,
 )
-from reportdraft.critical.lexicon import Lexicon, LexiconEntry, load_lexicon
+from reportdraft.critical.finding_lexicon import Lexicon, LexiconEntry, load_lexicon
+from reportdraft.critical.impression_gaps import lexicon_entry_for_ai_type, missing_from_impression
 from reportdraft.critical.policy import AlertPolicy, load_policy
 from reportdraft.models.critical import StudyScope
 

@@ -14,7 +14,7 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from reportdraft.critical.context import ClauseBreaks
+from reportdraft.critical.context_rules import ClauseBreaks
 
 _SEGMENT_END = frozenset({",", ";", ":"})
 

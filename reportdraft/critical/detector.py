@@ -3,7 +3,7 @@
 A :class:`Detector` holds one lexicon, one rule set, one section lexicon and one alert
 policy, and builds its spaCy pipeline the first time it is used. For each mention it takes
 the ConText cues that reach it (none across a clause boundary, :mod:`clauses`), decides the
-assertion and the temporality from them (:mod:`context`), drops ambiguous findings that are
+assertion and the temporality from them (:mod:`context_rules`), drops ambiguous findings that are
 not in their organ (:mod:`organs`), and lets the policy (:mod:`policy`) and the section
 decide the alert. The module-level functions use the process's *active* detector: the
 bundled data unless :func:`configure` (or :func:`configure_site`, which the CLI and the
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reportdraft.critical.clauses import ClauseSplitter, Token, crosses
-from reportdraft.critical.context import (
+from reportdraft.critical.context_rules import (
     Cue,
     CueCategory,
     RuleSet,
@@ -28,8 +28,12 @@ from reportdraft.critical.context import (
     load_rules,
     time_course,
 )
-from reportdraft.critical.lexicon import Lexicon, LexiconEntry, default_lexicon, load_lexicon
-from reportdraft.critical.nlp import EXCLUDED_LABEL, build_pipeline
+from reportdraft.critical.finding_lexicon import (
+    Lexicon,
+    LexiconEntry,
+    default_lexicon,
+    load_lexicon,
+)
 from reportdraft.critical.organs import OrganMatcher, Placement
 from reportdraft.critical.policy import AlertPolicy, default_policy, load_policy
 from reportdraft.critical.sections import (
@@ -40,6 +44,7 @@ from reportdraft.critical.sections import (
     load_sections,
     scan_headers,
 )
+from reportdraft.critical.spacy_pipeline import EXCLUDED_LABEL, build_pipeline
 from reportdraft.errors import ConfigurationError
 from reportdraft.models.critical import (
     ALERTING,

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from reportdraft.critical.lexicon import OrganContext, phrase_pattern
+from reportdraft.critical.finding_lexicon import OrganContext, phrase_pattern
 from reportdraft.models.critical import StudyScope
 
 

@@ -19,11 +19,11 @@ from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
-from reportdraft.critical.lexicon import phrase_pattern, read_yaml
+from reportdraft.critical.finding_lexicon import phrase_pattern, read_yaml
 from reportdraft.errors import ConfigurationError
-from reportdraft.models.base import Strict
 from reportdraft.models.critical import Assertion
 from reportdraft.models.draft import SectionKind
+from reportdraft.models.primitives import Strict
 from reportdraft.resources import package_data
 
 HeaderWord = Annotated[str, Field(min_length=2, max_length=60, pattern=r"^[A-Za-z][A-Za-z /&-]*$")]

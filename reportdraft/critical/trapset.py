@@ -16,11 +16,11 @@ from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError
 
-from reportdraft.critical.lexicon import Code, read_yaml
+from reportdraft.critical.finding_lexicon import Code, read_yaml
 from reportdraft.errors import ConfigurationError
-from reportdraft.models.base import Strict
 from reportdraft.models.critical import Assertion, Category, StudyScope, Temporality
 from reportdraft.models.draft import SectionKind
+from reportdraft.models.primitives import Strict
 
 
 class Expected(Strict):

@@ -36,8 +36,8 @@ from __future__ import annotations
 from reportdraft.dictation.editor import Editor
 from reportdraft.dictation.hidden import CleanText, clean, hidden_characters_flag
 from reportdraft.dictation.instructions import InstructionDetector, load_instructions
-from reportdraft.dictation.lexicon import DictationLexicon, load_lexicon
 from reportdraft.dictation.sentences import SentenceBuilder
+from reportdraft.dictation.spoken_lexicon import DictationLexicon, load_lexicon
 from reportdraft.dictation.tokens import tokenize
 from reportdraft.errors import EmptyDictationError
 from reportdraft.models.dictation import DictationSentence, NormalizedDictation

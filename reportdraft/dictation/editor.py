@@ -42,8 +42,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, cast
 
-from reportdraft.dictation.lexicon import CommandSpec, DictationLexicon
 from reportdraft.dictation.numbers import parse_measurement, parse_spine
+from reportdraft.dictation.spoken_lexicon import CommandSpec, DictationLexicon
 from reportdraft.dictation.tokens import NUM, PARA, PUNCT, WORD, Token
 from reportdraft.models.draft import SectionKind
 

@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from reportdraft.dictation.lexicon import DictationLexicon
+from reportdraft.dictation.spoken_lexicon import DictationLexicon
 from reportdraft.dictation.tokens import NUM, WORD, Token
 
 _SPINE_WORD = re.compile(r"^([ctls])(\d{1,2})$")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from reportdraft.dictation.lexicon import DictationLexicon
+from reportdraft.dictation.spoken_lexicon import DictationLexicon
 
 WORD: Final = "word"
 NUM: Final = "num"

@@ -12,7 +12,7 @@ JSON for machines, a per-case CSV and a self-contained HTML report::
 
 Modules: ``suite`` (the YAML and cases JSONL), ``runner`` (drafting through a cache),
 ``metrics/`` (metric groups), ``stats`` (bootstrap, approximate randomisation),
-``compare`` (deltas, breakdowns, worst cases), ``injection/`` (error injection: the
+``comparisons`` (deltas, breakdowns, worst cases), ``injection/`` (error injection: the
 metric table and the verifier's detection set, from one rules file),
 ``report_data`` / ``report_html`` / ``plots`` (outputs), ``builders`` (suites from public
 data), ``plugins`` (weight-loading metrics from local paths).

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from reportdraft.errors import ConfigurationError
-from reportdraft.evaluation.metrics.base import MetricInfo, Values
+from reportdraft.evaluation.metrics.metric_group import MetricInfo, Values
 from reportdraft.evaluation.plugins import MetricPlugin
 from reportdraft.evaluation.scope import Candidate, CaseContext, reference_scope
 

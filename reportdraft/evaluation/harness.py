@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reportdraft.errors import ConfigurationError, ReportDraftError
-from reportdraft.evaluation import compare as cmp
+from reportdraft.evaluation import comparisons as cmp
 from reportdraft.evaluation.injection import InjectionResult, run_injection
 from reportdraft.evaluation.metrics import MetricGroup, MetricInfo, build_groups
 from reportdraft.evaluation.plugins import load_plugins

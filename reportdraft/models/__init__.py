@@ -1,6 +1,5 @@
 """Typed domain values shared by every stage (pydantic, strict, immutable)."""
 
-from reportdraft.models.base import Laterality, Severity, Strict
 from reportdraft.models.case import (
     AIFinding,
     AlgorithmRef,
@@ -38,6 +37,7 @@ from reportdraft.models.draft import (
     Statement,
     Usage,
 )
+from reportdraft.models.primitives import Laterality, Severity, Strict
 from reportdraft.models.report import (
     SIGNED_STATUSES,
     Addendum,

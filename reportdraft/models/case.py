@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from reportdraft.models.base import Laterality, Strict
+from reportdraft.models.primitives import Laterality, Strict
 
 MAX_DICTATION_CHARS = 20_000
 """Largest transcript accepted; a read's dictation is a few thousand characters at most."""

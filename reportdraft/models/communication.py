@@ -8,8 +8,8 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from reportdraft.models.base import Strict
 from reportdraft.models.critical import Category
+from reportdraft.models.primitives import Strict
 
 
 class CommunicationMethod(StrEnum):
@@ -65,7 +65,7 @@ class CommunicationRecord(Strict):
     ``reportdraft/data/critical/communication.yaml``) with ``override_reason`` (the
     radiologist's own words). Records stored before override codes existed carry only the
     free-text ``override_reason``: they still load, and the sign-off rules say what they
-    lack (:func:`reportdraft.critical.communication.record_problems`).
+    lack (:func:`reportdraft.critical.closed_loop.record_problems`).
     ``identified_from`` says what ``identified_at`` rests on (None on older records).
     """
 
@@ -108,5 +108,5 @@ class CommunicationRecord(Strict):
     @property
     def documented(self) -> bool:
         """True when a notification or an override is recorded (whether it is complete
-        enough to sign is :func:`reportdraft.critical.communication.record_problems`)."""
+        enough to sign is :func:`reportdraft.critical.closed_loop.record_problems`)."""
         return self.notified_at is not None or self.override_reason is not None

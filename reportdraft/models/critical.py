@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from reportdraft.models.base import Strict
+from reportdraft.models.primitives import Strict
 
 
 class Assertion(StrEnum):

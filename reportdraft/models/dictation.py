@@ -6,8 +6,8 @@ from typing import Annotated
 
 from pydantic import ConfigDict, Field
 
-from reportdraft.models.base import Strict
 from reportdraft.models.draft import SectionKind
+from reportdraft.models.primitives import Strict
 
 
 class InstructionMark(Strict):

@@ -15,8 +15,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from reportdraft.models.base import Severity, Strict
 from reportdraft.models.critical import CriticalMention
+from reportdraft.models.primitives import Severity, Strict
 
 SOURCE_ID = r"^(D\d{1,4}|A\d{1,3}|T:[a-z][a-z0-9_]{0,40}|C:[a-z][a-z0-9_.]{0,60}|R:radiologist)$"
 SourceId = Annotated[str, Field(pattern=SOURCE_ID)]

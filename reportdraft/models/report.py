@@ -22,11 +22,11 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from reportdraft.models.base import Strict
 from reportdraft.models.case import REGION, AIFinding, Case, Decision, PersonName
 from reportdraft.models.communication import CommunicationRecord
 from reportdraft.models.critical import CriticalMention
 from reportdraft.models.draft import Draft, DraftSection, SectionKind, Statement
+from reportdraft.models.primitives import Strict
 
 Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 KeyId = Annotated[str, Field(pattern=r"^[0-9a-f]{16,64}$")]

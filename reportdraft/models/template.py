@@ -6,8 +6,8 @@ from typing import Annotated
 
 from pydantic import Field
 
-from reportdraft.models.base import Strict
 from reportdraft.models.case import Coding, Modality
+from reportdraft.models.primitives import Strict
 
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,40}$")]
 

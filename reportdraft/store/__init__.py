@@ -9,21 +9,21 @@ Public API::
     reports.create(db, case=..., created_by=key_id, now=..., idempotency_key=..., body_sha256=...)
     with db.read() as s:  reports.get(s, report_id) / reports.list_reports(s, ...)
     with db.write() as s: reports.save(s, report_id, expected_version=n, now=..., report=...)
-                          audit.append(s, report_id=..., event=..., actor=..., at=...)
+                          audit_trail.append(s, report_id=..., event=..., actor=..., at=...)
     jobs.claim(db, worker=..., now=..., lease_s=...) / jobs.finish(s, job, now=...)
 
 Modules: ``db`` (engines, transactions), ``tables`` (ORM), ``migrate`` (Alembic),
-``reports``, ``jobs`` (queue), ``audit`` (hash chain), ``principals`` (API keys,
+``reports``, ``jobs`` (queue), ``audit_trail`` (hash chain), ``principals`` (API keys,
 radiologists), ``signing_keys`` (radiologists' sealed signing keys), ``outbox`` (webhooks).
 """
 
-from reportdraft.store import audit, jobs, outbox, principals, reports, signing_keys
+from reportdraft.store import audit_trail, jobs, outbox, principals, reports, signing_keys
 from reportdraft.store.db import Database
 from reportdraft.store.migrate import current_revision, head_revision, upgrade
 
 __all__ = [
     "Database",
-    "audit",
+    "audit_trail",
     "current_revision",
     "head_revision",
     "jobs",

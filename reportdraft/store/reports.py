@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from reportdraft.errors import ConflictError, InputError, NotFoundError
 from reportdraft.models import Case, Draft, Priority
 from reportdraft.models.report import Report
-from reportdraft.store import audit, jobs
+from reportdraft.store import audit_trail, jobs
 from reportdraft.store.db import Database
 from reportdraft.store.tables import IdempotencyRow, ReportRow
 
@@ -262,7 +262,7 @@ def _insert(session: Session, *, case: Case, created_by: str, now: datetime) -> 
     session.add(row)
     session.flush()
     jobs.enqueue(session, report_id=row.id, priority=case.study.priority, now=now)
-    audit.append(
+    audit_trail.append(
         session,
         report_id=row.id,
         event="report.created",

@@ -13,8 +13,8 @@ the modules behind it can be split or renamed without touching their callers.
 - the rules drafter's template-default planning (:mod:`.defaults`) decides which template
   default a dictated finding replaces, with the same hierarchy the default check uses.
 
-The other modules are the checks' building blocks: context cues (:mod:`.context`),
-vocabularies (:mod:`.lexicon`), numbers and units (:mod:`.quantities`), facets, anatomy,
+The other modules are the checks' building blocks: context cues (:mod:`.assertion_context`),
+vocabularies (:mod:`.vocabularies`), numbers and units (:mod:`.quantities`), facets, anatomy,
 claims, the is-a hierarchy, and the statement, coverage and instruction checks.
 """
 

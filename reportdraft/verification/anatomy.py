@@ -29,11 +29,11 @@ import re
 from collections.abc import Iterable
 
 from reportdraft.models import FlagKind, Severity, Statement
-from reportdraft.verification.base import Context, Union, matching, quote
-from reportdraft.verification.context import sentences
+from reportdraft.verification.assertion_context import sentences
 from reportdraft.verification.facets import Facet, axis_name, shown, supported, values
 from reportdraft.verification.facts import Facts, is_generic
 from reportdraft.verification.hierarchy import hierarchy
+from reportdraft.verification.run_context import Context, Union, matching, quote
 
 HIGH = Severity.HIGH
 _UNCHECKED_WHEN_ABSENT = ("level", "category ")

@@ -22,7 +22,6 @@ impression consistency ``medium``, and housekeeping notes ``low``.
 from __future__ import annotations
 
 from reportdraft.models import Case, Draft, Flag, NormalizedDictation, Template
-from reportdraft.verification.base import Context
 from reportdraft.verification.coverage import (
     check_ai_findings,
     check_dictation,
@@ -30,7 +29,8 @@ from reportdraft.verification.coverage import (
     check_template,
 )
 from reportdraft.verification.defaults import check_defaults
-from reportdraft.verification.instructions import check_instructions
+from reportdraft.verification.instruction_flags import check_instructions
+from reportdraft.verification.run_context import Context
 from reportdraft.verification.sources import render_ai_finding, source_texts
 from reportdraft.verification.statements import check_statement
 

@@ -34,10 +34,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from reportdraft.models import Laterality
-from reportdraft.verification.context import clause_bounds, sentences
+from reportdraft.verification.assertion_context import clause_bounds, sentences
 from reportdraft.verification.facts import extract_facts, is_generic
 from reportdraft.verification.hierarchy import Hierarchy, hierarchy, spinal_levels
-from reportdraft.verification.lexicon import lexicon
+from reportdraft.verification.vocabularies import lexicon
 
 _NEGATED_NORMAL = "no_normal"
 _META = re.compile(r"findings?", re.IGNORECASE)

@@ -28,7 +28,6 @@ from reportdraft.models import (
     Severity,
     Statement,
 )
-from reportdraft.verification.base import Context, Union, matching, quote, side_supported
 from reportdraft.verification.facts import (
     FindingFact,
     exempt_from_impression,
@@ -36,7 +35,8 @@ from reportdraft.verification.facts import (
     is_generic,
     is_significant,
 )
-from reportdraft.verification.lexicon import lexicon
+from reportdraft.verification.run_context import Context, Union, matching, quote, side_supported
+from reportdraft.verification.vocabularies import lexicon
 
 HIGH, MEDIUM, LOW = Severity.HIGH, Severity.MEDIUM, Severity.LOW
 
@@ -45,7 +45,7 @@ def check_dictation(ctx: Context) -> None:
     """Omissions of dictated sentences.
 
     A sentence addressed to the drafting system is not report content and must not be in
-    the draft; :mod:`reportdraft.verification.instructions` lists it instead.
+    the draft; :mod:`reportdraft.verification.instruction_flags` lists it instead.
     """
     for sentence in ctx.dictation.content():
         _dictated(ctx, sentence)

@@ -57,11 +57,11 @@ from reportdraft.models import (
     Template,
 )
 from reportdraft.templates import catch_all_key, route_sentence
-from reportdraft.verification.base import Context, quote
+from reportdraft.verification.assertion_context import sentences
 from reportdraft.verification.claims import Claim, Fact, claims_of, denies, facts_of
-from reportdraft.verification.context import sentences
 from reportdraft.verification.facts import extract_facts
 from reportdraft.verification.hierarchy import hierarchy, spinal_levels
+from reportdraft.verification.run_context import Context, quote
 from reportdraft.verification.sources import render_ai_finding
 
 SOURCE_SECTIONS = (None, SectionKind.FINDINGS, SectionKind.IMPRESSION)

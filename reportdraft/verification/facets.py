@@ -28,8 +28,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from reportdraft.verification.lexicon import Lexicon
 from reportdraft.verification.quantities import NumberScan, time_readings
+from reportdraft.verification.vocabularies import Lexicon
 
 Facet = tuple[str, str]
 """``(axis, value)``."""

@@ -31,7 +31,7 @@ What is extracted (vocabularies in ``reportdraft/data/verify/``):
   day, interval, breast density, category), for the whole text and per structure; each
   finding carries its own (see :mod:`reportdraft.verification.facets`).
 
-Assertion follows radiology language (see :mod:`reportdraft.verification.context`): comma
+Assertion follows radiology language (see :mod:`reportdraft.verification.assertion_context`): comma
 splices end a negation, a negated sign supports the diagnosis it is linked to, a question is
 answered by the next sentence ("Pneumothorax? No."). Each finding also has a temporality
 (new, worsening, unchanged, improving, resolved, chronic), separate from its assertion.
@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from reportdraft.models import Laterality
-from reportdraft.verification.context import (
+from reportdraft.verification.assertion_context import (
     Scope,
     Span,
     assertion_spans,
@@ -56,8 +56,8 @@ from reportdraft.verification.context import (
     sentences,
 )
 from reportdraft.verification.facets import Facet, FacetHit, anchored, direction_spans, facet_hits
-from reportdraft.verification.lexicon import Lexicon, Temporality, lexicon
 from reportdraft.verification.quantities import Quantity, scan_numbers
+from reportdraft.verification.vocabularies import Lexicon, Temporality, lexicon
 
 __all__ = [
     "Facts",

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reportdraft.errors import ConfigurationError
 from reportdraft.resources import package_data
-from reportdraft.verification.lexicon import Lexicon, Vocabulary, lexicon
+from reportdraft.verification.vocabularies import Lexicon, Vocabulary, lexicon
 
 Term = Annotated[str, Field(min_length=1, max_length=80)]
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,40}$")]

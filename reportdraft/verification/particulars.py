@@ -7,10 +7,10 @@ the places and qualifiers the sources' facts imply. Part of
 from __future__ import annotations
 
 from reportdraft.models import FlagKind, Severity, Statement
-from reportdraft.verification.base import Context, Union
 from reportdraft.verification.facts import Facts
 from reportdraft.verification.hierarchy import hierarchy
-from reportdraft.verification.lexicon import lexicon
+from reportdraft.verification.run_context import Context, Union
+from reportdraft.verification.vocabularies import lexicon
 
 HIGH = Severity.HIGH
 

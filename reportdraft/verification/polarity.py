@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 
 from reportdraft.models import FlagKind, Severity, Statement
-from reportdraft.verification.base import Context, Union, matching
 from reportdraft.verification.facts import Facts, FindingFact, is_generic, is_significant
+from reportdraft.verification.run_context import Context, Union, matching
 from reportdraft.verification.sides import finding_side
 
 HIGH, MEDIUM = Severity.HIGH, Severity.MEDIUM

@@ -7,8 +7,8 @@ opposite to the ordered side of a lateralised exam. Part of
 from __future__ import annotations
 
 from reportdraft.models import FlagKind, Laterality, SectionKind, Severity, Statement
-from reportdraft.verification.base import Context, Union, quote, side_supported
 from reportdraft.verification.facts import Facts, FindingFact, is_generic
+from reportdraft.verification.run_context import Context, Union, quote, side_supported
 
 HIGH = Severity.HIGH
 _ORDERED_SIDE_SECTIONS = frozenset(

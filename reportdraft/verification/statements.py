@@ -34,10 +34,10 @@ from __future__ import annotations
 
 from reportdraft.models import Decision, FlagKind, Laterality, Severity, Statement
 from reportdraft.verification.anatomy import check_anatomy, check_malformed
-from reportdraft.verification.base import Context, quote
 from reportdraft.verification.facts import Facts, FindingFact, extract_facts, is_generic
 from reportdraft.verification.particulars import numbers, words
 from reportdraft.verification.polarity import findings, negation_cues
+from reportdraft.verification.run_context import Context, quote
 from reportdraft.verification.sides import ordered_side, sides
 
 HIGH, MEDIUM = Severity.HIGH, Severity.MEDIUM

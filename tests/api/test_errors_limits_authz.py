@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from starlette.requests import Request
 
 from reportdraft.api.app import create_app
-from reportdraft.api.errors import _domain, _model_validation, handler_for
+from reportdraft.api.error_bodies import _domain, _model_validation, handler_for
 from reportdraft.errors import ConfigurationError, InputError, ReportDraftError
 from reportdraft.settings import Settings
 from tests.api.conftest import Api, make_api

@@ -20,7 +20,7 @@ import pytest
 
 from reportdraft.attest import verify_report
 from reportdraft.models.report import SIGNED_STATUSES
-from reportdraft.store import Database, audit, reports, signing_keys, upgrade
+from reportdraft.store import Database, audit_trail, reports, signing_keys, upgrade
 from reportdraft.store.signing_keys import KekRing, KeyEncryptionKey
 from tests.api.helpers import a_case, create_drafted, make_signable, seed_keys
 from tests.api.server import free_port
@@ -194,4 +194,4 @@ def _check_database(db: Database, acked_creates: dict[str, str], acked_signs: se
             assert stored.report is not None
             finals = [t for t in stored.report.transitions() if t.to_status.value == "final"]
             assert len(finals) == 1
-        assert audit.verify_all(session) == {}
+        assert audit_trail.verify_all(session) == {}

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from reportdraft.cli import attest as attest_cli
-from reportdraft.cli import redline as redline_cli
+from reportdraft.cli import redline_cmd
 from reportdraft.models.report import Report, ReportStatus
 from tests.attest.attest_factories import (
     communication,
@@ -29,7 +29,7 @@ AT = "2026-11-27T15:10:00Z"
 def cli() -> click.Group:
     """A group holding exactly the commands these modules export (as the lead registers them)."""
     group = click.Group("reportdraft")
-    for command in [*attest_cli.COMMANDS, *redline_cli.COMMANDS]:
+    for command in [*attest_cli.COMMANDS, *redline_cmd.COMMANDS]:
         group.add_command(command)
     return group
 

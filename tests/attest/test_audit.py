@@ -20,7 +20,7 @@ from reportdraft.attest import (
     sign,
     verify_chain,
 )
-from reportdraft.attest.audit import chain_events
+from reportdraft.attest.audit_log import chain_events
 from reportdraft.errors import ConflictError, InputError
 from reportdraft.models.report import Radiologist, ReportStatus
 from tests.attest.attest_factories import (
@@ -69,7 +69,7 @@ def test_edited_entry_is_named(index: int) -> None:
 def test_edited_entry_with_recomputed_hash_breaks_the_next_link() -> None:
     entries = _entries(4)
     entries[1]["actor"] = "intruder"
-    from reportdraft.attest.audit import entry_hash
+    from reportdraft.attest.audit_log import entry_hash
 
     entries[1]["hash"] = entry_hash(entries[1])
     check = verify_chain(entries)

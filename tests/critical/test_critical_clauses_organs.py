@@ -10,8 +10,8 @@ import yaml
 
 from reportdraft.critical import Detector, active_detector, detect_text
 from reportdraft.critical.clauses import ClauseSplitter, Token, crosses
-from reportdraft.critical.context import default_rules
-from reportdraft.critical.lexicon import default_lexicon, load_lexicon
+from reportdraft.critical.context_rules import default_rules
+from reportdraft.critical.finding_lexicon import default_lexicon, load_lexicon
 from reportdraft.critical.organs import OrganMatcher, Placement
 from reportdraft.errors import ConfigurationError
 from reportdraft.models.critical import StudyScope

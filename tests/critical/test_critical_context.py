@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from reportdraft.critical.context import (
+from reportdraft.critical.context_rules import (
     Cue,
     CueCategory,
     decide,
@@ -206,7 +206,7 @@ def test_bundled_rules_state_time_courses_and_clause_words() -> None:
 
 
 def test_first_token_sets_are_expanded_for_the_matcher() -> None:
-    from reportdraft.critical.nlp import expand_first
+    from reportdraft.critical.spacy_pipeline import expand_first
 
     pattern: list[dict[str, Any]] = [{"LOWER": {"IN": ["No", "absent"]}}, {"LOWER": "flow"}]
     assert expand_first(pattern) == [

@@ -13,7 +13,7 @@ import yaml
 
 from reportdraft.critical import Detector, configure, detect_draft, detect_text, run_cli
 from reportdraft.critical.detector import active_detector
-from reportdraft.critical.lexicon import load_lexicon
+from reportdraft.critical.finding_lexicon import load_lexicon
 from reportdraft.errors import ConfigurationError
 from reportdraft.models import Assertion
 from tests.critical.critical_factories import make_draft

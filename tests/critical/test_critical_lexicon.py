@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from reportdraft.critical import lexicon_entry_for_ai_type, load_lexicon
-from reportdraft.critical.lexicon import default_lexicon
+from reportdraft.critical.finding_lexicon import default_lexicon
 from reportdraft.errors import ConfigurationError
 
 ISSUE_FINDINGS = {

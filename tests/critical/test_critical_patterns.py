@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pytest
 from pydantic import ValidationError
 
-from reportdraft.critical.context import ContextRuleSpec
+from reportdraft.critical.context_rules import ContextRuleSpec
 from reportdraft.critical.detector import detect_text
 from reportdraft.critical.policy import default_policy
 

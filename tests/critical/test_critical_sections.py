@@ -132,7 +132,7 @@ def test_invalid_section_files_are_rejected(tmp_path: Path) -> None:
     ],
 )
 def test_short_answers_stay_with_their_question(text: str, expected: list[str]) -> None:
-    from reportdraft.critical.context import default_rules
+    from reportdraft.critical.context_rules import default_rules
 
     answers = tuple(default_rules().question_answers)
     headers = find_headers(text, default_sections())

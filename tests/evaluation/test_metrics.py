@@ -8,7 +8,7 @@ from reportdraft.errors import ConfigurationError
 from reportdraft.evaluation.metrics import MetricGroup, build_groups, group_names
 from reportdraft.evaluation.metrics.findings import compare_tuples
 from reportdraft.evaluation.metrics.lexical import corpus_bleu, rouge_l, sentence_bleu
-from reportdraft.evaluation.nlp import FindingTuple, finding_tuples
+from reportdraft.evaluation.nlp_access import FindingTuple, finding_tuples
 from reportdraft.evaluation.scope import Candidate, CaseContext, reference_scope, split_sentences
 from reportdraft.evaluation.scoring import available_groups, score_values
 from reportdraft.evaluation.suite import CONSTANT_IMPRESSION, EvalCase, Reference

@@ -12,7 +12,7 @@ from sqlalchemy import select, text, update
 
 from reportdraft.errors import InputError, NotFoundError
 from reportdraft.models import Priority
-from reportdraft.store import Database, audit, current_revision, head_revision, jobs, reports
+from reportdraft.store import Database, audit_trail, current_revision, head_revision, jobs, reports
 from reportdraft.store.tables import AuditRow, Base, JobRow, ReportRow
 from tests.store.samples import NOW, make_case, make_draft
 
@@ -137,7 +137,7 @@ def test_concurrent_conditional_saves_exactly_one_wins(database: Database) -> No
         try:
             with database.write() as session:
                 reports.save(session, rid, expected_version=1, now=NOW, state=f"s{n}")
-                audit.append(session, report_id=rid, event="test.save", actor="k", at=NOW)
+                audit_trail.append(session, report_id=rid, event="test.save", actor="k", at=NOW)
             outcomes.append("ok")
         except reports.StaleVersion:
             outcomes.append("stale")
@@ -149,9 +149,9 @@ def test_concurrent_conditional_saves_exactly_one_wins(database: Database) -> No
         t.join()
     assert sorted(outcomes) == ["ok"] + ["stale"] * 7
     with database.read() as session:
-        chain = audit.entries(session, rid)
+        chain = audit_trail.entries(session, rid)
     assert [e.event for e in chain] == ["report.created", "test.save"]
-    assert audit.verify_chain(chain) is None
+    assert audit_trail.verify_chain(chain) is None
 
 
 def test_list_filters_and_pages(database: Database) -> None:
@@ -255,9 +255,9 @@ def test_audit_chain_detects_edits_and_deletions(database: Database) -> None:
     rid = reports.create(database, case=make_case("ACC-AU"), created_by="k", now=NOW).report.id
     with database.write() as session:
         for n in range(3):
-            audit.append(session, report_id=rid, event="x", actor="k", at=NOW, data={"n": n})
+            audit_trail.append(session, report_id=rid, event="x", actor="k", at=NOW, data={"n": n})
     with database.read() as session:
-        assert audit.verify_all(session) == {}
+        assert audit_trail.verify_all(session) == {}
     with database.write() as session:
         session.execute(
             update(AuditRow)
@@ -265,7 +265,7 @@ def test_audit_chain_detects_edits_and_deletions(database: Database) -> None:
             .values(data={"n": 99})
         )
     with database.read() as session:
-        problem = audit.verify_chain(audit.entries(session, rid))
+        problem = audit_trail.verify_chain(audit_trail.entries(session, rid))
     assert problem is not None
     assert "entry 3" in problem
     assert "altered" in problem
@@ -274,7 +274,7 @@ def test_audit_chain_detects_edits_and_deletions(database: Database) -> None:
             text("DELETE FROM audit_events WHERE report_id = :r AND seq = 2"), {"r": rid}
         )
     with database.read() as session:
-        problems = audit.verify_all(session)
+        problems = audit_trail.verify_all(session)
     assert "missing" in problems[rid]
 
 

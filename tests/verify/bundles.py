@@ -51,7 +51,7 @@ from reportdraft.models import (
     Template,
 )
 from reportdraft.verification import source_texts
-from reportdraft.verification.context import sentences
+from reportdraft.verification.assertion_context import sentences
 
 _STUDY: dict[str, Any] = {
     "priority": "routine",

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from reportdraft.backends.base import Backend, BackendOptions, Generation, GenerationRequest
+from reportdraft.backends.interface import Backend, BackendOptions, Generation, GenerationRequest
 from reportdraft.drafting import model_rewrite
 from reportdraft.models import Flag, FlagKind, Severity, Template
 from reportdraft.verification import extract_facts, source_texts

@@ -9,7 +9,7 @@ import pytest
 
 from reportdraft.errors import ConfigurationError
 from reportdraft.resources import package_data
-from reportdraft.verification.lexicon import lexicon, load_lexicon
+from reportdraft.verification.vocabularies import lexicon, load_lexicon
 
 
 @pytest.fixture

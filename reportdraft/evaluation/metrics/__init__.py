@@ -1,7 +1,7 @@
 """Built-in metric groups; importing this package registers them (see ``REPORT_ORDER``)."""
 
 from reportdraft.evaluation.metrics import (  # noqa: F401 - imported to register the groups
-    critical,
+    critical_recall,
     edits,
     findings,
     grounding,
@@ -9,7 +9,7 @@ from reportdraft.evaluation.metrics import (  # noqa: F401 - imported to registe
     structure,
     usage,
 )
-from reportdraft.evaluation.metrics.base import (
+from reportdraft.evaluation.metrics.metric_group import (
     MetricGroup,
     MetricInfo,
     Values,

@@ -8,8 +8,13 @@ project's redline stage over the same scope as the other reference metrics.
 
 from __future__ import annotations
 
-from reportdraft.evaluation import nlp
-from reportdraft.evaluation.metrics.base import MetricGroup, MetricInfo, Values, register_group
+from reportdraft.evaluation import nlp_access
+from reportdraft.evaluation.metrics.metric_group import (
+    MetricGroup,
+    MetricInfo,
+    Values,
+    register_group,
+)
 from reportdraft.evaluation.scope import Candidate, CaseContext, reference_scope
 
 
@@ -39,7 +44,7 @@ class EditsGroup(MetricGroup):
 
     def available(self) -> str | None:
         """Why the redline stage cannot run here, if it cannot."""
-        return nlp.redline_unavailable()
+        return nlp_access.redline_unavailable()
 
     def score(self, ctx: CaseContext, candidate: Candidate) -> Values:
         """Redline shares over the reference scope."""
@@ -49,7 +54,7 @@ class EditsGroup(MetricGroup):
         sentences = scope.candidate_sentences(candidate)
         if not sentences:
             return {"words_kept": None, "statements_unchanged": None}
-        shares = nlp.edit_shares(sentences, scope.reference_sentences())
+        shares = nlp_access.edit_shares(sentences, scope.reference_sentences())
         return {
             "words_kept": shares.words_kept,
             "statements_unchanged": shares.statements_unchanged,

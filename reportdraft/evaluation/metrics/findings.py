@@ -14,15 +14,15 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from reportdraft.evaluation import nlp
-from reportdraft.evaluation.metrics.base import (
+from reportdraft.evaluation import nlp_access
+from reportdraft.evaluation.metrics.metric_group import (
     MetricGroup,
     MetricInfo,
     Values,
     ratio,
     register_group,
 )
-from reportdraft.evaluation.nlp import FindingTuple
+from reportdraft.evaluation.nlp_access import FindingTuple
 from reportdraft.evaluation.scope import Candidate, CaseContext, reference_scope
 
 POSITIVE = frozenset({"present", "uncertain"})
@@ -103,7 +103,7 @@ class FindingsGroup(MetricGroup):
 
     def available(self) -> str | None:
         """Why the clinical fact extraction cannot run here, if it cannot."""
-        return nlp.extraction_unavailable()
+        return nlp_access.extraction_unavailable()
 
     def _tuples(
         self, ctx: CaseContext, candidate: Candidate
@@ -112,8 +112,8 @@ class FindingsGroup(MetricGroup):
         if scope is None:
             return None
         return (
-            nlp.finding_tuples(scope.candidate_text(candidate)),
-            nlp.finding_tuples(scope.reference_text),
+            nlp_access.finding_tuples(scope.candidate_text(candidate)),
+            nlp_access.finding_tuples(scope.reference_text),
         )
 
     def _prf(self, ctx: CaseContext, candidate: Candidate) -> PRF | None:

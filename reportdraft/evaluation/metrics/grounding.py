@@ -8,7 +8,7 @@ every case, reference or not, and they are exactly what the radiologist will be 
 
 from __future__ import annotations
 
-from reportdraft.evaluation.metrics.base import (
+from reportdraft.evaluation.metrics.metric_group import (
     MetricGroup,
     MetricInfo,
     Values,

@@ -15,7 +15,12 @@ from typing import Any
 import sacrebleu
 from rouge_score import rouge_scorer
 
-from reportdraft.evaluation.metrics.base import MetricGroup, MetricInfo, Values, register_group
+from reportdraft.evaluation.metrics.metric_group import (
+    MetricGroup,
+    MetricInfo,
+    Values,
+    register_group,
+)
 from reportdraft.evaluation.scope import Candidate, CaseContext, reference_scope
 
 

@@ -7,7 +7,12 @@ when every sentence is true, and some RIS integrations map sections by name.
 
 from __future__ import annotations
 
-from reportdraft.evaluation.metrics.base import MetricGroup, MetricInfo, Values, register_group
+from reportdraft.evaluation.metrics.metric_group import (
+    MetricGroup,
+    MetricInfo,
+    Values,
+    register_group,
+)
 from reportdraft.evaluation.scope import SECTION_ORDER, Candidate, CaseContext
 from reportdraft.models import SectionKind
 

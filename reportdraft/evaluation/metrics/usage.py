@@ -6,7 +6,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from reportdraft.evaluation.metrics.base import MetricGroup, MetricInfo, Values, register_group
+from reportdraft.evaluation.metrics.metric_group import (
+    MetricGroup,
+    MetricInfo,
+    Values,
+    register_group,
+)
 from reportdraft.evaluation.scope import Candidate, CaseContext
 
 

@@ -23,7 +23,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import Field
 
 from reportdraft.errors import BackendUnavailableError
-from reportdraft.models.base import Strict
+from reportdraft.models.primitives import Strict
 
 MAX_TOKENS_LIMIT = 16384
 """Upper bound of ``GenerationRequest.max_tokens``.

@@ -31,7 +31,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from reportdraft.verification.lexicon import Cues, Vocabulary
+from reportdraft.verification.vocabularies import Cues, Vocabulary
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)|\n+|(?<=[.!?])$")
 _HARD_BREAK = re.compile(r"[;:]")

@@ -18,8 +18,8 @@ import yaml
 from pydantic import Field, PrivateAttr, ValidationError, model_validator
 
 from reportdraft.errors import ConfigurationError
-from reportdraft.models.base import Strict
 from reportdraft.models.critical import Category, MentionCode
+from reportdraft.models.primitives import Strict
 from reportdraft.resources import package_data
 
 CODE_PATTERN = r"^[a-z][a-z0-9_]{1,60}$"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from reportdraft.backends.base import Backend, BackendOptions, Generation, GenerationRequest
+from reportdraft.backends.interface import Backend, BackendOptions, Generation, GenerationRequest
 from reportdraft.backends.registry import register
 from reportdraft.errors import BackendUnavailableError
 

@@ -11,8 +11,8 @@ confirmed, and add none?".
 
 from __future__ import annotations
 
-from reportdraft.evaluation import nlp
-from reportdraft.evaluation.metrics.base import (
+from reportdraft.evaluation import nlp_access
+from reportdraft.evaluation.metrics.metric_group import (
     MetricGroup,
     MetricInfo,
     Values,
@@ -34,10 +34,10 @@ def recall_precision(
 
 def input_codes(ctx: CaseContext) -> frozenset[str]:
     """Alerting critical findings of the case inputs: the dictation and confirmed AI findings."""
-    codes = set(nlp.critical_codes(ctx.item.case.dictation))
+    codes = set(nlp_access.critical_codes(ctx.item.case.dictation))
     for finding in ctx.item.case.ai_findings:
         if finding.decision is Decision.CONFIRMED:
-            codes |= nlp.critical_codes(f"{finding.description} in the {finding.location}.")
+            codes |= nlp_access.critical_codes(f"{finding.description} in the {finding.location}.")
     return frozenset(codes)
 
 
@@ -79,7 +79,7 @@ class CriticalGroup(MetricGroup):
 
     def available(self) -> str | None:
         """Why the critical-finding detector cannot run here, if it cannot."""
-        return nlp.critical_unavailable()
+        return nlp_access.critical_unavailable()
 
     def score(self, ctx: CaseContext, candidate: Candidate) -> Values:
         """Recall/precision of alerting finding codes on the reference scope and full text."""
@@ -89,11 +89,11 @@ class CriticalGroup(MetricGroup):
             values["critical_recall_ref"] = values["critical_precision_ref"] = None
         else:
             rec, prec = recall_precision(
-                nlp.critical_codes(scope.candidate_text(candidate)),
-                nlp.critical_codes(scope.reference_text),
+                nlp_access.critical_codes(scope.candidate_text(candidate)),
+                nlp_access.critical_codes(scope.reference_text),
             )
             values["critical_recall_ref"], values["critical_precision_ref"] = rec, prec
-        drafted = nlp.critical_codes(candidate.full_text())
+        drafted = nlp_access.critical_codes(candidate.full_text())
         rec, prec = recall_precision(drafted, input_codes(ctx))
         values["critical_recall_inputs"], values["critical_precision_inputs"] = rec, prec
         return values

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from reportdraft.critical.context import CueCategory, Direction, RuleSet
-from reportdraft.critical.lexicon import Lexicon
+from reportdraft.critical.context_rules import CueCategory, Direction, RuleSet
+from reportdraft.critical.finding_lexicon import Lexicon
 from reportdraft.critical.sections import scan_headers, sentence_starts
 from reportdraft.errors import ConfigurationError
 

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 from reportdraft.dictation import DEFAULT_INSTRUCTIONS
 from reportdraft.models import DictationSentence, FlagKind, Severity, Statement
-from reportdraft.verification.base import Context, quote
+from reportdraft.verification.run_context import Context, quote
 
 _WORD = re.compile(r"\w+")
 _CONTENT_MIN = 3

@@ -19,10 +19,10 @@ from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
-from reportdraft.critical.lexicon import CODE_PATTERN, Phrase, TokenPattern, read_yaml
+from reportdraft.critical.finding_lexicon import CODE_PATTERN, Phrase, TokenPattern, read_yaml
 from reportdraft.errors import ConfigurationError
-from reportdraft.models.base import Strict
 from reportdraft.models.critical import Assertion, ContextTrigger, Temporality
+from reportdraft.models.primitives import Strict
 from reportdraft.resources import package_data
 
 

@@ -26,10 +26,9 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationError, model_validator
 
 from reportdraft.critical.detector import active_detector
-from reportdraft.critical.lexicon import Lexicon, phrase_pattern, read_yaml
+from reportdraft.critical.finding_lexicon import Lexicon, phrase_pattern, read_yaml
 from reportdraft.critical.policy import AlertPolicy
 from reportdraft.errors import ConfigurationError, InputError
-from reportdraft.models.base import Strict
 from reportdraft.models.communication import (
     CommunicationMethod,
     CommunicationRecord,
@@ -37,6 +36,7 @@ from reportdraft.models.communication import (
     IdentifiedFrom,
 )
 from reportdraft.models.critical import Category, CriticalMention
+from reportdraft.models.primitives import Strict
 from reportdraft.resources import package_data
 from reportdraft.settings import DEFAULT_CLOCK_SKEW_S
 

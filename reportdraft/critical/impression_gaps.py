@@ -14,12 +14,12 @@ import re
 from dataclasses import dataclass, field
 
 from reportdraft.critical.detector import Detector, Passage, active_detector
-from reportdraft.critical.lexicon import LexiconEntry
-from reportdraft.models.base import Severity
+from reportdraft.critical.finding_lexicon import LexiconEntry
 from reportdraft.models.case import Case, Decision
 from reportdraft.models.critical import CriticalMention
 from reportdraft.models.dictation import NormalizedDictation
 from reportdraft.models.draft import SOURCE_ID, Draft, Flag, FlagKind, SectionKind
+from reportdraft.models.primitives import Severity
 
 _SOURCE = re.compile(SOURCE_ID)
 
