@@ -17,6 +17,7 @@ import re
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +25,17 @@ import yaml
 
 from reportdraft import drafting
 from reportdraft.backends import BackendOptions, create_backend
-from reportdraft.critical import active_detector
+from reportdraft.critical import active_detector, record_problems
 from reportdraft.dictation import normalize
 from reportdraft.drafting import model_rewrite
-from reportdraft.models import Case, Draft, Statement
+from reportdraft.models import (
+    Case,
+    CommunicationMethod,
+    CommunicationRecord,
+    Draft,
+    Recipient,
+    Statement,
+)
 from reportdraft.templates import default_library
 from reportdraft.verification import verify
 from tests.factories import case_dict
@@ -39,13 +47,15 @@ SETS = {
     "instructions": HERE / "instructions_blind.yaml",
     "default_conflicts": HERE / "default_conflicts_blind.yaml",
     "verifier_anatomy": HERE / "verifier_anatomy_blind.yaml",
+    "communication_records": HERE / "communication_records.yaml",
 }
 
 
 def load(name: str) -> list[dict[str, Any]]:
     """The items of blind set ``name``."""
     with SETS[name].open(encoding="utf-8") as handle:
-        items: list[dict[str, Any]] = yaml.safe_load(handle)["items"]
+        data = yaml.safe_load(handle)
+    items: list[dict[str, Any]] = data["items"] if "items" in data else data["cases"]
     return items
 
 
@@ -348,12 +358,82 @@ def _verifier_flags(source: str, statement: str) -> bool:
     return any(f.statement_id == target and f.severity.value == "high" for f in flags)
 
 
+# ------------------------------------------------------------ critical-result communication
+
+_NOW = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
+
+
+def _at(minutes: float | None) -> datetime | None:
+    return None if minutes is None else _NOW + timedelta(minutes=minutes)
+
+
+def _record_refused(item: dict[str, Any]) -> bool:
+    """Whether the one rule set (``record_problems``) or the record model refuses ``item``."""
+    notified, acquired = _at(item.get("notified_min")), _at(item.get("acquired_min"))
+    acknowledged = _at(item.get("acknowledged_min"))
+    earliest = [t for t in (notified, acquired) if t is not None]
+    method = item.get("method")
+    try:
+        record = CommunicationRecord(
+            id="C1",
+            finding_code="pneumothorax",
+            finding_label="Pneumothorax",
+            category=item["category"],
+            identified_at=min(earliest) if earliest else _NOW,
+            communicating_radiologist="Dr. Reader" if notified else None,
+            recipient=Recipient(name="Dr. Lee", role="emergency physician") if notified else None,
+            method=CommunicationMethod(method) if method else None,
+            notified_at=notified,
+            acknowledged_at=acknowledged,
+            read_back=bool(item.get("read_back")),
+            override_code=item.get("override_code"),
+            override_reason=item.get("override_reason"),
+        )
+    except ValueError:
+        return True
+    problems = record_problems(
+        record,
+        acquired_at=acquired,
+        now=_NOW,
+        attending=bool(item.get("attending")),
+        closing=bool(item.get("closing")),
+    )
+    return bool(problems)
+
+
+def score_communication(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Accepted / refused as the clinical description says, per record."""
+    right = refused_caught = refused_total = accepted_kept = accepted_total = 0
+    errors = []
+    for item in items:
+        refused = _record_refused(item)
+        expected_refused = item["expected"] == "refused"
+        if expected_refused:
+            refused_total += 1
+            refused_caught += refused
+        else:
+            accepted_total += 1
+            accepted_kept += not refused
+        if refused == expected_refused:
+            right += 1
+        else:
+            errors.append(f"{item['id']}: expected {item['expected']} ({item.get('note')})")
+    return {
+        "items": len(items),
+        "accuracy": _ratio(right, len(items)),
+        "refused_caught": _ratio(refused_caught, refused_total),
+        "accepted_kept": _ratio(accepted_kept, accepted_total),
+        "errors": errors,
+    }
+
+
 SCORERS: dict[str, Callable[[list[dict[str, Any]]], dict[str, Any]]] = {
     "critical_assertion": score_critical,
     "critical_temporality": score_critical,
     "instructions": score_instructions,
     "default_conflicts": score_defaults,
     "verifier_anatomy": score_verifier,
+    "communication_records": score_communication,
 }
 
 

@@ -33,6 +33,7 @@ FLOORS: dict[str, dict[str, float]] = {
         "internal_contradiction_recall": 1.0,
     },
     "verifier_anatomy": {"accuracy": 0.97, "changed_fact_caught": 1.0},
+    "communication_records": {"accuracy": 0.98, "refused_caught": 1.0, "accepted_kept": 0.96},
 }
 CEILINGS: dict[str, dict[str, float]] = {
     "instructions": {"ordinary_flagged": 0.032, "ordinary_dropped": 0.032},
