@@ -24,18 +24,20 @@ import uuid
 from collections.abc import Set
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, select, update
+from sqlalchemy import ColumnElement, Select, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from reportdraft.errors import ConflictError, InputError, NotFoundError
 from reportdraft.models import Case, Draft, Priority
-from reportdraft.models.report import Report
+from reportdraft.models.report import SIGNED_STATUSES, Report
 from reportdraft.store import audit_trail, jobs
 from reportdraft.store.db import Database
 from reportdraft.store.tables import IdempotencyRow, ReportRow
+
+_Q = TypeVar("_Q", bound=Any)
 
 QUEUED = "queued"
 DRAFTING = "drafting"
@@ -128,7 +130,7 @@ def _visible(facilities: Set[str]) -> ColumnElement[bool]:
     return ReportRow.facility.is_not(None) & ReportRow.facility.in_(sorted(facilities))
 
 
-def _scoped(query: Select[ReportRow], facilities: Set[str] | None) -> Select[ReportRow]:
+def _scoped(query: Select[_Q], facilities: Set[str] | None) -> Select[_Q]:
     return query if facilities is None else query.where(_visible(facilities))
 
 
@@ -399,3 +401,98 @@ def same_accession(
 def count(session: Session) -> int:
     """How many reports there are."""
     return int(session.scalar(select(func.count()).select_from(ReportRow)) or 0)
+
+
+SIGNED_STATES = frozenset(status.value for status in SIGNED_STATUSES)
+"""Report states of a signed report (the lifecycle's signed statuses)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorklistEntry:
+    """One worklist row: what a reading radiologist scans, without validating payloads.
+
+    The worklist lists up to a few hundred reports on every refresh; validating each
+    report's whole case, draft and signed chain into domain models would cost more than
+    the page may take (the bench in ``bench/web_ttfb.py``), so these few fields are read
+    from the stored JSON directly. Everything a radiologist acts on is read through
+    :func:`get` with full validation.
+    """
+
+    id: str
+    accession: str
+    priority: Priority
+    state: str
+    critical_open: bool
+    created_at: datetime
+    acquired_at: datetime
+    modality: str
+    procedure: str
+    patient: str
+    alerts: int
+    open_flags: int
+
+
+def _patient_name(patient: dict[str, Any]) -> str:
+    name = patient.get("name") or {}
+    given = " ".join(str(g) for g in name.get("given") or [])
+    family = str(name.get("family") or "")
+    return f"{family}, {given}".strip(", ") if given else family
+
+
+def _entry(row: Any) -> WorklistEntry:
+    study = row.case_doc.get("study", {})
+    current = (row.report_doc or {}).get("versions", [{}])[-1] if row.report_doc else {}
+    flags = (current.get("draft") or {}).get("flags", [])
+    acknowledged = {a.get("flag_id") for a in current.get("acknowledgements", [])}
+    procedure = study.get("procedure") or {}
+    return WorklistEntry(
+        id=row.id,
+        accession=row.accession,
+        priority=Priority(row.priority),
+        state=row.state,
+        critical_open=row.critical_open,
+        created_at=row.created_at,
+        acquired_at=datetime.fromisoformat(str(study.get("acquisition_time"))),
+        modality=str(study.get("modality", "")),
+        procedure=str(procedure.get("display") or procedure.get("code") or ""),
+        patient=_patient_name(row.case_doc.get("patient", {})),
+        alerts=sum(1 for m in current.get("critical", []) if m.get("alert")),
+        open_flags=sum(1 for f in flags if f.get("id") not in acknowledged),
+    )
+
+
+def worklist(
+    session: Session,
+    *,
+    facilities: Set[str] | None,
+    states: Set[str] | None = None,
+    priority: Priority | None = None,
+    limit: int = 200,
+) -> list[WorklistEntry]:
+    """The reports to read, STAT first, then oldest first (longest waiting on top).
+
+    ``states`` None lists every state. Scoped like every reader (``facilities``). The
+    order uses the row's creation time (when the workstation sent the case), which
+    follows the acquisition closely and is indexed; the page shows the time since
+    acquisition itself.
+    """
+    query = _scoped(
+        select(
+            ReportRow.id,
+            ReportRow.accession,
+            ReportRow.priority,
+            ReportRow.state,
+            ReportRow.critical_open,
+            ReportRow.created_at,
+            ReportRow.case_doc,
+            ReportRow.report_doc,
+        ),
+        facilities,
+    )
+    if states is not None:
+        query = query.where(ReportRow.state.in_(sorted(states)))
+    if priority is not None:
+        query = query.where(ReportRow.priority == priority.value)
+    stat_first = case((ReportRow.priority == Priority.STAT.value, 0), else_=1)
+    query = query.order_by(stat_first, ReportRow.created_at, ReportRow.id).limit(limit)
+    return [_entry(row) for row in session.execute(query)]
