@@ -7,7 +7,7 @@ one in three STAT), signs in through the sign-in form like a browser (session co
 and times, one request at a time, interleaved:
 
 * ``/health``                   — the baseline, measured in the same run;
-* ``/worklist``                 — the default view (open reports, first 200 rows);
+* ``/worklist``                 — the default view (open reports, first 100 rows);
 * ``/worklist?state=all``       — every state;
 * ``/worklist/rows``            — the body htmx polls;
 * ``/reports/{id}``             — the review page of a report with an AI finding;

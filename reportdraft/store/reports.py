@@ -20,6 +20,7 @@ exist: the same ``NotFoundError``, the same unknown cursor, no gap after a LIMIT
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections.abc import Set
 from dataclasses import dataclass
@@ -445,8 +446,46 @@ def _patient_name(name: dict[str, Any] | None) -> str:
     return f"{family}, {given}".strip(", ") if given else family
 
 
+_CASE_PATHS = (
+    ("study", "acquisition_time"),
+    ("study", "modality"),
+    ("study", "procedure", "display"),
+    ("patient", "name"),
+)
+_DRAFT_PATHS = (
+    ("versions", 0, "draft", "flags"),
+    ("versions", 0, "acknowledgements"),
+    ("versions", 0, "critical"),
+)
+
+
+def _json_paths(
+    session: Session, column: Any, paths: tuple[tuple[str | int, ...], ...], label: str
+) -> list[Any]:
+    """Select ``paths`` of a JSON ``column``: on SQLite one ``json_extract`` with every
+    path (the document is parsed once, and the answer is a JSON array of the values);
+    elsewhere one path operator each (PostgreSQL)."""
+    if session.get_bind().dialect.name == "sqlite":
+        texts = [
+            "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+            for path in paths
+        ]
+        return [func.json_extract(column, *texts).label(label)]
+    return [column[path].label(f"{label}_{i}") for i, path in enumerate(paths)]
+
+
+def _values(row: Any, label: str, count: int) -> list[Any]:
+    """The values :func:`_json_paths` selected, in order, whichever form they came in."""
+    if hasattr(row, label):  # SQLite: one JSON array (NULL while there is no report)
+        packed = getattr(row, label)
+        return list(json.loads(packed)) if packed else [None] * count
+    return [getattr(row, f"{label}_{i}") for i in range(count)]
+
+
 def _entry(row: Any) -> WorklistEntry:
-    acknowledged = {a.get("flag_id") for a in row.acknowledgements or []}
+    acquired, modality, procedure, patient = _values(row, "case_fields", len(_CASE_PATHS))
+    flags, acks, critical = _values(row, "draft_fields", len(_DRAFT_PATHS))
+    acknowledged = {a.get("flag_id") for a in acks or []}
     return WorklistEntry(
         id=row.id,
         accession=row.accession,
@@ -454,12 +493,12 @@ def _entry(row: Any) -> WorklistEntry:
         state=row.state,
         critical_open=row.critical_open,
         created_at=row.created_at,
-        acquired_at=datetime.fromisoformat(str(row.acquired)),
-        modality=str(row.modality or ""),
-        procedure=str(row.procedure or ""),
-        patient=_patient_name(row.patient),
-        alerts=sum(1 for m in row.critical or [] if m.get("alert")),
-        open_flags=sum(1 for f in row.flags or [] if f.get("id") not in acknowledged),
+        acquired_at=datetime.fromisoformat(str(acquired)),
+        modality=str(modality or ""),
+        procedure=str(procedure or ""),
+        patient=_patient_name(patient),
+        alerts=sum(1 for m in critical or [] if m.get("alert")),
+        open_flags=sum(1 for f in flags or [] if f.get("id") not in acknowledged),
     )
 
 
@@ -492,8 +531,7 @@ def worklist(
     if not ids:
         return []
     # The JSON paths are read for the listed rows only (a sort over every matching row
-    # would otherwise carry them all).
-    first = ("versions", 0)
+    # would otherwise carry them all), each document parsed once per row.
     query = select(
         ReportRow.id,
         ReportRow.accession,
@@ -501,13 +539,8 @@ def worklist(
         ReportRow.state,
         ReportRow.critical_open,
         ReportRow.created_at,
-        ReportRow.case_doc[("study", "acquisition_time")].as_string().label("acquired"),
-        ReportRow.case_doc[("study", "modality")].as_string().label("modality"),
-        ReportRow.case_doc[("study", "procedure", "display")].as_string().label("procedure"),
-        ReportRow.case_doc[("patient", "name")].label("patient"),
-        ReportRow.report_doc[(*first, "draft", "flags")].label("flags"),
-        ReportRow.report_doc[(*first, "acknowledgements")].label("acknowledgements"),
-        ReportRow.report_doc[(*first, "critical")].label("critical"),
+        *_json_paths(session, ReportRow.case_doc, _CASE_PATHS, "case_fields"),
+        *_json_paths(session, ReportRow.report_doc, _DRAFT_PATHS, "draft_fields"),
     ).where(ReportRow.id.in_(ids))
     rows = {row.id: row for row in session.execute(query)}
     return [_entry(rows[i]) for i in ids if i in rows]

@@ -65,7 +65,7 @@ STATIC_FILES = {
 PAGE_ROLES = frozenset({Role.RADIOLOGIST, Role.ATTENDING, Role.QA})
 EDITORS = frozenset({Role.RADIOLOGIST, Role.ATTENDING})
 ATTENDINGS = frozenset({Role.ATTENDING})
-WORKLIST_LIMIT = 200
+WORKLIST_LIMIT = 100
 STATE_FILTERS = (
     "open",
     "all",

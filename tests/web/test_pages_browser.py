@@ -279,8 +279,17 @@ def test_sign_blocked_then_communicate_confirm_sign_and_addendum(
         page.get_by_role("button", name="Sign addendum").click()
     assert page.locator(".status-word").inner_text() == "Appended"
     assert "Outside CT reviewed: <b>unchanged</b>." in page.locator(".addendum").inner_text()
-    assert page.get_by_role("link", name="Amend").is_visible()
     shot(page, "09-addendum")
+    with page.expect_navigation():
+        page.get_by_role("link", name="Amend").click()
+    page.get_by_role("textbox", name="Statement S1", exact=True).fill("Two views of the chest.")
+    page.get_by_label("Reason for the amendment").fill("Technique corrected: two views.")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign amendment").click()
+    assert page.locator(".status-word").inner_text() == "Amended"
+    box = page.get_by_role("textbox", name="Statement S1", exact=True)
+    assert box.input_value() == "Two views of the chest."
+    assert box.get_attribute("readonly") is not None
     context.close()
 
 
