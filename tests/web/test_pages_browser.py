@@ -161,6 +161,13 @@ def test_edit_save_and_stale_etag_conflict(browser: Any, site: Server) -> None:
     ctx_b, b = sign_in(browser, site, role="radiologist")
     open_report(a, site, "edit")
     open_report(b, site, "edit")
+    chip = a.get_by_role("link", name=re.compile(r"^Source D\d+$")).first
+    sentence = a.locator("#src-" + str(chip.get_attribute("data-src")))
+    assert "hl" not in str(sentence.get_attribute("class"))
+    chip.focus()  # focusing (or hovering) a D# chip highlights its dictated sentence
+    assert "hl" in str(sentence.get_attribute("class"))
+    chip.blur()
+    assert "hl" not in str(sentence.get_attribute("class"))
     box_a = a.get_by_role("textbox", name="Statement S1", exact=True)
     original = box_a.input_value()
     box_a.fill("Edited by the attending: the lungs are clear.")
