@@ -333,6 +333,7 @@ def _review(
         problems=problems,
         amend=amend,
         conflict=conflict,
+        edits=edits or {},
         severity_order=views.SEVERITY_ORDER,
     )
 
@@ -380,6 +381,10 @@ def _edits(stored: reports.StoredReport, form: dict[str, str]) -> list[Statement
             if not text
             else StatementEdit(id=statement.id, text=text)
         )
+    for section in stored.report.current.content:
+        added = form.get(f"new-{section.kind.value}", "").strip()
+        if added:  # a sentence the radiologist wrote: cites R:radiologist
+            edits.append(StatementEdit(section=section.kind, text=added))
     return edits
 
 
@@ -449,6 +454,7 @@ async def save(request: Request, report_id: str) -> Response:
             )
         except reports.StaleVersion:
             texts = {k.removeprefix("text-"): v for k, v in form.items() if k.startswith("text-")}
+            texts.update({k: v for k, v in form.items() if k.startswith("new-")})
             return _review(
                 request,
                 session,

@@ -151,6 +151,7 @@ class StatementView:
 class SectionView:
     """A report section (findings subsections carry their printed title)."""
 
+    kind: str
     title: str
     statements: list[tuple[str | None, StatementView]]
 
@@ -244,7 +245,7 @@ def review(
             text = (edits or {}).get(statement.id, statement.text)
             flags = _flag_views(current, draft.flags_for(statement.id))
             rows.append((heading, StatementView(statement, text, flags)))
-        sections.append(SectionView(section.title, rows))
+        sections.append(SectionView(section.kind.value, section.title, rows))
     case = current.case
     ordering = case.study.ordering_physician.name
     dictated_call = communication_rules().documents_call(case.dictation)

@@ -216,6 +216,17 @@ def test_reject_ai_finding(browser: Any, site: Server) -> None:
     with page.expect_navigation():
         page.get_by_role("button", name="Reject A1").click()
     assert "Decision: rejected" in page.locator("#src-A1").inner_text()
+    # a sentence of the radiologist's own, added to the impression
+    page.get_by_role("textbox", name="New statement in Impression").fill(
+        "Nodule reviewed and not confirmed."
+    )
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save").click()
+    added = page.locator("textarea[name^='text-S']").filter(has_text="Nodule reviewed")
+    assert added.count() == 1
+    statement = added.locator("xpath=..")
+    assert "R:radiologist" in statement.inner_text()
+    assert "edited" in statement.inner_text()
     context.close()
 
 
