@@ -17,6 +17,8 @@ REPORTDRAFT_TRUSTED_KEYS   trusted public keys for ``render`` (os.pathsep-separa
 REPORTDRAFT_DATA           folder of public report text for eval suites
 REPORTDRAFT_CLOCK_SKEW_S   seconds a client clock may run ahead (critical-result times)
 REPORTDRAFT_WEBHOOK_ALLOW  internal webhook hosts allowed (comma-separated host or host:port)
+REPORTDRAFT_ROUTINE_TAT_MIN  turnaround target of a routine study in minutes (worklist
+                           clock; default 1440; STAT is always 30)
 REPORTDRAFT_CRITICAL_DIR   the site's critical-finding files: ``lexicon.yaml`` over the
                            bundled lexicon; ``context_rules.yaml``, ``sections.yaml``,
                            ``alert_policy.yaml`` replace the bundled files
@@ -74,6 +76,7 @@ class Settings:
     max_model_calls: int = 2
     clock_skew_s: float = DEFAULT_CLOCK_SKEW_S
     critical_dir: Path | None = None
+    routine_tat_min: int = 1440
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -105,10 +108,26 @@ class Settings:
             data_dir=Path(data) if data else None,
             clock_skew_s=_skew(skew) if skew else DEFAULT_CLOCK_SKEW_S,
             critical_dir=Path(critical_dir) if critical_dir else None,
+            routine_tat_min=_minutes(env.get("REPORTDRAFT_ROUTINE_TAT_MIN")),
             webhook_allow=tuple(
                 h.strip() for h in env.get("REPORTDRAFT_WEBHOOK_ALLOW", "").split(",") if h.strip()
             ),
         )
+
+
+def _minutes(text: str | None) -> int:
+    """``REPORTDRAFT_ROUTINE_TAT_MIN``: whole minutes from 1 to 10080 (a week); default 1440."""
+    if not text:
+        return 1440
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigurationError(
+            f"REPORTDRAFT_ROUTINE_TAT_MIN must be minutes, not {text!r}"
+        ) from None
+    if not 1 <= value <= 10080:
+        raise ConfigurationError("REPORTDRAFT_ROUTINE_TAT_MIN must be from 1 to 10080 minutes")
+    return value
 
 
 def _skew(text: str) -> float:
