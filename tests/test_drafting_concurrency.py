@@ -204,3 +204,13 @@ def test_default_is_the_backends_concurrency() -> None:
 def test_concurrency_below_one_is_refused() -> None:
     with pytest.raises(ConfigurationError, match="at least 1"):
         _draft(FakeBackend(keyed(GOOD)), 0)
+
+
+def test_draft_concurrency_setting() -> None:
+    from reportdraft.settings import Settings
+
+    assert Settings.from_env({}).draft_concurrency is None
+    assert Settings.from_env({"REPORTDRAFT_DRAFT_CONCURRENCY": "4"}).draft_concurrency == 4
+    for bad in ("0", "-1", "x", "257"):
+        with pytest.raises(ConfigurationError, match="REPORTDRAFT_DRAFT_CONCURRENCY"):
+            Settings.from_env({"REPORTDRAFT_DRAFT_CONCURRENCY": bad})
