@@ -366,8 +366,8 @@ def main() -> None:
             instant.url,
             dialect="vllm",
             model="m",
-            levels=[1, 4],
-            cases_for=lambda c: 24,
+            levels=levels,
+            cases_for=lambda c: max(24, 3 * c),
         )
     best = max(r["cases_per_min"] for r in ceiling["levels"])
     throughput["cpu_ceiling"] = {
