@@ -234,14 +234,19 @@ def run_system(
             todo.append((index, item, key))
         if todo:
             drafter = factory(spec)
-            workers = concurrency or spec.concurrency or default_concurrency(spec)
+            workers = concurrency if concurrency is not None else spec.concurrency
+            if workers is None:
+                workers = default_concurrency(spec)
             if workers < 1:
                 raise ConfigurationError(f"eval concurrency must be at least 1, got {workers}")
+
+            ticks = threading.Lock()
 
             def one(job: tuple[int, EvalCase, str]) -> tuple[int, CaseOutput]:
                 index, item, key = job
                 output = _draft_one(spec, item, key, drafter, cache)
-                bar.update(1)  # tqdm's update is thread-safe
+                with ticks:
+                    bar.update(1)
                 return index, output
 
             if workers == 1 or len(todo) == 1:

@@ -94,3 +94,10 @@ def test_replica_urls_as_a_list() -> None:
         {"name": "s", "backend": "vllm", "base_url": ["http://a:1", "http://b:2"]}
     )
     assert spec.base_url == "http://a:1,http://b:2"
+
+
+def test_concurrency_below_one_is_refused(tmp_path: Path) -> None:
+    from reportdraft.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="at least 1"):
+        _run(tmp_path, Counting(), 0)
