@@ -135,14 +135,20 @@ def test_bundled_file_conventions(path: Path) -> None:
     assert template.version == "1.0"
     assert check_template(template) == []
     assert catch_all_key(template) == "other"
+    if template.generic:  # one subsection, no defaults: checked by check_template
+        assert all(sub.default is None for sub in template.findings)
+        return
     assert template.findings[-1].title == "Other"
     assert len(template.findings) >= 4
+    assert all(sub.default for sub in template.findings), "bundled templates have defaults"
+    assert template.impression_default
     specific_terms = sum(len(s.terms) for s in template.findings[:-1])
     assert specific_terms >= 25, "the anatomy lexicon should be rich"
     for coding in template.procedure_codes:
         assert coding.system in {
             "http://loinc.org",
             "http://www.radlex.org",
+            "http://www.ama-assn.org/go/cpt",
             "urn:reportdraft:procedure",
         }
     assert all(part == part.lower() for part in template.body_parts)
@@ -173,7 +179,8 @@ def test_every_placeholder_is_used_by_a_bundled_template() -> None:
     ids=["plain", "contrast-dose", "wwo-left-views"],
 )
 def test_every_bundled_technique_renders(template: Template, variant: dict[str, Any]) -> None:
-    text = render_technique(template, study(modality=template.modality, **variant))
+    modality = template.modality or Modality.CT
+    text = render_technique(template, study(modality=modality, **variant))
     assert "{" not in text
     assert "}" not in text
     assert "  " not in text
@@ -258,7 +265,10 @@ def test_knee_technique_names_the_ordered_side() -> None:
         (minimal(modality="XRAY"), "modality: Input should be"),
         (minimal(version=1.0), "version: Input should be a valid string"),
         (minimal(contrast="maybe"), "contrast: String should match pattern"),
-        (minimal(procedure_codes=[]), "procedure_codes: List should have at least 1 item"),
+        (minimal(generic=True), "modality: a generic template has none"),
+        (minimal(generic=True), "findings.0.default: a generic template has no normal defaults"),
+        (minimal(modality=None), "modality: required (only a generic template has none)"),
+        (minimal(body_parts=[]), "body_parts: at least one is required"),
         (minimal(impression_default="Normal {body_part}."), "impression_default: placeholder"),
     ],
 )
@@ -543,6 +553,7 @@ def test_not_found_message_says_what_was_looked_for() -> None:
 # --------------------------------------------------------------------------- routing
 
 ROUTES: dict[str, list[tuple[str, str]]] = {
+    "generic": [("Tracer uptake in the right femur.", "other"), ("Findings are normal.", "other")],
     "xr_chest_2v": [
         ("A 5 mm nodule in the right upper lobe.", "lungs"),
         ("Small left pleural effusion.", "pleura"),

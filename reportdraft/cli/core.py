@@ -56,6 +56,12 @@ def library(settings: Settings) -> TemplateLibrary:
     show_default=True,
     help="Directory for draft.json and draft.txt.",
 )
+@click.option(
+    "--strict-template",
+    is_flag=True,
+    help="Refuse (template_not_found) a study no specific template fits, instead of "
+    "drafting it on the generic template.",
+)
 @reports_errors
 def draft(
     case_file: str,
@@ -64,12 +70,20 @@ def draft(
     base_url: str | None,
     dialect: str | None,
     out_dir: Path,
+    strict_template: bool,
 ) -> None:
-    """Draft a report for CASE.json; writes draft.json (with flags) and draft.txt."""
+    """Draft a report for CASE.json; writes draft.json (with flags) and draft.txt.
+
+    A study no specific template fits is drafted on the generic template (no normal
+    defaults, a low generic_template flag) unless --strict-template is given.
+    """
     settings = Settings.from_env()
     case = load_case(case_file)
     result = drafting.draft_case(
-        case, make_backend(settings, backend, model, base_url, dialect), library=library(settings)
+        case,
+        make_backend(settings, backend, model, base_url, dialect),
+        library=library(settings),
+        strict_template=strict_template,
     )
     written = write_files(
         out_dir,
@@ -118,13 +132,30 @@ def schema(what: str) -> None:
     click.echo(json.dumps(model.model_json_schema(), indent=2))
 
 
-@click.command()
+@click.group(invoke_without_command=True)
+@click.pass_context
 @reports_errors
-def templates() -> None:
+def templates(ctx: click.Context) -> None:
     """List the available templates (bundled plus REPORTDRAFT_TEMPLATES overrides)."""
+    if ctx.invoked_subcommand is not None:
+        return
     for t in library(Settings.from_env()).all():
         codes = ", ".join(c.code for c in t.procedure_codes)
-        click.echo(f"{t.id:<24} {t.modality.value:<3} v{t.version:<5} {t.title}  [{codes}]")
+        modality = t.modality.value if t.modality is not None else "any"
+        click.echo(f"{t.id:<24} {modality:<3} v{t.version:<5} {t.title}  [{codes}]")
+
+
+@templates.command("explain")
+@click.argument("case_file", metavar="CASE.json", type=click.Path(dir_okay=False))
+@reports_errors
+def templates_explain(case_file: str) -> None:
+    """Say which rule picks which template for CASE.json, or why none does."""
+    case = load_case(case_file)
+    selection = library(Settings.from_env()).explain(case.study)
+    for step in selection.steps:
+        click.echo(f"  {step}")
+    chosen = selection.template_id or "none (drafting refuses: template_not_found)"
+    click.echo(f"template: {chosen} (rule: {selection.rule})")
 
 
 @click.command()

@@ -32,11 +32,18 @@ class DraftResult:
 
 
 def prepare(
-    case: Case, library: TemplateLibrary | None = None
+    case: Case, library: TemplateLibrary | None = None, *, strict_template: bool = False
 ) -> tuple[NormalizedDictation, Template]:
-    """Normalise the dictation and select the template (raises clear input errors)."""
+    """Normalise the dictation and select the template (raises clear input errors).
+
+    When no specific template fits, the generic one is used (no normal defaults, a low
+    ``generic_template`` flag); ``strict_template`` refuses instead, with
+    ``template_not_found``.
+    """
     dictation = normalize(case.dictation)
-    template = (library or default_library()).select(case.study)
+    template = (library or default_library()).select(
+        case.study, generic_fallback=not strict_template
+    )
     return dictation, template
 
 
@@ -47,12 +54,14 @@ def draft_case(
     library: TemplateLibrary | None = None,
     prompts: PromptSet | None = None,
     now: datetime | None = None,
+    strict_template: bool = False,
 ) -> DraftResult:
     """Draft ``case`` with ``backend`` and attach verifier flags and critical mentions.
 
-    ``prompts`` is the model's prompt set (the bundled one when None).
+    ``prompts`` is the model's prompt set (the bundled one when None); ``strict_template``
+    refuses a study no specific template fits instead of drafting it on the generic one.
     """
-    dictation, template = prepare(case, library)
+    dictation, template = prepare(case, library, strict_template=strict_template)
     draft = model_rewrite.draft(case, dictation, template, backend, prompts=prompts, created_at=now)
     return DraftResult(
         case=case,
