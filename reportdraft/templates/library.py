@@ -70,13 +70,13 @@ class TemplateLibrary:
         self._entries = entries
         self._by_code = self._index_codes(entries)
         self._mapping: dict[tuple[str, str], tuple[str, str]] = {}
-        for item, where in procedure_map:
+        for item, map_file in procedure_map:
             if item.template not in entries:
                 raise TemplateError(
-                    f"{where}: procedure map names unknown template {item.template!r} "
+                    f"{map_file}: procedure map names unknown template {item.template!r} "
                     f"(code {item.code}); known: {_short_list(sorted(entries))}"
                 )
-            self._mapping[code_key(item.system, item.code)] = (item.template, where)
+            self._mapping[code_key(item.system, item.code)] = (item.template, map_file)
 
     @classmethod
     def load(cls, *dirs: Path) -> TemplateLibrary:
@@ -208,14 +208,14 @@ class TemplateLibrary:
         steps: list[str] = []
         mapped = self._mapping.get(key)
         if mapped is not None:
-            tid, where = mapped
-            steps.append(f"procedure map: {code_text} -> {tid} ({where})")
-            return Selection(tid, "procedure_map", tuple(steps))
+            mapped_id, map_file = mapped
+            steps.append(f"procedure map: {code_text} -> {mapped_id} ({map_file})")
+            return Selection(mapped_id, "procedure_map", tuple(steps))
         steps.append(f"procedure map: {code_text} is not mapped")
-        tid = self._by_code.get(key)
-        if tid is not None:
-            steps.append(f"procedure code: {code_text} is listed by template {tid}")
-            return Selection(tid, "procedure_code", tuple(steps))
+        by_code = self._by_code.get(key)
+        if by_code is not None:
+            steps.append(f"procedure code: {code_text} is listed by template {by_code}")
+            return Selection(by_code, "procedure_code", tuple(steps))
         steps.append(f"procedure code: no template lists {code_text}")
 
         body_part = _norm_phrase(study.body_part)
