@@ -36,7 +36,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reportdraft.errors import ConfigurationError, ReportDraftError
 from reportdraft.evaluation.suite import EvalCase, Reference, dump_cases
-from reportdraft.models import Case, Coding, Contrast, Modality, SectionKind, StudyContext
+from reportdraft.models import (
+    Case,
+    Coding,
+    Contrast,
+    Modality,
+    SectionKind,
+    StudyContext,
+    Template,
+)
 from reportdraft.models.case import MAX_DICTATION_CHARS
 from reportdraft.resources import package_data
 from reportdraft.templates import TemplateLibrary
@@ -310,7 +318,7 @@ def build_mtsamples(
         case = {
             "study": _study(
                 accession=f"MTS-{row['note_id']}",
-                procedure=template.procedure_codes[0],
+                procedure=procedure_of(template),
                 modality=modality,
                 body_part=template.body_parts[0],
                 indication=history,
@@ -323,6 +331,15 @@ def build_mtsamples(
         if report.add(cases, ident, case, Reference(sections=reference), template.id, limit):
             break
     return cases, report
+
+
+def procedure_of(template: Template) -> Coding:
+    """The procedure code a built case carries: the template's first code, or, for a
+    template that lists none (selected by modality and body part), a code naming the
+    template in the project's own system, which never claims a real code."""
+    if template.procedure_codes:
+        return template.procedure_codes[0]
+    return Coding(system="urn:reportdraft:template", code=template.id, display=template.title)
 
 
 def build_examples(

@@ -232,9 +232,9 @@ class TemplateLibrary:
             ranked.append((rank, tid))
         if ranked:
             ranked.sort(key=lambda item: (tuple(-r for r in item[0]), item[1]))
-            (exact, contrast, _length), tid = ranked[0]
-            how = "exact" if exact else "contained"
-            fit = {2: "matches", 1: "any", 0: "mismatch"}[contrast]
+            (exact_rank, contrast_rank, _length), tid = ranked[0]
+            how = "exact" if exact_rank else "contained"
+            fit = {2: "matches", 1: "any", 0: "mismatch"}[contrast_rank]
             others = ", ".join(t for _r, t in ranked[1:])
             also = f"; also matched: {others}" if others else ""
             steps.append(
