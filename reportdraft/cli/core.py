@@ -15,7 +15,7 @@ from reportdraft import drafting
 from reportdraft.backends import Backend, BackendOptions, create_backend
 from reportdraft.cli.common import backend_options, reports_errors
 from reportdraft.io import dump_json, load_case, load_draft, write_files
-from reportdraft.models import Case, Draft, Severity
+from reportdraft.models import Case, Draft, Modality, Severity
 from reportdraft.resources import data_dir
 from reportdraft.settings import Settings
 from reportdraft.templates import TemplateLibrary
@@ -236,6 +236,47 @@ def demo(
     click.echo(f"done: drafts, signed reports, redlines, PDF/FHIR/HL7 under {out_dir}/")
     if failed:
         click.echo(f"error [signature_invalid]: {failed} report(s) did not verify", err=True)
+        sys.exit(1)
+
+
+@templates.command("import")
+@click.argument("source", metavar="FILE.html|DIR", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--out",
+    "-o",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Directory to write the templates to (e.g. templates/site/).",
+)
+@click.option(
+    "--modality",
+    type=click.Choice([m.value for m in Modality]),
+    default=None,
+    help="Modality of the template(s), when their codes and title do not say.",
+)
+@click.option("--overwrite", is_flag=True, help="Replace templates that already exist.")
+@reports_errors
+def templates_import(source: Path, out_dir: Path, modality: str | None, overwrite: bool) -> None:
+    """Import IHE MRRT (RadReport HTML) templates; print what could not be mapped.
+
+    Exit 1 when any file could not be imported (the others are still written).
+    """
+    from reportdraft.templates.mrrt import import_path
+
+    chosen = Modality(modality) if modality else None
+    existing = library(Settings.from_env())
+    results = import_path(source, out_dir, modality=chosen, overwrite=overwrite, existing=existing)
+    for item in results:
+        if item.written is None:
+            click.echo(f"{item.source}: NOT IMPORTED: {item.error}")
+            continue
+        click.echo(f"{item.source}: wrote {item.written}")
+        for line in item.unmapped:
+            click.echo(f"  not mapped: {line}")
+    failed = sum(item.written is None for item in results)
+    click.echo(f"{len(results) - failed} imported, {failed} not imported")
+    if failed:
         sys.exit(1)
 
 

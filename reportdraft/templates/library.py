@@ -161,6 +161,10 @@ class TemplateLibrary:
             )
         return entry.template
 
+    def owner_of_code(self, system: str, code: str) -> str | None:
+        """The id of the template that lists this procedure code, or None."""
+        return self._by_code.get(code_key(system, code))
+
     def source(self, template_id: str) -> str:
         """Where template ``template_id`` was loaded from (a path, or ``<memory>``)."""
         self.get(template_id)
