@@ -203,3 +203,18 @@ def test_cli_templates_explain(tmp_path: Path) -> None:
     listing = CliRunner().invoke(main, ["templates"])
     assert listing.exit_code == 0
     assert "generic" in listing.output
+
+
+def test_generic_template_through_a_model_backend_falls_back_per_piece() -> None:
+    """A model path on the generic template: pieces are asked for, a failing answer falls
+    back to the dictated statements, and the draft is the same as the rules draft."""
+    from reportdraft.backends import FakeBackend
+    from reportdraft.errors import BackendTimeoutError
+
+    backend = FakeBackend(lambda request: BackendTimeoutError("scripted timeout"))
+    case = Case.model_validate(ANGIO)
+    modelled = drafting.draft_case(case, backend).draft
+    rules = _draft(ANGIO).draft
+    assert backend.requests  # the model was asked
+    assert [st.text for st in modelled.statements()] == [st.text for st in rules.statements()]
+    assert any(f.kind is FlagKind.GENERIC_TEMPLATE for f in modelled.flags)
