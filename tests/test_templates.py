@@ -556,6 +556,18 @@ def test_not_found_message_says_what_was_looked_for() -> None:
 # --------------------------------------------------------------------------- routing
 
 ROUTES: dict[str, list[tuple[str, str]]] = {
+    "ct_lspine": [
+        ("Burst fracture of L1 with retropulsion.", "vertebrae"),
+        ("Disc bulge at L4-L5 with canal stenosis.", "discs"),
+        ("Loosening around the pedicle screws.", "hardware"),
+        ("Grade 1 anterolisthesis.", "alignment"),
+    ],
+    "us_carotid": [
+        ("Plaque in the right carotid bulb.", "right_carotid"),
+        ("Left ICA occlusion.", "left_carotid"),
+        ("Retrograde flow in the left vertebral artery.", "vertebral"),
+        ("Peak systolic velocity 125 cm/s.", "velocities"),
+    ],
     "nm_bone_scan": [
         ("Focal uptake in the T10 vertebral body.", "axial_skeleton"),
         ("Increased activity in the left distal femur.", "appendicular_skeleton"),
