@@ -218,3 +218,19 @@ def test_generic_template_through_a_model_backend_falls_back_per_piece() -> None
     assert backend.requests  # the model was asked
     assert [st.text for st in modelled.statements()] == [st.text for st in rules.statements()]
     assert any(f.kind is FlagKind.GENERIC_TEMPLATE for f in modelled.flags)
+
+
+@pytest.mark.parametrize(
+    ("sent", "read"), [("DX", "XR"), ("cr", "XR"), ("DEXA", "BMD"), ("DXA", "BMD"), ("NM", "NM")]
+)
+def test_feed_modality_spellings_are_folded(sent: str, read: str) -> None:
+    doc = case_dict(modality=sent)
+    doc["study"]["comparisons"] = [{"date": "2026-01-02", "modality": sent}]
+    study = Case.model_validate(doc).study
+    assert study.modality.value == read
+    assert study.comparisons[0].modality.value == read
+
+
+def test_unknown_modality_is_still_rejected() -> None:
+    with pytest.raises(ValueError, match=r"study\.modality"):
+        Case.model_validate(case_dict(modality="XQ"))
