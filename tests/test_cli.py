@@ -56,8 +56,8 @@ def _write(tmp_path: Path, data: object) -> Path:
         (case_dict(modality="XQ"), "invalid_case", "study.modality"),
         (
             case_dict(
-                procedure={"system": "http://loinc.org", "code": "99999-9", "display": "XR elbow"},
-                body_part="elbow",
+                procedure={"system": "http://loinc.org", "code": "99999-9", "display": "XR ear"},
+                body_part="ear",
             ),
             "template_not_found",
             "99999-9",
@@ -70,7 +70,11 @@ def test_bad_input_is_one_clear_line_and_writes_nothing(
 ) -> None:
     out = tmp_path / "out"
     result = CliRunner().invoke(
-        main, ["draft", str(_write(tmp_path, payload)), "--backend", "rules", "--out", str(out)]
+        main,
+        [
+            *("draft", str(_write(tmp_path, payload)), "--backend", "rules"),
+            *("--out", str(out), "--strict-template"),
+        ],
     )
     assert result.exit_code == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]

@@ -135,14 +135,23 @@ def test_bundled_file_conventions(path: Path) -> None:
     assert template.version == "1.0"
     assert check_template(template) == []
     assert catch_all_key(template) == "other"
+    if template.generic:  # one subsection, no defaults: checked by check_template
+        assert all(sub.default is None for sub in template.findings)
+        return
     assert template.findings[-1].title == "Other"
     assert len(template.findings) >= 4
+    # A specific template may leave a subsection without a default where no value is
+    # normal (DEXA measurements, breast density, a first-trimester gestation).
+    with_default = [sub for sub in template.findings if sub.default]
+    assert len(with_default) >= 2
+    assert template.findings[-1].default
     specific_terms = sum(len(s.terms) for s in template.findings[:-1])
     assert specific_terms >= 25, "the anatomy lexicon should be rich"
     for coding in template.procedure_codes:
         assert coding.system in {
             "http://loinc.org",
             "http://www.radlex.org",
+            "http://www.ama-assn.org/go/cpt",
             "urn:reportdraft:procedure",
         }
     assert all(part == part.lower() for part in template.body_parts)
@@ -173,7 +182,8 @@ def test_every_placeholder_is_used_by_a_bundled_template() -> None:
     ids=["plain", "contrast-dose", "wwo-left-views"],
 )
 def test_every_bundled_technique_renders(template: Template, variant: dict[str, Any]) -> None:
-    text = render_technique(template, study(modality=template.modality, **variant))
+    modality = template.modality or Modality.CT
+    text = render_technique(template, study(modality=modality, **variant))
     assert "{" not in text
     assert "}" not in text
     assert "  " not in text
@@ -258,7 +268,10 @@ def test_knee_technique_names_the_ordered_side() -> None:
         (minimal(modality="XRAY"), "modality: Input should be"),
         (minimal(version=1.0), "version: Input should be a valid string"),
         (minimal(contrast="maybe"), "contrast: String should match pattern"),
-        (minimal(procedure_codes=[]), "procedure_codes: List should have at least 1 item"),
+        (minimal(generic=True), "modality: a generic template has none"),
+        (minimal(generic=True), "findings.0.default: a generic template has no normal defaults"),
+        (minimal(modality=None), "modality: required (only a generic template has none)"),
+        (minimal(body_parts=[]), "body_parts: at least one is required"),
         (minimal(impression_default="Normal {body_part}."), "impression_default: placeholder"),
     ],
 )
@@ -543,6 +556,147 @@ def test_not_found_message_says_what_was_looked_for() -> None:
 # --------------------------------------------------------------------------- routing
 
 ROUTES: dict[str, list[tuple[str, str]]] = {
+    "ct_lspine": [
+        ("Burst fracture of L1 with retropulsion.", "vertebrae"),
+        ("Disc bulge at L4-L5 with canal stenosis.", "discs"),
+        ("Loosening around the pedicle screws.", "hardware"),
+        ("Grade 1 anterolisthesis.", "alignment"),
+    ],
+    "us_carotid": [
+        ("Plaque in the right carotid bulb.", "right_carotid"),
+        ("Left ICA occlusion.", "left_carotid"),
+        ("Retrograde flow in the left vertebral artery.", "vertebral"),
+        ("Peak systolic velocity 125 cm/s.", "velocities"),
+    ],
+    "nm_bone_scan": [
+        ("Focal uptake in the T10 vertebral body.", "axial_skeleton"),
+        ("Increased activity in the left distal femur.", "appendicular_skeleton"),
+        ("Superscan pattern.", "pattern"),
+        ("Right hydronephrosis.", "soft_tissues_urinary"),
+    ],
+    "nm_hida": [
+        ("The gallbladder is not visualized at 4 hours.", "gallbladder"),
+        ("Activity in the small bowel by 20 minutes.", "ducts_bowel"),
+        ("Delayed hepatic uptake.", "liver_uptake"),
+    ],
+    "nm_vq": [
+        ("Mismatched segmental defect in the right lower lobe.", "perfusion"),
+        ("Central deposition of aerosol.", "ventilation"),
+        ("Small left pleural effusion on the radiograph.", "radiograph"),
+    ],
+    "rf_swallow": [
+        ("Silent aspiration with thin liquids.", "pharyngeal_phase"),
+        ("Premature spillage.", "oral_phase"),
+        ("Cricopharyngeal bar.", "pharyngeal_phase"),
+        ("Esophageal residue.", "esophagus"),
+    ],
+    "rf_ugi": [
+        ("Small sliding hiatal hernia.", "gej_reflux"),
+        ("Schatzki ring.", "esophagus"),
+        ("Malrotation with the duodenojejunal junction to the right of the spine.", "duodenum"),
+        ("Gastric outlet obstruction.", "stomach"),
+    ],
+    "bmd_dexa": [
+        ("Left femoral neck T-score -1.9.", "hips"),
+        ("Z-score -0.5.", "scores"),
+        ("L3 excluded.", "lumbar_spine"),
+        ("Degenerative change.", "artifacts"),
+    ],
+    "cta_abd_runoff": [
+        ("Infrarenal aneurysm measuring 5 cm.", "aorta"),
+        ("Occluded superficial femoral artery.", "lower_extremity_arteries"),
+        ("Celiac axis stenosis.", "visceral_arteries"),
+        ("Common iliac stenosis.", "iliac_arteries"),
+        ("Simple renal cyst in the kidney.", "nonvascular"),
+    ],
+    "ct_liver": [
+        ("2 cm observation in segment 8 with washout.", "liver"),
+        ("Portal vein thrombosis.", "vessels"),
+        ("Splenomegaly.", "spleen_abdomen"),
+    ],
+    "ct_pancreas": [
+        ("Hypoenhancing mass in the uncinate process.", "pancreas"),
+        ("Tumor contact with the superior mesenteric vein.", "vessels"),
+        ("Liver metastases.", "liver_biliary"),
+    ],
+    "ct_renal": [
+        ("Bosniak 2F cyst.", "kidneys"),
+        ("Filling defect in the left ureter.", "ureters_bladder"),
+        ("Tumor thrombus in the renal vein.", "renal_vessels"),
+    ],
+    "mr_liver": [
+        ("Hepatic steatosis with fat fraction 18 percent.", "liver"),
+        ("Portal vein thrombosis.", "vessels"),
+        ("Cholelithiasis.", "biliary_gallbladder"),
+    ],
+    "mr_mrcp": [
+        ("Choledocholithiasis.", "biliary"),
+        ("Side-branch IPMN.", "pancreas"),
+        ("Gallbladder sludge.", "gallbladder"),
+    ],
+    "mr_cspine": [
+        ("At C5-C6 there is a disc osteophyte complex.", "c5_c6"),
+        ("Cord signal abnormality.", "cord"),
+        ("Reversal of the cervical lordosis.", "alignment"),
+    ],
+    "mr_tspine": [
+        ("Compression fracture of T12.", "vertebrae"),
+        ("T7-T8 disc protrusion.", "mid_levels"),
+        ("Epidural abscess.", "cord"),
+    ],
+    "mr_shoulder": [
+        ("Full-thickness supraspinatus tear.", "rotator_cuff"),
+        ("Medial dislocation of the biceps tendon.", "biceps"),
+        ("SLAP tear.", "labrum"),
+        ("Hill-Sachs lesion.", "bones_joints"),
+    ],
+    "mr_hip": [
+        ("Avascular necrosis of the femoral head.", "bones"),
+        ("Anterosuperior labral tear.", "joint"),
+        ("Gluteus medius tendon tear.", "tendons_muscles"),
+    ],
+    "mr_ankle": [
+        ("Achilles tendon rupture.", "tendons"),
+        ("Anterior talofibular ligament tear.", "ligaments"),
+        ("Osteochondral lesion of the talar dome.", "bones_joints"),
+        ("Plantar fasciitis.", "soft_tissues"),
+    ],
+    "us_renal": [
+        ("Moderate right hydronephrosis.", "right_kidney"),
+        ("The left kidney measures 11 cm.", "left_kidney"),
+        ("Postvoid residual of 200 mL.", "bladder"),
+    ],
+    "us_venous_le": [
+        ("Occlusive thrombus in the popliteal vein.", "femoral_popliteal"),
+        ("Peroneal vein thrombus.", "calf_veins"),
+        ("Superficial thrombophlebitis of the great saphenous vein.", "superficial"),
+        ("Baker cyst.", "soft_tissues"),
+    ],
+    "us_ob_first_trimester": [
+        ("Crown-rump length 1.2 cm.", "gestation"),
+        ("Corpus luteum in the left ovary.", "adnexa"),
+        ("Small amount of free fluid.", "free_fluid"),
+        ("Fibroid in the uterus.", "uterus"),
+    ],
+    "xr_extremity": [
+        ("Nondisplaced scaphoid fracture.", "bones"),
+        ("Anterior dislocation.", "joints"),
+        ("Intact plate and screws.", "hardware"),
+        ("Radiopaque foreign body.", "soft_tissues"),
+    ],
+    "xr_spine": [
+        ("Grade 1 anterolisthesis.", "alignment"),
+        ("Compression deformity of L1.", "vertebrae"),
+        ("Disc space narrowing at L5-S1.", "discs_joints"),
+        ("Posterior spinal fusion hardware.", "soft_tissues"),
+    ],
+    "mg_diagnostic": [
+        ("Heterogeneously dense breasts.", "composition"),
+        ("Spiculated mass at 2 o'clock.", "area_of_concern"),
+        ("Axillary lymph node with cortical thickening.", "skin_axilla"),
+        ("Biopsy clip in the left breast.", "other"),
+    ],
+    "generic": [("Tracer uptake in the right femur.", "other"), ("Findings are normal.", "other")],
     "xr_chest_2v": [
         ("A 5 mm nodule in the right upper lobe.", "lungs"),
         ("Small left pleural effusion.", "pleura"),

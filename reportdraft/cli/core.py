@@ -15,7 +15,7 @@ from reportdraft import drafting
 from reportdraft.backends import Backend, BackendOptions, create_backend
 from reportdraft.cli.common import backend_options, reports_errors
 from reportdraft.io import dump_json, load_case, load_draft, write_files
-from reportdraft.models import Case, Draft, Severity
+from reportdraft.models import Case, Draft, Modality, Severity
 from reportdraft.resources import data_dir
 from reportdraft.settings import Settings
 from reportdraft.templates import TemplateLibrary
@@ -56,6 +56,12 @@ def library(settings: Settings) -> TemplateLibrary:
     show_default=True,
     help="Directory for draft.json and draft.txt.",
 )
+@click.option(
+    "--strict-template",
+    is_flag=True,
+    help="Refuse (template_not_found) a study no specific template fits, instead of "
+    "drafting it on the generic template.",
+)
 @reports_errors
 def draft(
     case_file: str,
@@ -64,8 +70,13 @@ def draft(
     base_url: str | None,
     dialect: str | None,
     out_dir: Path,
+    strict_template: bool,
 ) -> None:
-    """Draft a report for CASE.json; writes draft.json (with flags) and draft.txt."""
+    """Draft a report for CASE.json; writes draft.json (with flags) and draft.txt.
+
+    A study no specific template fits is drafted on the generic template (no normal
+    defaults, a low generic_template flag) unless --strict-template is given.
+    """
     settings = Settings.from_env()
     case = load_case(case_file)
     result = drafting.draft_case(
@@ -73,6 +84,7 @@ def draft(
         make_backend(settings, backend, model, base_url, dialect),
         library=library(settings),
         concurrency=settings.draft_concurrency,
+        strict_template=strict_template,
     )
     written = write_files(
         out_dir,
@@ -121,13 +133,30 @@ def schema(what: str) -> None:
     click.echo(json.dumps(model.model_json_schema(), indent=2))
 
 
-@click.command()
+@click.group(invoke_without_command=True)
+@click.pass_context
 @reports_errors
-def templates() -> None:
+def templates(ctx: click.Context) -> None:
     """List the available templates (bundled plus REPORTDRAFT_TEMPLATES overrides)."""
+    if ctx.invoked_subcommand is not None:
+        return
     for t in library(Settings.from_env()).all():
         codes = ", ".join(c.code for c in t.procedure_codes)
-        click.echo(f"{t.id:<24} {t.modality.value:<3} v{t.version:<5} {t.title}  [{codes}]")
+        modality = t.modality.value if t.modality is not None else "any"
+        click.echo(f"{t.id:<24} {modality:<3} v{t.version:<5} {t.title}  [{codes}]")
+
+
+@templates.command("explain")
+@click.argument("case_file", metavar="CASE.json", type=click.Path(dir_okay=False))
+@reports_errors
+def templates_explain(case_file: str) -> None:
+    """Say which rule picks which template for CASE.json, or why none does."""
+    case = load_case(case_file)
+    selection = library(Settings.from_env()).explain(case.study)
+    for step in selection.steps:
+        click.echo(f"  {step}")
+    chosen = selection.template_id or "none (drafting refuses: template_not_found)"
+    click.echo(f"template: {chosen} (rule: {selection.rule})")
 
 
 @click.command()
@@ -210,6 +239,47 @@ def demo(
     click.echo(f"done: drafts, signed reports, redlines, PDF/FHIR/HL7 under {out_dir}/")
     if failed:
         click.echo(f"error [signature_invalid]: {failed} report(s) did not verify", err=True)
+        sys.exit(1)
+
+
+@templates.command("import")
+@click.argument("source", metavar="FILE.html|DIR", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--out",
+    "-o",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Directory to write the templates to (e.g. templates/site/).",
+)
+@click.option(
+    "--modality",
+    type=click.Choice([m.value for m in Modality]),
+    default=None,
+    help="Modality of the template(s), when their codes and title do not say.",
+)
+@click.option("--overwrite", is_flag=True, help="Replace templates that already exist.")
+@reports_errors
+def templates_import(source: Path, out_dir: Path, modality: str | None, overwrite: bool) -> None:
+    """Import IHE MRRT (RadReport HTML) templates; print what could not be mapped.
+
+    Exit 1 when any file could not be imported (the others are still written).
+    """
+    from reportdraft.templates.mrrt import import_path
+
+    chosen = Modality(modality) if modality else None
+    existing = library(Settings.from_env())
+    results = import_path(source, out_dir, modality=chosen, overwrite=overwrite, existing=existing)
+    for item in results:
+        if item.written is None:
+            click.echo(f"{item.source}: NOT IMPORTED: {item.error}")
+            continue
+        click.echo(f"{item.source}: wrote {item.written}")
+        for line in item.unmapped:
+            click.echo(f"  not mapped: {line}")
+    failed = sum(item.written is None for item in results)
+    click.echo(f"{len(results) - failed} imported, {failed} not imported")
+    if failed:
         sys.exit(1)
 
 

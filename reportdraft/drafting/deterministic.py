@@ -257,7 +257,8 @@ def _impression(
     positive = [st for st in spoken if urgency[st.id] or belongs_in_impression(st.text)]
     positive.sort(key=lambda st: urgency[st.id] or 4)
     if not positive:
-        return [builder.statement(template.impression_default, ["T:impression"])]
+        default = template.impression_default  # None: no normal impression to assume
+        return [builder.statement(default, ["T:impression"])] if default else []
     return [builder.statement(st.text, st.sources) for st in positive]
 
 

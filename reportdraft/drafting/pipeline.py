@@ -32,11 +32,18 @@ class DraftResult:
 
 
 def prepare(
-    case: Case, library: TemplateLibrary | None = None
+    case: Case, library: TemplateLibrary | None = None, *, strict_template: bool = False
 ) -> tuple[NormalizedDictation, Template]:
-    """Normalise the dictation and select the template (raises clear input errors)."""
+    """Normalise the dictation and select the template (raises clear input errors).
+
+    When no specific template fits, the generic one is used (no normal defaults, a low
+    ``generic_template`` flag); ``strict_template`` refuses instead, with
+    ``template_not_found``.
+    """
     dictation = normalize(case.dictation)
-    template = (library or default_library()).select(case.study)
+    template = (library or default_library()).select(
+        case.study, generic_fallback=not strict_template
+    )
     return dictation, template
 
 
@@ -48,14 +55,16 @@ def draft_case(
     prompts: PromptSet | None = None,
     now: datetime | None = None,
     concurrency: int | None = None,
+    strict_template: bool = False,
 ) -> DraftResult:
     """Draft ``case`` with ``backend`` and attach verifier flags and critical mentions.
 
     ``prompts`` is the model's prompt set (the bundled one when None); ``concurrency`` the
     number of pieces sent to the model at once (None: the backend's default; see
-    :mod:`~reportdraft.drafting.model_rewrite`).
+    :mod:`~reportdraft.drafting.model_rewrite`); ``strict_template`` refuses a study no
+    specific template fits instead of drafting it on the generic one.
     """
-    dictation, template = prepare(case, library)
+    dictation, template = prepare(case, library, strict_template=strict_template)
     draft = model_rewrite.draft(
         case,
         dictation,

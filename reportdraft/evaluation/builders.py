@@ -36,7 +36,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reportdraft.errors import ConfigurationError, ReportDraftError
 from reportdraft.evaluation.suite import EvalCase, Reference, dump_cases
-from reportdraft.models import Case, Coding, Contrast, Modality, SectionKind, StudyContext
+from reportdraft.models import (
+    Case,
+    Coding,
+    Contrast,
+    Modality,
+    SectionKind,
+    StudyContext,
+    Template,
+)
 from reportdraft.models.case import MAX_DICTATION_CHARS
 from reportdraft.resources import package_data
 from reportdraft.templates import TemplateLibrary
@@ -178,6 +186,7 @@ class _WordLists(BaseModel):
     modalities: dict[Modality, list[str]]
     contrast: dict[Contrast, list[str]]
     clinic_note_headers: list[str] = Field(default_factory=list)
+    non_imaging: list[str] = Field(default_factory=list)
 
 
 @cache
@@ -235,6 +244,13 @@ def detect_modality(text: str) -> Modality | None:
     return None
 
 
+def is_non_imaging(text: str) -> bool:
+    """True when a row's name names a non-imaging study (EMG, EEG, radiation therapy ...);
+    asked only of a row that names no modality (a "Myoview treadmill" study is imaging)."""
+    words = mtsamples_rules().non_imaging
+    return bool(words) and bool(_words_regex(words).search(text))
+
+
 def detect_contrast(text: str) -> Contrast:
     """The contrast the text names (none when it names none)."""
     for contrast, words in mtsamples_rules().contrast.items():
@@ -252,9 +268,18 @@ def _section_of(header: str) -> SectionKind:
 
 
 def build_mtsamples(
-    data: Path, *, library: TemplateLibrary, limit: int | None = None
+    data: Path,
+    *,
+    library: TemplateLibrary,
+    limit: int | None = None,
+    generic_fallback: bool = False,
 ) -> tuple[list[EvalCase], BuildReport]:
-    """MTSamples radiology transcriptions as cases with sectioned references."""
+    """MTSamples radiology transcriptions as cases with sectioned references.
+
+    A row no specific template fits is skipped (``no template (<modality>)``), unless
+    ``generic_fallback``: it is then built on the generic template, with the row's name as
+    the ordered procedure and body part (bench/template_coverage.py measures both ways).
+    """
     report = BuildReport(name="mtsamples-dev")
     cases: list[EvalCase] = []
     rules = mtsamples_rules()
@@ -271,7 +296,8 @@ def build_mtsamples(
         technique_text = " ".join(sections.get(SectionKind.TECHNIQUE, []))
         modality = detect_modality(described) or detect_modality(technique_text)
         if modality is None:
-            report.skipped["no modality"] += 1
+            reason = "not an imaging study" if is_non_imaging(described) else "no modality"
+            report.skipped[reason] += 1
             continue
         contrast = detect_contrast(f"{described} {technique_text}")
         probe = StudyContext.model_validate(
@@ -286,7 +312,7 @@ def build_mtsamples(
             )
         )
         try:
-            template = library.select(probe)
+            template = library.select(probe, generic_fallback=generic_fallback)
         except ReportDraftError:
             report.skipped[f"no template ({modality.value})"] += 1
             continue
@@ -307,12 +333,18 @@ def build_mtsamples(
             row.get("description") or "Not provided."
         )
         ident = f"mtsamples-{row['note_id']}"
+        name = " ".join(str(row.get("sample_name") or "").split())[:200] or "Unknown"
+        procedure = (
+            Coding(system="urn:reportdraft:eval", code=f"mts-{row['note_id']}", display=name)
+            if template.generic
+            else procedure_of(template)
+        )
         case = {
             "study": _study(
                 accession=f"MTS-{row['note_id']}",
-                procedure=template.procedure_codes[0],
+                procedure=procedure,
                 modality=modality,
-                body_part=template.body_parts[0],
+                body_part=name if template.generic else template.body_parts[0],
                 indication=history,
                 contrast=contrast,
                 source="MTSamples",
@@ -323,6 +355,15 @@ def build_mtsamples(
         if report.add(cases, ident, case, Reference(sections=reference), template.id, limit):
             break
     return cases, report
+
+
+def procedure_of(template: Template) -> Coding:
+    """The procedure code a built case carries: the template's first code, or, for a
+    template that lists none (selected by modality and body part), a code naming the
+    template in the project's own system, which never claims a real code."""
+    if template.procedure_codes:
+        return template.procedure_codes[0]
+    return Coding(system="urn:reportdraft:template", code=template.id, display=template.title)
 
 
 def build_examples(

@@ -53,7 +53,12 @@ from reportdraft.models.report import (
     Transition,
     VersionRef,
 )
-from reportdraft.models.template import FindingsSubsection, Template
+from reportdraft.models.template import (
+    FindingsSubsection,
+    ProcedureMap,
+    ProcedureMapEntry,
+    Template,
+)
 
 __all__ = [
     "ALERTING",
@@ -93,6 +98,8 @@ __all__ = [
     "PersonName",
     "Physician",
     "Priority",
+    "ProcedureMap",
+    "ProcedureMapEntry",
     "Radiologist",
     "RadiologistRole",
     "Recipient",

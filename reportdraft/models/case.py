@@ -24,7 +24,13 @@ ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class Modality(StrEnum):
-    """Imaging modality (DICOM-style abbreviations; plain radiography is ``XR``)."""
+    """Imaging modality (DICOM-style abbreviations; plain radiography is ``XR``).
+
+    ``NM`` nuclear medicine, ``PT`` PET, ``RF`` fluoroscopy, ``XA`` angiography and
+    interventional, ``BMD`` bone densitometry (DEXA). Feeds that send DICOM's ``DX``/``CR``
+    (digital / computed radiography) or ``DEXA``/``DXA`` are read as ``XR`` and ``BMD``
+    (:data:`MODALITY_ALIASES`), so one procedure is one modality whatever the feed.
+    """
 
     XR = "XR"
     CT = "CT"
@@ -35,6 +41,18 @@ class Modality(StrEnum):
     PT = "PT"
     RF = "RF"
     XA = "XA"
+    BMD = "BMD"
+
+
+MODALITY_ALIASES = {"DX": "XR", "CR": "XR", "DEXA": "BMD", "DXA": "BMD"}
+"""Spellings of a modality that feeds send, folded to the one :class:`Modality` value."""
+
+
+def _fold_modality(value: object) -> object:
+    """``DX``/``CR`` → ``XR``, ``DEXA``/``DXA`` → ``BMD``; anything else is left to the enum."""
+    if isinstance(value, str):
+        return MODALITY_ALIASES.get(value.strip().upper(), value)
+    return value
 
 
 class Priority(StrEnum):
@@ -99,6 +117,8 @@ class ComparisonStudy(Strict):
     description: ShortText | None = None
     report_text: Annotated[str, Field(max_length=MAX_DICTATION_CHARS)] | None = None
 
+    _modality = field_validator("modality", mode="before")(_fold_modality)
+
 
 ACCESSION = r"^[A-Za-z0-9\-_.]{1,32}$"
 REGION = r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$"
@@ -128,6 +148,8 @@ class StudyContext(Strict):
     dose: Dose | None = None
     study_instance_uid: Annotated[str, Field(pattern=r"^[0-9.]{1,64}$")] | None = None
     service_request_id: Annotated[str, Field(max_length=64)] | None = None
+
+    _modality = field_validator("modality", mode="before")(_fold_modality)
 
     @field_validator("acquisition_time")
     @classmethod

@@ -67,6 +67,8 @@ class FlagKind(StrEnum):
     """Invisible bidi or zero-width characters were removed from the dictation (low)."""
     DUPLICATE_ACCESSION = "duplicate_accession"
     """Another report has the same accession at the same facility (a re-read, or a mix-up)."""
+    GENERIC_TEMPLATE = "generic_template"
+    """No specific template fits the study: drafted on the generic one, no normal defaults."""
 
 
 class Flag(Strict):

@@ -23,7 +23,7 @@ class FindingsSubsection(Strict):
 
     key: Slug
     title: Annotated[str, Field(min_length=1, max_length=80)]
-    default: Annotated[str, Field(min_length=1, max_length=500)]
+    default: Annotated[str, Field(min_length=1, max_length=500)] | None = None
     terms: list[Annotated[str, Field(min_length=2, max_length=60)]] = Field(min_length=1)
 
 
@@ -33,21 +33,54 @@ class Template(Strict):
     ``technique`` may use the placeholders ``{contrast}``, ``{views}``, ``{dose}``,
     ``{laterality}`` and ``{body_part}``, filled from the case; any other placeholder is
     rejected when the template is loaded.
+
+    A specific template names its ``modality`` and at least one ``body_parts`` synonym
+    (selection by modality and body part needs them); ``procedure_codes`` may be empty
+    where no code can be confirmed, and the template is then selected by modality and body
+    part only. A ``generic`` template (``templates/generic.yaml``) is the fallback when no
+    specific template fits: it has no modality, body parts or codes and no normal default
+    at all (checked by ``reportdraft.templates.check_template``), so what it drafts is only
+    what was dictated.
     """
 
     id: Slug
     version: Annotated[str, Field(pattern=r"^\d+(\.\d+)*$")]
     title: Annotated[str, Field(min_length=1, max_length=120)]
-    modality: Modality
-    body_parts: list[Annotated[str, Field(min_length=1, max_length=60)]] = Field(min_length=1)
-    procedure_codes: list[Coding] = Field(min_length=1)
+    generic: bool = False
+    modality: Modality | None = None
+    body_parts: list[Annotated[str, Field(min_length=1, max_length=60)]] = Field(
+        default_factory=list
+    )
+    procedure_codes: list[Coding] = Field(default_factory=list)
     contrast: Annotated[str, Field(pattern=r"^(none|with|without_and_with|any)$")] = "any"
     technique: Annotated[str, Field(min_length=1, max_length=1000)]
     comparison_default: Annotated[str, Field(min_length=1, max_length=200)] = "None."
     findings: list[FindingsSubsection] = Field(min_length=1)
     impression_guidance: Annotated[str, Field(min_length=1, max_length=1000)]
-    impression_default: Annotated[str, Field(min_length=1, max_length=300)]
+    impression_default: Annotated[str, Field(min_length=1, max_length=300)] | None = None
 
     def subsection(self, key: str) -> FindingsSubsection | None:
         """The findings subsection ``key``, or None."""
         return next((s for s in self.findings if s.key == key), None)
+
+
+class ProcedureMapEntry(Strict):
+    """One site procedure code (CPT, a local RIS code ...) and the template it drafts on."""
+
+    system: Annotated[str, Field(min_length=1, max_length=200)]
+    code: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9.\-_:]+$")]
+    template: Slug
+    display: Annotated[str, Field(max_length=200)] | None = None
+
+
+class ProcedureMap(Strict):
+    """A site's procedure mapping file (``procedure_map.yaml`` in a template directory).
+
+    Why data: a group's RIS codes are its own and change without a release; the mapping is
+    checked on load (every template it names must exist, no code mapped twice), and a
+    mapped code wins over the codes templates list themselves, because the site knows what
+    its codes mean.
+    """
+
+    version: int = 1
+    mappings: list[ProcedureMapEntry] = Field(default_factory=list)

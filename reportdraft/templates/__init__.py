@@ -6,6 +6,7 @@ of the repository (``reportdraft/_bundled/templates`` in a wheel), found through
 
     library = default_library()                 # or TemplateLibrary.load(dir, site_dir)
     template = library.select(study)            # by procedure code, else modality + body part
+    library.explain(study)                      # which rule picked which template, or why none
     text = render_technique(template, study)    # the technique paragraph, placeholders filled
     key = route_sentence(template, sentence)    # the findings subsection a sentence goes to
 
@@ -21,13 +22,14 @@ The modules behind it, one concern each:
   feed's spelling of the code system.
 """
 
-from reportdraft.templates.library import TemplateLibrary, default_library
+from reportdraft.templates.library import Selection, TemplateLibrary, default_library
 from reportdraft.templates.routing import catch_all_key, route_sentence
 from reportdraft.templates.technique import PLACEHOLDERS, render_technique, technique_values
 from reportdraft.templates.validation import check_template
 
 __all__ = [
     "PLACEHOLDERS",
+    "Selection",
     "TemplateLibrary",
     "catch_all_key",
     "check_template",

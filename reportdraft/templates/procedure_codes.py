@@ -11,6 +11,7 @@ from __future__ import annotations
 
 LOINC = "http://loinc.org"
 RADLEX = "http://www.radlex.org"
+CPT = "http://www.ama-assn.org/go/cpt"
 
 _SYSTEM_ALIASES = {
     "http://loinc.org": LOINC,
@@ -21,10 +22,16 @@ _SYSTEM_ALIASES = {
     "http://radlex.org": RADLEX,
     "radlex": RADLEX,
     "rpid": RADLEX,
+    "http://www.ama-assn.org/go/cpt": CPT,
+    "cpt": CPT,
+    "cpt4": CPT,
+    "cpt-4": CPT,
+    "c4": CPT,  # HL7 v2 coding-system name for CPT-4
+    "urn:oid:2.16.840.1.113883.6.12": CPT,
 }
 """Spellings of the same code system seen in RIS and HL7 feeds, folded so a code matches."""
 
-_SYSTEM_NAMES = {LOINC: "LOINC", RADLEX: "RadLex"}
+_SYSTEM_NAMES = {LOINC: "LOINC", RADLEX: "RadLex", CPT: "CPT"}
 
 
 def code_key(system: str, code: str) -> tuple[str, str]:

@@ -13,7 +13,7 @@ import string
 
 from reportdraft.models import Contrast, Dose, StudyContext, Template
 
-PLACEHOLDERS = frozenset({"contrast", "views", "dose", "laterality", "body_part"})
+PLACEHOLDERS = frozenset({"contrast", "views", "dose", "laterality", "body_part", "procedure"})
 """The placeholders a template's ``technique`` may use; see :func:`technique_values`."""
 
 _CONTRAST_TEXT = {
@@ -39,6 +39,9 @@ def technique_values(study: StudyContext) -> dict[str, str]:
       ``"...contrast.{dose}"``.
     - ``laterality``: ``"right"``, ``"left"``, ``"bilateral"`` or ``""``.
     - ``body_part``: the study's body part, lower-cased (``"CHEST"`` → ``"chest"``).
+    - ``procedure``: the ordered procedure's name as the order gives it
+      (``study.procedure.display``, unchanged): what the generic template's technique says,
+      since it knows nothing else about the study.
 
     Values are lower-case; :func:`render_technique` capitalises one that starts a sentence.
     """
@@ -48,6 +51,7 @@ def technique_values(study: StudyContext) -> dict[str, str]:
         "dose": _dose_text(study.dose),
         "laterality": study.laterality.value if study.laterality is not None else "",
         "body_part": " ".join(study.body_part.lower().split()),
+        "procedure": " ".join(study.procedure.display.split()),
     }
 
 

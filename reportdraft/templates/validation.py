@@ -18,7 +18,7 @@ import yaml
 from pydantic import ValidationError
 
 from reportdraft.errors import TemplateError
-from reportdraft.models import Template
+from reportdraft.models import ProcedureMap, Template
 from reportdraft.templates.procedure_codes import code_key
 from reportdraft.templates.routing import norm_term
 from reportdraft.templates.technique import technique_problems
@@ -34,9 +34,13 @@ def check_template(template: Template) -> list[str]:
     - no other text field contains a ``{placeholder}`` (it would be printed verbatim);
     - subsection keys are unique, terms are lower-case and each term routes to exactly one
       subsection (a term in two subsections would make routing depend on file order);
-    - procedure codes are not repeated within the template.
+    - procedure codes are not repeated within the template;
+    - a specific template names a modality and at least one body part (selection needs
+      them); a ``generic`` one names neither, lists no codes and has no normal default at
+      all — the fallback must never assert a normal finding nobody dictated.
     """
     problems = technique_problems(template.technique)
+    problems += _kind_problems(template)
     texts = {
         "comparison_default": template.comparison_default,
         "impression_default": template.impression_default,
@@ -45,7 +49,7 @@ def check_template(template: Template) -> list[str]:
     for index, sub in enumerate(template.findings):
         texts[f"findings.{index}.default"] = sub.default
     for field, text in texts.items():
-        found = _TEXT_PLACEHOLDER.search(text)
+        found = _TEXT_PLACEHOLDER.search(text or "")
         if found:
             problems.append(f"{field}: placeholder {found.group()} is only filled in technique")
 
@@ -76,17 +80,36 @@ def check_template(template: Template) -> list[str]:
     return problems
 
 
+def _kind_problems(template: Template) -> list[str]:
+    if not template.generic:
+        problems = []
+        if template.modality is None:
+            problems.append("modality: required (only a generic template has none)")
+        if not template.body_parts:
+            problems.append("body_parts: at least one is required for a specific template")
+        return problems
+    problems = [
+        f"{field}: a generic template has none"
+        for field, value in (
+            ("modality", template.modality),
+            ("body_parts", template.body_parts),
+            ("procedure_codes", template.procedure_codes),
+            ("impression_default", template.impression_default),
+        )
+        if value
+    ]
+    problems += [
+        f"findings.{index}.default: a generic template has no normal defaults"
+        for index, sub in enumerate(template.findings)
+        if sub.default is not None
+    ]
+    return problems
+
+
 def read_template(path: Path) -> Template:
     """Parse and validate one template file; every failure is a :class:`TemplateError`
     naming ``path``."""
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TemplateError(f"{path}: cannot read template: {exc}") from None
-    except yaml.YAMLError as exc:
-        raise TemplateError(f"{path}: invalid YAML: {_one_line(str(exc))}") from None
-    if not isinstance(data, dict):
-        raise TemplateError(f"{path}: a template must be a YAML mapping, got {type(data).__name__}")
+    data = _read_mapping(path, "template")
     try:
         template = Template.model_validate(data)
     except ValidationError as exc:
@@ -95,6 +118,39 @@ def read_template(path: Path) -> Template:
     if problems:
         raise TemplateError(f"{path}: " + "; ".join(problems))
     return template
+
+
+def read_procedure_map(path: Path) -> ProcedureMap:
+    """Parse and validate a site's procedure mapping file (the library checks that the
+    templates it names exist); a code mapped twice in one file is an error, since which
+    one is meant cannot be guessed."""
+    data = _read_mapping(path, "procedure map")
+    try:
+        mapping = ProcedureMap.model_validate(data)
+    except ValidationError as exc:
+        raise TemplateError(f"{path}: {_describe(exc)}") from None
+    seen: dict[tuple[str, str], int] = {}
+    for index, item in enumerate(mapping.mappings):
+        key = code_key(item.system, item.code)
+        if key in seen:
+            raise TemplateError(
+                f"{path}: mappings.{index}: code {item.code} is already mapped "
+                f"(mappings.{seen[key]})"
+            )
+        seen[key] = index
+    return mapping
+
+
+def _read_mapping(path: Path, what: str) -> dict[str, Any]:
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TemplateError(f"{path}: cannot read {what}: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise TemplateError(f"{path}: invalid YAML: {_one_line(str(exc))}") from None
+    if not isinstance(data, dict):
+        raise TemplateError(f"{path}: a {what} must be a YAML mapping, got {type(data).__name__}")
+    return data
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):

@@ -172,10 +172,25 @@ def check_ai_findings(ctx: Context) -> None:
 
 
 def check_template(ctx: Context) -> None:
-    """A template subsection with no statement at all (low: the structure is incomplete)."""
+    """A template subsection with no statement at all (low: the structure is incomplete);
+    a draft on the generic template (low: no specific template fits the study, so nothing
+    unmentioned is described as normal — the radiologist must say what was examined).
+
+    A subsection without a normal default is meant to be absent when nobody spoke about
+    it, so its absence is not an omission.
+    """
+    if ctx.template.generic:
+        ctx.raise_flag(
+            FlagKind.GENERIC_TEMPLATE,
+            LOW,
+            f"no specific template fits this study ({ctx.case.study.modality.value} "
+            f"{ctx.case.study.body_part!r}, {ctx.case.study.procedure.display!r}): drafted on "
+            f"the generic template '{ctx.template.id}', with no normal defaults; only what "
+            "was dictated is in the draft",
+        )
     present = {st.subsection for st in ctx.draft.section(SectionKind.FINDINGS)}
     for sub in ctx.template.findings:
-        if sub.key not in present:
+        if sub.key not in present and sub.default is not None:
             ctx.raise_flag(
                 FlagKind.OMISSION,
                 LOW,

@@ -113,7 +113,7 @@ def case_facts(case: Case, dictated: Sequence[DictationSentence], template: Temp
     """Positive facts of the Findings/Impression sentences in ``dictated`` and of the
     confirmed AI findings, each placed with the subsection its text routes to as fallback."""
     fallback = {
-        sub.key: hierarchy().places_in(f"{sub.title}. {sub.default}")
+        sub.key: hierarchy().places_in(f"{sub.title}. {sub.default or ''}")
         for sub in template.findings
         if sub.key != catch_all_key(template)  # "other" says nothing about a place
     }
@@ -346,6 +346,8 @@ def parse_default(text: str, levels: frozenset[str] = frozenset()) -> list[_Sent
 
 def plan_default(sub: FindingsSubsection, facts: Sequence[Fact]) -> Plan:
     """What stays of ``sub``'s default given the case's positive ``facts``."""
+    if sub.default is None:  # no normal text (generic template): nothing to keep or drop
+        return Plan(sub.key, None)
     parsed = parse_default(sub.default, _title_levels(sub))
     drops: list[Drop] = []
     for sentence in parsed:
@@ -428,7 +430,7 @@ def dropped_flags(sub: FindingsSubsection, plan: Plan, statement_id: str | None)
                 )[:500],
                 statement_id=statement_id,
                 sources=[f"T:{sub.key}", drop.fact.source],
-                evidence=[quote(f"T:{sub.key}", sub.default)[:500]],
+                evidence=[quote(f"T:{sub.key}", sub.default or "")[:500]],
             )
         )
     return flags

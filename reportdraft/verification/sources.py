@@ -101,16 +101,18 @@ def source_texts(case: Case, dictation: NormalizedDictation, template: Template)
 
     ``D<n>``: the dictated sentence; ``A<n>``: the AI finding rendered as text (every AI
     finding, rejected ones included, so that a citation of one can be shown and flagged);
-    ``T:<subsection>``: the subsection's normal default; ``T:technique``: the rendered
-    technique; ``T:impression`` / ``T:comparison``: the template defaults; ``C:<field>``:
+    ``T:<subsection>``: the subsection's normal default (no id where it has none);
+    ``T:technique``: the rendered technique; ``T:impression`` / ``T:comparison``: the
+    template defaults; ``C:<field>``:
     case context (``C:indication``, ``C:clinical_history``, ``C:comparisons``,
     ``C:procedure``, ``C:laterality``, ...).
     """
     texts = {s.id: s.text for s in dictation.sentences}
     texts.update({f.id: render_ai_finding(f) for f in case.ai_findings})
-    texts.update({f"T:{sub.key}": sub.default for sub in template.findings})
+    texts.update({f"T:{s.key}": s.default for s in template.findings if s.default is not None})
     texts["T:technique"] = render_technique(template, case.study)
-    texts["T:impression"] = template.impression_default
+    if template.impression_default is not None:
+        texts["T:impression"] = template.impression_default
     texts["T:comparison"] = template.comparison_default
     texts.update(_context(case))
     return texts

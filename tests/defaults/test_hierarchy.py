@@ -129,7 +129,7 @@ def test_every_default_of_every_template_is_understood() -> None:
     for template in default_library().all():
         for sub in template.findings:
             assert plan_default(sub, []).text == sub.default
-            for sentence in parse_default(sub.default):
+            for sentence in parse_default(sub.default or ""):
                 if "no other" in sentence.text.lower() or not denial.search(sentence.text):
                     continue
                 if not any(u.claims for u in sentence.all_units()):

@@ -242,7 +242,7 @@ def _unsupported(sample: Sample, rules: InjectionRules) -> Iterator[Injection]:
             sample.dictation.raw,
             *(st.text for st in sample.draft.statements()),
             *(f"{f.description} {f.location} {f.finding_type}" for f in sample.case.ai_findings),
-            *(sub.default for sub in sample.template.findings),
+            *(sub.default or "" for sub in sample.template.findings),
         ]
     ).lower()
     anchors = sample.draft.section(SectionKind.FINDINGS)
