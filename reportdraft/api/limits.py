@@ -158,6 +158,7 @@ class RateLimiter:
         self._source = source
         self._clock = clock
         self._local: dict[str, tuple[int, float]] = {}
+        self._leasing: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def take(self, key: str) -> float:
@@ -165,19 +166,34 @@ class RateLimiter:
         if self.rate <= 0:
             return 0.0
         now = self._clock()
+        if self._spend(key, now):
+            return 0.0
+        # One lease per key at a time in this process: the threads that queue behind it
+        # spend what it brought instead of each taking a batch from the shared bucket.
+        with self._lease_lock(key):
+            if self._spend(key, now):
+                return 0.0
+            with self._lock:
+                stale, _ = self._local.pop(key, (0, 0.0))
+            lease = self._source(key, want=self.batch, give_back=stale, now=now)
+            if lease.granted == 0:
+                return lease.wait_s
+            with self._lock:
+                self._local[key] = (lease.granted - 1, now + self.hold_s)
+            return 0.0
+
+    def _spend(self, key: str, now: float) -> bool:
+        """Spend one leased token of ``key`` if a fresh one is left here."""
         with self._lock:
-            left, until = self._local.pop(key, (0, 0.0))
+            left, until = self._local.get(key, (0, 0.0))
             if left > 0 and now < until:
                 self._local[key] = (left - 1, until)
-                return 0.0
-        # Out of leased tokens, or they are stale: hand the rest back and lease a batch.
-        lease = self._source(key, want=self.batch, give_back=left, now=now)
-        if lease.granted == 0:
-            return lease.wait_s
+                return True
+            return False
+
+    def _lease_lock(self, key: str) -> threading.Lock:
         with self._lock:
-            more, _ = self._local.get(key, (0, 0.0))  # another thread may have leased too
-            self._local[key] = (more + lease.granted - 1, now + self.hold_s)
-        return 0.0
+            return self._leasing.setdefault(key, threading.Lock())
 
     @staticmethod
     def retry_after(wait_s: float) -> str:

@@ -224,15 +224,13 @@ def list_reports(
 @router.get("/reports/{report_id}", response_model=ReportOut, summary="Get a report")
 def get_report(
     request: Request,
-    response: Response,
     report_id: str,
     principal: Annotated[Principal, Depends(require(*READERS))],
-) -> ReportOut:
+) -> Response:
     """The report with its draft (sources, flags, critical mentions) and current version."""
-    state = app_state(request)
-    with state.db.read() as session:
-        stored = service.load_report(session, principal, path_id(report_id))
-    return _out(stored, response)
+    body, etag = service.report_body(app_state(request), principal, path_id(report_id))
+    # Already serialised from a validated ReportOut (service.report_body): returned as is.
+    return Response(body, media_type="application/json", headers={"ETag": etag})
 
 
 @router.patch("/reports/{report_id}", response_model=ReportOut, summary="Edit the draft")
