@@ -55,10 +55,9 @@ def lease(
     if want < 1 or rate <= 0 or burst < 1:
         raise ValueError("lease needs want >= 1, rate > 0 and burst >= 1")
     dialect_insert = postgresql.insert if db.dialect == "postgresql" else sqlite.insert
-    table = RateBucketRow.__table__
     with db.write() as session:
         session.execute(
-            dialect_insert(table)
+            dialect_insert(RateBucketRow)
             .values(key=key, tokens=float(burst), at_s=now)
             .on_conflict_do_nothing(index_elements=["key"])
         )
