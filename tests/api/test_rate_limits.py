@@ -100,6 +100,32 @@ def test_limiter_answers_the_wait_when_the_shared_bucket_is_empty() -> None:
     assert [limiter.take("k") for _ in range(3)] == [0.0, 0.0, 1.5]
 
 
+def test_threads_of_one_process_share_a_lease_instead_of_each_taking_one() -> None:
+    source = ScriptedSource(tokens=40)
+    limiter = RateLimiter(rate=40, burst=40, source=source, clock=lambda: 5.0)
+    assert limiter.batch == 10
+    waits: list[float] = []
+    lock = threading.Lock()
+    gate = threading.Barrier(8)
+
+    def client() -> None:
+        gate.wait()
+        for _ in range(5):
+            wait = limiter.take("k")
+            with lock:
+                waits.append(wait)
+
+    threads = [threading.Thread(target=client) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # 40 requests, 40 tokens: all admitted, in exactly four leases of ten.
+    assert waits == [0.0] * 40
+    assert source.calls == [(10, 0)] * 4
+    assert limiter.take("k") == 1.5
+
+
 def test_rate_zero_takes_nothing() -> None:
     source = ScriptedSource(tokens=0)
     limiter = RateLimiter(rate=0, burst=1, source=source)
