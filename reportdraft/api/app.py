@@ -83,13 +83,16 @@ def create_app(
         )
     if keks is None:
         log.warning("no key-encryption key configured: radiologist keys cannot be created or used")
+    # Leases come from a pool of their own: a read request takes its token while holding
+    # a connection of the main pool for its whole transaction (auth.read_session).
+    lease_db = db.sibling(pool_size=2)
     state = AppState(
         settings=settings,
         db=db,
         limiter=RateLimiter(
             rate=rate_per_s,
             burst=rate_burst,
-            source=partial(rate_limits.lease, db, rate=rate_per_s, burst=rate_burst),
+            source=partial(rate_limits.lease, lease_db, rate=rate_per_s, burst=rate_burst),
         ),
         keks=keks,
         legacy_trust=load_trusted_keys(*settings.trusted_keys),
@@ -121,6 +124,8 @@ def create_app(
                 pool.stop()
             if dispatcher is not None:
                 dispatcher.stop()
+            if lease_db is not db:
+                lease_db.dispose()
             if database is None:
                 db.dispose()
 

@@ -26,10 +26,12 @@ A key is looked up by its SHA-256; the key itself never reaches a log.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
 
 from reportdraft.api.error_bodies import ApiError
 from reportdraft.api.limits import RateLimiter
@@ -97,19 +99,41 @@ def _bearer(request: Request) -> str:
     return token.strip()
 
 
-def authenticate(request: Request) -> Principal:
-    """Resolve the bearer key to a principal and apply its rate limit."""
+def read_session(request: Request) -> Iterator[Session]:
+    """A read transaction for the whole request (a FastAPI dependency).
+
+    A read endpoint that authenticates with :func:`require_reading` and reads through this
+    session makes one database transaction per request instead of two.
+    """
+    with app_state(request).db.read() as session:
+        yield session
+
+
+def _lookup(session: Session, token: str) -> tuple[principals.ApiKey, Radiologist | None]:
+    key = principals.authenticate(session, token)
+    if key is None:
+        raise ApiError(401, "invalid API key", headers={"WWW-Authenticate": "Bearer"})
+    profile = (
+        principals.get_radiologist(session, key.radiologist_id)
+        if key.radiologist_id is not None
+        else None
+    )
+    return key, profile
+
+
+def authenticate(request: Request, session: Session | None = None) -> Principal:
+    """Resolve the bearer key to a principal and apply its rate limit.
+
+    ``session`` is the request's read transaction when the endpoint has one
+    (:func:`read_session`); otherwise the lookup runs in a transaction of its own.
+    """
     state = app_state(request)
     token = _bearer(request)
-    with state.db.read() as session:
-        key = principals.authenticate(session, token)
-        if key is None:
-            raise ApiError(401, "invalid API key", headers={"WWW-Authenticate": "Bearer"})
-        profile = (
-            principals.get_radiologist(session, key.radiologist_id)
-            if key.radiologist_id is not None
-            else None
-        )
+    if session is None:
+        with state.db.read() as own:
+            key, profile = _lookup(own, token)
+    else:
+        key, profile = _lookup(session, token)
     wait = state.limiter.take(key.id)
     if wait > 0:
         raise ApiError(
@@ -123,6 +147,25 @@ def authenticate(request: Request) -> Principal:
     return principal
 
 
+def _admit(principal: Principal, allowed: frozenset[Role]) -> Principal:
+    """``principal`` if its role is ``allowed`` and its key has a facility scope."""
+    if principal.role not in allowed:
+        raise ApiError(
+            403,
+            f"role {principal.role.value} may not do this "
+            f"(allowed: {', '.join(sorted(r.value for r in allowed))})",
+        )
+    if not principal.scope.assigned:
+        raise ApiError(
+            403,
+            f"API key {principal.key_id} has no facility scope yet: an admin must assign "
+            "its facilities (PATCH /v1/admin/api-keys/{id} or 'reportdraft apikey scope') "
+            "or mark it all-facilities",
+            code="key_not_scoped",
+        )
+    return principal
+
+
 def require(*roles: Role) -> Callable[[Request], Principal]:
     """A dependency admitting only ``roles`` (401 without a valid key, 403 otherwise).
 
@@ -132,21 +175,18 @@ def require(*roles: Role) -> Callable[[Request], Principal]:
     allowed = frozenset(roles)
 
     def dependency(request: Request) -> Principal:
-        principal = authenticate(request)
-        if principal.role not in allowed:
-            raise ApiError(
-                403,
-                f"role {principal.role.value} may not do this "
-                f"(allowed: {', '.join(sorted(r.value for r in allowed))})",
-            )
-        if not principal.scope.assigned:
-            raise ApiError(
-                403,
-                f"API key {principal.key_id} has no facility scope yet: an admin must assign "
-                "its facilities (PATCH /v1/admin/api-keys/{id} or 'reportdraft apikey scope') "
-                "or mark it all-facilities",
-                code="key_not_scoped",
-            )
-        return principal
+        return _admit(authenticate(request), allowed)
+
+    return dependency
+
+
+def require_reading(*roles: Role) -> Callable[[Request, Session], Principal]:
+    """:func:`require`, authenticating in the request's :func:`read_session` transaction."""
+    allowed = frozenset(roles)
+
+    def dependency(
+        request: Request, session: Annotated[Session, Depends(read_session)]
+    ) -> Principal:
+        return _admit(authenticate(request, session), allowed)
 
     return dependency

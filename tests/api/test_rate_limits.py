@@ -12,10 +12,12 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from reportdraft.api.limits import RateLimiter
 from reportdraft.store import Database, rate_limits, upgrade
@@ -252,3 +254,23 @@ def test_serve_with_two_workers_shares_one_budget(kind: str, tmp_path: Path) -> 
         db.dispose()
         if schema is not None:
             schema.drop()
+
+
+def test_a_lease_needs_no_connection_of_the_main_pool(tmp_path: Path) -> None:
+    """A read holds a connection for its whole transaction while it takes its token.
+
+    Were leases drawn from the same pool, requests holding every connection would wait for
+    a lease that waits for a connection (until the pool times out). Here every connection
+    of the main pool is held, as by such requests, and a lease still goes through.
+    """
+    db = Database(f"sqlite:///{tmp_path / 'pool.db'}", pool_size=1)  # 1 + 2 overflow
+    upgrade(db)
+    client, _ = make_api(db, rate_per_s=10, rate_burst=10, start_workers=False)
+    limiter = client.app.state.rd.limiter  # type: ignore[attr-defined]
+    try:
+        with ExitStack() as held:
+            for _ in range(3):
+                held.enter_context(db.read()).execute(text("SELECT 1"))
+            assert limiter.take("key-x") == 0.0
+    finally:
+        db.dispose()
