@@ -36,18 +36,10 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, NamedTuple
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
-from sqlalchemy.orm import Session
 
 from reportdraft import attest
 from reportdraft.api import service
-from reportdraft.api.auth import (
-    READERS,
-    Principal,
-    app_state,
-    read_session,
-    require,
-    require_reading,
-)
+from reportdraft.api.auth import READERS, Principal, app_state, authorize, require
 from reportdraft.api.error_bodies import ApiError
 from reportdraft.api.schemas import (
     CASE_EXAMPLE,
@@ -230,16 +222,13 @@ def list_reports(
 
 
 @router.get("/reports/{report_id}", response_model=ReportOut, summary="Get a report")
-def get_report(
-    request: Request,
-    report_id: str,
-    principal: Annotated[Principal, Depends(require_reading(*READERS))],
-    session: Annotated[Session, Depends(read_session)],
-) -> Response:
+def get_report(request: Request, report_id: str) -> Response:
     """The report with its draft (sources, flags, critical mentions) and current version."""
-    # One transaction for the key and the report (read_session is shared by both).
     state = app_state(request)
-    body, etag = service.report_body(state, session, principal, path_id(report_id))
+    # The key and the report in one read transaction (every role may read: READERS).
+    with state.db.read() as session:
+        principal = authorize(request, session, *READERS)
+        body, etag = service.report_body(state, session, principal, path_id(report_id))
     # Already serialised from a validated ReportOut (service.report_body): returned as is.
     return Response(body, media_type="application/json", headers={"ETag": etag})
 

@@ -44,7 +44,8 @@ def test_a_read_after_another_processs_write_is_current(kind: str, tmp_path: Pat
             assert first.status_code == again.status_code == 200
             assert first.content == again.content
             assert first.headers["ETag"] == again.headers["ETag"]
-            assert reader.app.state.rd.reads.get(rid, int(first.headers["ETag"].strip('"')))
+            cache = reader.app.state.rd.reads  # type: ignore[attr-defined]
+            assert cache.get(rid, int(first.headers["ETag"].strip('"'))) == first.content
 
             changed = writer.post(
                 f"/v1/reports/{rid}/decisions",
