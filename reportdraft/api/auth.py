@@ -175,7 +175,8 @@ def authorize(request: Request, session: Session, *roles: Role) -> Principal:
     For a read endpoint that looks the key up and reads in one transaction: one
     round of BEGIN/queries/ROLLBACK per request instead of two. (A FastAPI dependency
     with ``yield`` could share the session too, but it costs two more thread-pool hops
-    per request and holds the connection until its exit has run; it measured slower,
+    per request and holds the connection until its exit has run; in one noisy run it was
+    much slower with one worker at 32 clients and about even with two,
     ``bench/results/api_load_yield_dependency.json``.)
     """
     return _admit(authenticate(request, session), frozenset(roles))
