@@ -174,7 +174,17 @@ def run_wrk(
 ) -> dict[str, Any]:
     """One wrk run; its figures plus the client's and the server's CPU seconds."""
     threads = max(1, min(2, clients))
-    cmd = ["wrk", "-t", str(threads), "-c", str(clients), "-d", f"{max(1, round(seconds))}s", "--timeout", "30s"]
+    cmd = [
+        "wrk",
+        "-t",
+        str(threads),
+        "-c",
+        str(clients),
+        "-d",
+        f"{max(1, round(seconds))}s",
+        "--timeout",
+        "30s",
+    ]
     cmd += ["-s", str(script), base, "--", method, path, token or "-", str(body or "-")]
     client_before, server_before = children_cpu_s(), tree_cpu_s(server_pid)
     started = time.perf_counter()
