@@ -12,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -30,7 +31,7 @@ from reportdraft.api.webhooks import Dispatcher
 from reportdraft.api.worker import BackendFactory, Drafter, WorkerPool
 from reportdraft.attest import load_trusted_keys
 from reportdraft.settings import Settings
-from reportdraft.store import Database, upgrade
+from reportdraft.store import Database, rate_limits, upgrade
 from reportdraft.store.signing_keys import kek_ring
 
 log = logging.getLogger("reportdraft.api")
@@ -64,9 +65,11 @@ def create_app(
     key of the one service key that signed earlier reports (read here, so a bad path stops
     the start; the service never signs with them).
     ``database`` reuses an open :class:`Database` (tests); ``backend_factory`` replaces
-    the backend built from ``settings`` (tests of failure paths); ``rate_per_s`` 0
-    disables rate limiting. ``resolver`` resolves webhook host names (the system
-    resolver; tests map names to addresses without sending DNS queries).
+    the backend built from ``settings`` (tests of failure paths); ``rate_per_s`` and
+    ``rate_burst`` are each API key's budget, shared through the database by every process
+    serving it (``api.limits``), and ``rate_per_s`` 0 disables rate limiting. ``resolver``
+    resolves webhook host names (the system resolver; tests map names to addresses without
+    sending DNS queries).
     """
     Allowlist.parse(settings.webhook_allow)  # a malformed allowlist stops start-up here
     if settings.critical_dir is not None:  # so does a bad site critical-findings file
@@ -80,10 +83,17 @@ def create_app(
         )
     if keks is None:
         log.warning("no key-encryption key configured: radiologist keys cannot be created or used")
+    # Leases come from a pool of their own: a report read takes its token while holding
+    # a connection of the main pool for its transaction (auth.authorize).
+    lease_db = db.sibling(pool_size=2)
     state = AppState(
         settings=settings,
         db=db,
-        limiter=RateLimiter(rate=rate_per_s, burst=rate_burst),
+        limiter=RateLimiter(
+            rate=rate_per_s,
+            burst=rate_burst,
+            source=partial(rate_limits.lease, lease_db, rate=rate_per_s, burst=rate_burst),
+        ),
         keks=keks,
         legacy_trust=load_trusted_keys(*settings.trusted_keys),
         clock=clock,
@@ -114,6 +124,8 @@ def create_app(
                 pool.stop()
             if dispatcher is not None:
                 dispatcher.stop()
+            if lease_db is not db:
+                lease_db.dispose()
             if database is None:
                 db.dispose()
 

@@ -3,9 +3,18 @@
 The size limit is checked before the application reads the body: a declared
 ``Content-Length`` over the limit is refused at once, and a streamed (chunked) body is
 buffered up to the limit and refused when it passes it; either way a 413
-``payload_too_large`` with the usual JSON error body. Rate limits are per API key, in
-process (each service process limits its own share; put a shared limiter in the load
-balancer for a global one), and answer 429 ``rate_limited`` with ``Retry-After``.
+``payload_too_large`` with the usual JSON error body.
+
+Rate limits are per API key and answer 429 ``rate_limited`` with ``Retry-After``. The
+bucket is in the database (``store.rate_limits``), so every process serving the API —
+``reportdraft serve --workers N`` or several hosts on one PostgreSQL — draws on the same
+budget. A process leases a small batch of tokens (``rate × hold_s``, at least 1, at most
+``burst``) and spends it in memory, so the database sees one short write per batch, not
+one per request; tokens a process has not spent within ``hold_s`` go back into the shared
+bucket with its next lease. Every admitted request spent a token taken from the shared
+bucket, so all processes together never exceed the budget; what they may do is refuse a
+little early, while another process still holds part of a batch (at most ``batch − 1``
+tokens per process, for at most ``hold_s``).
 """
 
 from __future__ import annotations
@@ -15,7 +24,9 @@ import math
 import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Any, Protocol
+
+from reportdraft.store.rate_limits import Lease
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -112,14 +123,42 @@ class BodyLimitMiddleware:
         await send({"type": "http.response.body", "body": body})
 
 
-class RateLimiter:
-    """Token buckets per key: ``rate`` requests per second sustained, ``burst`` at once."""
+class TokenSource(Protocol):
+    """Where tokens come from: :func:`reportdraft.store.rate_limits.lease` bound to a database."""
 
-    def __init__(self, *, rate: float, burst: int, clock: Callable[[], float] = time.monotonic):
+    def __call__(self, key: str, *, want: int, give_back: int, now: float) -> Lease:
+        """Return ``give_back`` unspent tokens to ``key``'s bucket and take up to ``want``."""
+        ...
+
+
+DEFAULT_HOLD_S = 0.25
+"""How long a process may keep leased tokens before handing the rest back (seconds)."""
+
+
+class RateLimiter:
+    """Per-key token buckets (``rate`` per second, ``burst`` at once) drawn from ``source``.
+
+    Tokens are leased from the shared bucket in batches of ``max(1, min(burst, rate ×
+    hold_s))`` and spent here (module docstring). With ``rate`` 0 nothing is limited.
+    """
+
+    def __init__(
+        self,
+        *,
+        rate: float,
+        burst: int,
+        source: TokenSource,
+        clock: Callable[[], float] = time.time,
+        hold_s: float = DEFAULT_HOLD_S,
+    ) -> None:
         self.rate = rate
         self.burst = burst
+        self.hold_s = hold_s
+        self.batch = max(1, min(burst, int(rate * hold_s)))
+        self._source = source
         self._clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}
+        self._local: dict[str, tuple[int, float]] = {}
+        self._leasing: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def take(self, key: str) -> float:
@@ -127,14 +166,34 @@ class RateLimiter:
         if self.rate <= 0:
             return 0.0
         now = self._clock()
-        with self._lock:
-            tokens, last = self._buckets.get(key, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
-            if tokens >= 1.0:
-                self._buckets[key] = (tokens - 1.0, now)
+        if self._spend(key, now):
+            return 0.0
+        # One lease per key at a time in this process: the threads that queue behind it
+        # spend what it brought instead of each taking a batch from the shared bucket.
+        with self._lease_lock(key):
+            if self._spend(key, now):
                 return 0.0
-            self._buckets[key] = (tokens, now)
-            return (1.0 - tokens) / self.rate
+            with self._lock:
+                stale, _ = self._local.pop(key, (0, 0.0))
+            lease = self._source(key, want=self.batch, give_back=stale, now=now)
+            if lease.granted == 0:
+                return lease.wait_s
+            with self._lock:
+                self._local[key] = (lease.granted - 1, now + self.hold_s)
+            return 0.0
+
+    def _spend(self, key: str, now: float) -> bool:
+        """Spend one leased token of ``key`` if a fresh one is left here."""
+        with self._lock:
+            left, until = self._local.get(key, (0, 0.0))
+            if left > 0 and now < until:
+                self._local[key] = (left - 1, until)
+                return True
+            return False
+
+    def _lease_lock(self, key: str) -> threading.Lock:
+        with self._lock:
+            return self._leasing.setdefault(key, threading.Lock())
 
     @staticmethod
     def retry_after(wait_s: float) -> str:

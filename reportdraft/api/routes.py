@@ -39,7 +39,7 @@ from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Resp
 
 from reportdraft import attest
 from reportdraft.api import service
-from reportdraft.api.auth import READERS, Principal, app_state, require
+from reportdraft.api.auth import READERS, Principal, app_state, authorize, require
 from reportdraft.api.error_bodies import ApiError
 from reportdraft.api.schemas import (
     CASE_EXAMPLE,
@@ -222,17 +222,15 @@ def list_reports(
 
 
 @router.get("/reports/{report_id}", response_model=ReportOut, summary="Get a report")
-def get_report(
-    request: Request,
-    response: Response,
-    report_id: str,
-    principal: Annotated[Principal, Depends(require(*READERS))],
-) -> ReportOut:
+def get_report(request: Request, report_id: str) -> Response:
     """The report with its draft (sources, flags, critical mentions) and current version."""
     state = app_state(request)
+    # The key and the report in one read transaction (every role may read: READERS).
     with state.db.read() as session:
-        stored = service.load_report(session, principal, path_id(report_id))
-    return _out(stored, response)
+        principal = authorize(request, session, *READERS)
+        body, etag = service.report_body(state, session, principal, path_id(report_id))
+    # Already serialised from a validated ReportOut (service.report_body): returned as is.
+    return Response(body, media_type="application/json", headers={"ETag": etag})
 
 
 @router.patch("/reports/{report_id}", response_model=ReportOut, summary="Edit the draft")

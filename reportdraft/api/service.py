@@ -118,6 +118,26 @@ def load_report(session: Session, principal: Principal, report_id: str) -> Store
     return reports.get(session, report_id, facilities=principal.facilities)
 
 
+def report_body(
+    state: AppState, session: Session, principal: Principal, report_id: str
+) -> tuple[bytes, str]:
+    """The JSON body of ``GET /v1/reports/{id}`` as ``principal`` may see it, and its ETag.
+
+    The scope and the current version come from the database on every call
+    (:func:`reportdraft.store.reports.visible_version`, in ``session``); the body is
+    serialised from the scoped loader only when this process has not already done so for
+    that version (``api.read_cache``).
+    """
+    version = reports.visible_version(session, report_id, facilities=principal.facilities)
+    body = state.reads.get(report_id, version)
+    if body is None:
+        stored = load_report(session, principal, report_id)
+        version = stored.version
+        body = to_out(stored).model_dump_json().encode("utf-8")
+        state.reads.put(report_id, version, body)
+    return body, f'"{version}"'
+
+
 def record_step(
     session: Session,
     *,

@@ -1,7 +1,8 @@
 """What the running service holds besides the database: KEKs, limiter, clock, workers.
 
 The service is stateless apart from the database: this object is per process and holds
-only configuration and caches, so several ``reportdraft serve`` processes can share one
+only configuration and caches (a cache entry is always checked against the database before
+it is used), so several ``reportdraft serve`` processes can share one
 PostgreSQL behind a load balancer.
 """
 
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 
 from reportdraft.api.egress import Allowlist, EgressPolicy, Resolver, system_resolver
 from reportdraft.api.limits import RateLimiter
+from reportdraft.api.read_cache import ReadCache
 from reportdraft.attest import VerifyKey
 from reportdraft.settings import Settings
 from reportdraft.store import Database
@@ -46,6 +48,8 @@ class AppState:
     wait_timeout_s: float = 120.0
     resolver: Resolver = system_resolver
     """Name resolution for webhook URLs (tests map names without sending DNS queries)."""
+    reads: ReadCache = field(default_factory=ReadCache)
+    """Serialised report bodies by (id, version), checked against the database per read."""
 
     def egress(self) -> EgressPolicy:
         """The webhook egress policy: the configured allowlist and this state's resolver."""

@@ -7,7 +7,9 @@ version (as ``reportdraft sign`` wrote it) as ``<accession>-v<n>.pdf``, ``.fhir.
 ``.hl7`` (ER7 with ``\\r`` separators, UTF-8), all-or-nothing. A report that fails
 verification exits 1 with ``error [signature_invalid]: ...`` and writes nothing; a signed
 report with no trusted key configured exits 2 (``no_trusted_keys``). An unsigned draft is
-rendered only with ``--preview``, watermarked DRAFT / NOT FOR CLINICAL USE.
+rendered only with ``--preview``, watermarked DRAFT / NOT FOR CLINICAL USE. The HL7
+message always passes the fast structural validation; ``--strict`` also runs hl7apy's
+strict parse (slow, for conformance checks).
 ``reportdraft validate fhir FILE.json`` prints every violation of our US Core profile checks
 and exits 1 when there is any.
 """
@@ -43,6 +45,7 @@ def render_files(
     pades_key: SigningKey | None = None,
     preview: bool = False,
     stem: str | None = None,
+    strict: bool = False,
 ) -> dict[str, str | bytes]:
     """The files ``render`` writes for ``fmt``, by name (``<stem>.pdf`` and so on).
 
@@ -50,7 +53,8 @@ def render_files(
     ``pades_key`` (the key that made the current version's signature, nothing else) the
     PDF gets a PAdES signature by the report's signer with the FHIR JSON (text form)
     embedded, and the FHIR and HL7 outputs carry that signed PDF. ``preview`` allows an
-    unsigned draft, rendered as a watermarked preview.
+    unsigned draft, rendered as a watermarked preview. ``strict`` also parses the HL7
+    message with hl7apy's strict validator (slow; the fast structural check always runs).
     """
     current = report.current
     stem = stem or re.sub(
@@ -81,7 +85,8 @@ def render_files(
         bundle = render_fhir(report, pdf=pdf, preview=preview)
         files[f"{stem}.fhir.json"] = json.dumps(bundle, indent=2, ensure_ascii=False) + "\n"
     if "hl7" in wanted:
-        files[f"{stem}.hl7"] = render_hl7(report, pdf=pdf, preview=preview).encode("utf-8")
+        message = render_hl7(report, pdf=pdf, preview=preview, strict=strict)
+        files[f"{stem}.hl7"] = message.encode("utf-8")
     return files
 
 
@@ -93,6 +98,7 @@ def render_report_data(
     preview: bool = False,
     pades_key: SigningKey | None = None,
     stem: str | None = None,
+    strict: bool = False,
 ) -> dict[str, str | bytes]:
     """The renderings of a stored report file's parsed JSON, once it verifies.
 
@@ -101,7 +107,7 @@ def render_report_data(
     ``keyring`` (:func:`~reportdraft.render.trust.verified_report`), then render.
     """
     report = verified_report(data, keyring)
-    return render_files(report, fmt, pades_key=pades_key, preview=preview, stem=stem)
+    return render_files(report, fmt, pades_key=pades_key, preview=preview, stem=stem, strict=strict)
 
 
 @click.command("render")
@@ -141,6 +147,12 @@ def render_report_data(
     is_flag=True,
     help="Render an unsigned draft as a preview watermarked DRAFT / NOT FOR CLINICAL USE.",
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Also validate the HL7 message with hl7apy's strict parser (about 150 ms a "
+    "message; the fast structural validation always runs).",
+)
 @reports_errors
 def render_command(
     report_file: str,
@@ -149,6 +161,7 @@ def render_command(
     pades_key: str | None,
     trust: tuple[str, ...],
     preview: bool,
+    strict: bool,
 ) -> None:
     """Verify the signed REPORT.json, then render it as PDF, FHIR R4 Bundle and/or HL7 v2.
 
@@ -159,7 +172,9 @@ def render_command(
     data = read_json(report_file, what="report")
     key = load_signing_key(pades_key) if pades_key else None
     try:
-        files = render_report_data(data, keyring=keyring, fmt=fmt, preview=preview, pades_key=key)
+        files = render_report_data(
+            data, keyring=keyring, fmt=fmt, preview=preview, pades_key=key, strict=strict
+        )
     except SignatureInvalidError as exc:
         click.echo(f"error [{exc.code}]: {exc.message}", err=True)
         for problem in exc.problems[1:]:

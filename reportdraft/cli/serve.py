@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import Any
 import click
 
 from reportdraft.cli.common import reports_errors
-from reportdraft.errors import InputError
+from reportdraft.errors import ConfigurationError, InputError
 from reportdraft.models.report import Radiologist
 from reportdraft.settings import Settings
 from reportdraft.store import Database, audit_trail, principals, signing_keys, upgrade
@@ -47,13 +48,52 @@ database_option = click.option(
 )
 
 
+SERVE_OPTIONS_ENV = "REPORTDRAFT_SERVE_OPTIONS"
+"""How ``serve --workers N`` hands its options to the worker processes uvicorn spawns
+(JSON; set by the parent, read by :func:`worker_app` in each child)."""
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @database_option
 @click.option("--backend", "-b", default=None, metavar="NAME", help="Model backend.")
-@click.option("--workers", default=None, type=int, help="Drafting threads (default: max calls).")
-@click.option("--no-workers", is_flag=True, help="Serve the API only; another process drafts.")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="HTTP worker processes (uvicorn). They share the database: its drafting queue, "
+    "webhook outbox and the per-key rate limits.",
+)
+@click.option(
+    "--draft-threads",
+    default=None,
+    type=click.IntRange(1, 256),
+    help="Drafting threads per process (default: max model calls).",
+)
+@click.option(
+    "--no-drafting",
+    "--no-workers",
+    "no_drafting",
+    is_flag=True,
+    help="Serve the API only; another process drafts.",
+)
+@click.option(
+    "--rate",
+    "rate_per_s",
+    default=50.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Requests per second per API key, for all workers together (0: no limit).",
+)
+@click.option(
+    "--rate-burst",
+    default=200,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Requests an API key may make at once before the rate applies.",
+)
 @click.option("--log-level", default="info", show_default=True)
 @click.option(
     "--seed-demo",
@@ -67,23 +107,75 @@ def serve(
     port: int,
     database_url: str | None,
     backend: str | None,
-    workers: int | None,
-    no_workers: bool,
+    workers: int,
+    draft_threads: int | None,
+    no_drafting: bool,
+    rate_per_s: float,
+    rate_burst: int,
     log_level: str,
     seed_demo: bool,
 ) -> None:
-    """Run the HTTP API, the review pages (http://HOST:PORT/) and the drafting workers."""
+    """Run the HTTP API, the review pages (http://HOST:PORT/) and the drafting workers.
+
+    ``--workers N`` runs N processes on one port (uvicorn's process manager); each has
+    its own drafting threads and all of them share the database, so the drafting queue,
+    the webhook outbox and each API key's rate limit are global, not per process. With
+    SQLite the processes serialise their writes on the one file; use PostgreSQL for more
+    than one worker under load. The review pages keep their sign-in sessions in each
+    process's memory, so with several workers a browser's requests must reach the same
+    process (a proxy with sticky sessions in front of separate ports), or it is signed out.
+    """
     import uvicorn
 
+    options = {
+        "database_url": database_url,
+        "backend": backend,
+        "draft_threads": draft_threads,
+        "drafting": not no_drafting,
+        "rate_per_s": rate_per_s,
+        "rate_burst": rate_burst,
+    }
+    if seed_demo:
+        _seed_demo(_settings(database_url))
+    # Built here even with several workers: a bad setting stops the start with one line
+    # before any process is spawned.
+    app = _app(options)
+    if workers == 1:
+        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+        return
+    os.environ[SERVE_OPTIONS_ENV] = json.dumps(options)
+    uvicorn.run(
+        f"{__name__}:worker_app",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+    )
+
+
+def _app(options: dict[str, Any]) -> Any:
     from reportdraft.web import create_app
 
-    settings = _settings(database_url)
-    if backend:
-        settings = dataclasses.replace(settings, backend=backend)
-    if seed_demo:
-        _seed_demo(settings)
-    app = create_app(settings, start_workers=not no_workers, workers=workers)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    settings = _settings(options["database_url"])
+    if options["backend"]:
+        settings = dataclasses.replace(settings, backend=options["backend"])
+    return create_app(
+        settings,
+        start_workers=bool(options["drafting"]),
+        workers=options["draft_threads"],
+        rate_per_s=float(options["rate_per_s"]),
+        rate_burst=int(options["rate_burst"]),
+    )
+
+
+def worker_app() -> Any:
+    """The app of one ``serve --workers N`` process (uvicorn calls this factory in each)."""
+    raw = os.environ.get(SERVE_OPTIONS_ENV)
+    if raw is None:
+        raise ConfigurationError(f"{SERVE_OPTIONS_ENV} is not set: start with 'reportdraft serve'")
+    return _app(json.loads(raw))
 
 
 def _seed_demo(settings: Settings) -> None:

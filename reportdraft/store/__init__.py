@@ -14,10 +14,19 @@ Public API::
 
 Modules: ``db`` (engines, transactions), ``tables`` (ORM), ``migrate`` (Alembic),
 ``reports``, ``jobs`` (queue), ``audit_trail`` (hash chain), ``principals`` (API keys,
-radiologists), ``signing_keys`` (radiologists' sealed signing keys), ``outbox`` (webhooks).
+radiologists), ``signing_keys`` (radiologists' sealed signing keys), ``outbox`` (webhooks),
+``rate_limits`` (API keys' token buckets, shared by every process).
 """
 
-from reportdraft.store import audit_trail, jobs, outbox, principals, reports, signing_keys
+from reportdraft.store import (
+    audit_trail,
+    jobs,
+    outbox,
+    principals,
+    rate_limits,
+    reports,
+    signing_keys,
+)
 from reportdraft.store.db import Database
 from reportdraft.store.migrate import current_revision, head_revision, upgrade
 
@@ -29,6 +38,7 @@ __all__ = [
     "jobs",
     "outbox",
     "principals",
+    "rate_limits",
     "reports",
     "signing_keys",
     "upgrade",

@@ -79,6 +79,19 @@ class Database:
         with self._write() as session, session.begin():
             yield session
 
+    def sibling(self, *, pool_size: int) -> Database:
+        """Another ``Database`` on the same database with a pool of its own.
+
+        For work that may need a connection while the caller's request already holds one
+        of the main pool (the rate limiter's leases): drawing both from one pool could
+        leave every connection held by a request waiting for a second. An in-memory
+        SQLite database exists only on its own connections, so it is shared instead.
+        """
+        if self.is_sqlite and self.engine.url.database in (None, "", ":memory:"):
+            return self
+        url = self.engine.url.render_as_string(hide_password=False)
+        return Database(url, schema=self.schema, pool_size=pool_size)
+
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()

@@ -156,6 +156,22 @@ def get(
     return _stored(row)
 
 
+def visible_version(session: Session, report_id: str, *, facilities: Set[str] | None) -> int:
+    """The version counter of ``report_id`` if visible within ``facilities``.
+
+    The same scope as :func:`get` (a report outside ``facilities`` raises the very
+    ``NotFoundError`` a missing one does), without reading or validating the payloads:
+    what a reader needs to know whether the body it has is current.
+    """
+    query = select(ReportRow.version).where(ReportRow.id == report_id)
+    if facilities is not None:
+        query = query.where(_visible(facilities))
+    version = session.scalars(query).first()
+    if version is None:
+        raise NotFoundError(f"no report {report_id}")
+    return int(version)
+
+
 def find(session: Session, report_id: str) -> StoredReport | None:
     """The report ``report_id`` or None."""
     row = session.get(ReportRow, report_id)

@@ -20,6 +20,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -243,3 +244,18 @@ class DeliveryRow(Base):
     last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RateBucketRow(Base):
+    """One API key's token bucket, shared by every service process (``store.rate_limits``).
+
+    ``tokens`` is what was left at ``at_s`` (seconds since the epoch, the wall clock of the
+    process that last wrote it); the refill since then is computed when the row is next
+    taken under its lock, so the row is only written when a process leases tokens.
+    """
+
+    __tablename__ = "rate_buckets"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    at_s: Mapped[float] = mapped_column(Float)

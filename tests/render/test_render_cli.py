@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import hl7
+import pytest
 from click.testing import CliRunner
 
 from reportdraft.cli.render import COMMANDS, render_command, validate_group
@@ -88,3 +89,41 @@ def test_render_refuses_an_invalid_report_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(render_command, [str(bad), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2
     assert "invalid_input" in result.output
+
+
+def test_strict_runs_hl7apys_strict_parse_and_a_failure_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reportdraft.errors import RenderError
+    from reportdraft.render import hl7 as hl7_module
+
+    seen: list[str] = []
+    real = hl7_module.validate_er7
+
+    def spy(message: str) -> None:
+        seen.append(message)
+        real(message)
+
+    monkeypatch.setattr(hl7_module, "validate_er7", spy)
+    args = [str(_report_file(tmp_path)), "--format", "hl7", *_trust(tmp_path)]
+    fast = CliRunner().invoke(render_command, [*args, "--out", str(tmp_path / "fast")])
+    assert fast.exit_code == 0, fast.output
+    assert seen == []  # the fast structural validation only
+    strict = CliRunner().invoke(
+        render_command, [*args, "--strict", "--out", str(tmp_path / "strict")]
+    )
+    assert strict.exit_code == 0, strict.output
+    assert len(seen) == 1
+    written = next((tmp_path / "strict").glob("*.hl7")).read_bytes().decode("utf-8")
+    assert written == seen[0]
+
+    def refuse(message: str) -> None:
+        raise RenderError("HL7 ORU^R01 failed hl7apy strict validation: test")
+
+    monkeypatch.setattr(hl7_module, "validate_er7", refuse)
+    failed = CliRunner().invoke(
+        render_command, [*args, "--strict", "--out", str(tmp_path / "refused")]
+    )
+    assert failed.exit_code != 0
+    assert "hl7apy strict validation" in failed.output
+    assert "Traceback" not in failed.output

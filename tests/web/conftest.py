@@ -112,7 +112,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                 str(port),
                 "--database-url",
                 url,
-                "--workers",
+                "--draft-threads",
                 "1",
                 "--log-level",
                 "warning",
