@@ -134,9 +134,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             process.kill()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Debian Chromium for the session (never a downloaded browser)."""
+    """One headless Debian Chromium per browser-test module (never a downloaded browser).
+
+    Module scope, not session: Playwright's sync API keeps an asyncio loop running in the
+    main thread while it is open, and later tests in the same process that call
+    ``asyncio.run`` would fail with "cannot be called from a running event loop".
+    """
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     if not CHROMIUM.exists() and shutil.which("chromium") is None:
         pytest.skip("Debian chromium is not installed (make's dev install adds it)")
