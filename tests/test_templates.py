@@ -144,6 +144,7 @@ def test_bundled_file_conventions(path: Path) -> None:
             "http://loinc.org",
             "http://www.radlex.org",
             "urn:reportdraft:procedure",
+            "http://www.ama-assn.org/go/cpt",  # CPT (FHIR's canonical URL): us_thyroid's 76536
         }
     assert all(part == part.lower() for part in template.body_parts)
 
@@ -666,6 +667,13 @@ ROUTES: dict[str, list[tuple[str, str]]] = {
         ("Small left hydrocele.", "scrotal_sac"),
         ("Twisted left spermatic cord with a whirlpool sign.", "epididymides"),
         ("Both testes are normal in size.", "testes"),
+    ],
+    "us_thyroid": [
+        ("1.6 cm solid hypoechoic nodule in the right lobe.", "right_lobe"),
+        ("The left thyroid lobe measures 4.5 cm.", "left_lobe"),
+        ("5 mm spongiform nodule in the isthmus.", "isthmus"),
+        ("The thyroid gland is heterogeneous with increased vascularity.", "thyroid"),
+        ("No abnormal cervical lymph nodes.", "lymph_nodes"),
     ],
     "us_pelvis": [
         ("The endometrial stripe measures 6 mm.", "endometrium"),
