@@ -103,8 +103,12 @@ def concordant(text: str, recommendations: list[Recommendation]) -> bool:
     if not candidates:
         return False
     timed = [r for r in candidates if r.interval_months is not None]
-    if interval is None or not timed:
+    if interval is None:
         return True
+    if not timed:
+        # A timed follow-up where the guideline asks for an untimed step (tissue sampling,
+        # diagnostic CT): concordant only if the dictation names that step.
+        return bool(named)
     return any(
         r.interval_months is not None
         and r.interval_months[0] <= interval[0]

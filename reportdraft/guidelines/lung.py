@@ -18,10 +18,16 @@ from reportdraft.guidelines.reading import affirmed, has, negated_at, round_mm, 
 from reportdraft.guidelines.rulebook import guideline
 from reportdraft.models import Case, Decision, DictationSentence, Modality
 
-_NODULE = re.compile(r"\b(nodules?|nodular opacit(?:y|ies)|ground[- ]glass opacit(?:y|ies)|ggos?|ggns?)\b", re.I)
+_NODULE = re.compile(r"\b(nodules?|granulomas?|nodular opacit(?:y|ies)|ground[- ]glass opacit(?:y|ies)|ggos?|ggns?)\b", re.I)
 _PLURAL = re.compile(
     r"\b(nodules|multiple|several|numerous|scattered|few|two|three|four|bilateral nodules)\b", re.I
 )
+_OTHER_ORGAN = re.compile(
+    r"\b(thyroid|liver|hepatic|renal|kidney|adrenal|breast|pancrea\w*|splen\w*|lymph|nodal"
+    r"|skin|subcutaneous|cutaneous|prostat\w*|ovar\w*|uter\w*|bone|osseous|vocal|gallbladder)\b",
+    re.I,
+)
+_LUNG = re.compile(r"\b(lungs?|pulmonary|lingula\w*|(?:upper|middle|lower) lobe|perifissural|juxtapleural|fissure|pleura\w*|bases?)\b", re.I)
 _LOCATION = re.compile(
     r"\b(right|left|upper|middle|lower|lingula\w*|apical|basal|superior|perihilar)\b", re.I
 )
@@ -106,6 +112,8 @@ def read_nodules(
     plural_sources: list[str] = []
     for sentence in sentences:
         text = sentence.text
+        if _OTHER_ORGAN.search(text) and not _LUNG.search(text):
+            continue  # a thyroid, liver or lymph node "nodule" is not a pulmonary nodule
         mentions = [m for m in _NODULE.finditer(text) if not negated_at(text, m.start())]
         if not mentions:
             continue

@@ -184,10 +184,10 @@ def intervals(text: str) -> list[tuple[int, int]]:
 _ACTIONS: tuple[tuple[str, str], ...] = (
     ("adrenal_protocol_imaging", r"adrenal[- ]protocol|washout|chemical[- ]shift|dedicated adrenal|adrenal (?:ct|mri?)\b"),
     ("screening_mammography", r"screening mammogra\w*|routine (?:annual )?(?:screening|mammogra\w*)|annual (?:screening )?mammogra\w*|return to (?:routine|annual) screening"),
-    ("diagnostic_imaging", r"diagnostic mammogra\w*|additional (?:imaging|views|evaluation)|spot compression|recall|call[- ]?back|diagnostic (?:imaging|workup|evaluation)"),
+    ("diagnostic_imaging", r"diagnostic mammogra\w*|(?:follow[- ]?up|short[- ]interval) mammogra\w*|additional (?:imaging|views|evaluation)|spot compression|recall|call[- ]?back|diagnostic (?:imaging|workup|evaluation)"),
     ("fna", r"\bfna\b|fine[- ]needle|needle aspiration"),
     ("tissue_sampling", r"biops\w+|tissue (?:sampling|diagnosis)|sampling"),
-    ("pet_ct", r"\bpet\b|pet/ct|pet-ct"),
+    ("pet_ct", r"\bpet(?:/ct|-ct| ct)?\b"),
     ("surgical_consult", r"surg\w+|resection|excision|urolog\w+"),
     ("ct_or_mri", r"\bct or mri?\b|\bct/mri?\b|\bmri? or ct\b|\bct or mr imaging\b"),
     ("ldct", r"\bldct\b|low[- ]dose (?:chest )?ct|screening (?:chest )?ct|lung cancer screening"),

@@ -37,6 +37,12 @@ from reportdraft.models.draft import (
     Statement,
     Usage,
 )
+from reportdraft.models.guidelines import (
+    Discordance,
+    NotApplicable,
+    Recommendation,
+    RecommendationSet,
+)
 from reportdraft.models.primitives import Laterality, Severity, Strict
 from reportdraft.models.report import (
     SIGNED_STATUSES,
@@ -74,6 +80,7 @@ __all__ = [
     "CriticalMention",
     "Decision",
     "DictationSentence",
+    "Discordance",
     "Dose",
     "Draft",
     "DraftProvenance",
@@ -89,11 +96,14 @@ __all__ = [
     "Measurement",
     "Modality",
     "NormalizedDictation",
+    "NotApplicable",
     "Patient",
     "PersonName",
     "Physician",
     "Priority",
     "Radiologist",
+    "Recommendation",
+    "RecommendationSet",
     "RadiologistRole",
     "Recipient",
     "Report",
