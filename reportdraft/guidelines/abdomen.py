@@ -26,24 +26,33 @@ from reportdraft.models import Case, Contrast, DictationSentence, Modality
 ADRENAL = "acr-adrenal-2017"
 BOSNIAK = "bosniak-2019"
 
-_ADRENAL_LESION = re.compile(r"\b(nodules?|mass(?:es)?|lesions?|adenomas?|incidentalomas?|myelolipomas?|thickening)\b", re.I)
+_ADRENAL_LESION = re.compile(
+    r"\b(nodules?|mass(?:es)?|lesions?|adenomas?|incidentalomas?|myelolipomas?|thickening)\b", re.I
+)
 _HU = re.compile(r"(-?\d+(?:\.\d+)?)\s*(?:hu|hounsfield units?)\b", re.I)
 
 
 def _side_words(text: str) -> frozenset[str]:
-    return frozenset(w.lower() for w in re.findall(r"\b(right|left|upper|lower|mid|interpolar)\b", text, re.I))
+    return frozenset(
+        w.lower() for w in re.findall(r"\b(right|left|upper|lower|mid|interpolar)\b", text, re.I)
+    )
 
 
 def _stable_a_year(case: Case, text: str) -> bool:
     if not has(r"\b(stable|unchanged)\b", text):
         return False
-    if has(r"\b(\d+|one|two|three|several|many)\s*(?:years?|yrs?)\b|since 20\d\d|over (?:a|one) year", text):
+    if has(
+        r"\b(\d+|one|two|three|several|many)\s*(?:years?|yrs?)\b|since 20\d\d|over (?:a|one) year",
+        text,
+    ):
         return True
     acquired = case.study.acquisition_time.date()
     return any(acquired - prior.date >= timedelta(days=365) for prior in case.study.comparisons)
 
 
-def adrenal(case: Case, ctx: PatientContext, sentences: list[DictationSentence]) -> GuidelineOutcome:
+def adrenal(
+    case: Case, ctx: PatientContext, sentences: list[DictationSentence]
+) -> GuidelineOutcome:
     """ACR incidental adrenal mass for each adrenal mass dictated on a CT or MR."""
     out = GuidelineOutcome()
     if case.study.modality not in (Modality.CT, Modality.MR):
@@ -64,14 +73,27 @@ def adrenal(case: Case, ctx: PatientContext, sentences: list[DictationSentence])
         unenhanced = bool(
             hu
             and (
-                has(r"unenhanced|non[- ]?contrast|noncontrast|pre[- ]?contrast|without contrast", text)
-                or (case.study.contrast is Contrast.NONE and not has(r"enhanc|venous|delayed|arterial", text))
+                has(
+                    r"unenhanced|non[- ]?contrast|noncontrast|pre[- ]?contrast|without contrast",
+                    text,
+                )
+                or (
+                    case.study.contrast is Contrast.NONE
+                    and not has(r"enhanc|venous|delayed|arterial", text)
+                )
             )
         )
-        benign = (unenhanced and hu is not None and float(hu.group(1)) <= book.threshold("benign_hu")) or bool(
-            affirmed(r"macroscopic fat|myelolipoma|signal (?:loss|drop)|lipid[- ]rich|fat[- ]containing", text)
+        benign = (
+            unenhanced and hu is not None and float(hu.group(1)) <= book.threshold("benign_hu")
+        ) or bool(
+            affirmed(
+                r"macroscopic fat|myelolipoma|signal (?:loss|drop)|lipid[- ]rich|fat[- ]containing",
+                text,
+            )
         )
-        growing = bool(has(r"\b(new|newly|enlarg\w*|increas\w*|grow\w*)\b", text)) and not has(r"\bno (?:new|interval)", text)
+        growing = bool(has(r"\b(new|newly|enlarg\w*|increas\w*|grow\w*)\b", text)) and not has(
+            r"\bno (?:new|interval)", text
+        )
         if size_cm < book.threshold("min_cm"):
             rule = "lt1cm"
         elif benign:
@@ -98,7 +120,11 @@ def adrenal(case: Case, ctx: PatientContext, sentences: list[DictationSentence])
                 sentences=(sentence.id,),
                 words=_side_words(text),
                 finding=f"{side + ' ' if side else ''}adrenal mass {size_cm:g} cm".strip()
-                + (", history of cancer" if cancer and rule not in ("lt1cm", "benign-features", "stable-1y") else ""),
+                + (
+                    ", history of cancer"
+                    if cancer and rule not in ("lt1cm", "benign-features", "stable-1y")
+                    else ""
+                ),
             )
         )
     return _dedupe(out)
@@ -115,13 +141,40 @@ def _dedupe(out: GuidelineOutcome) -> GuidelineOutcome:
     return out
 
 
-_BOSNIAK = re.compile(r"\bbosniak\s*(?:class\w*|category|type)?\s*:?\s*(iif|2f|iv|iii|ii|i|[1-4])\b", re.I)
-_CLASSES = {"i": "I", "1": "I", "ii": "II", "2": "II", "iif": "IIF", "2f": "IIF", "iii": "III", "3": "III", "iv": "IV", "4": "IV"}
+_BOSNIAK = re.compile(
+    r"\bbosniak\s*(?:class\w*|category|type)?\s*:?\s*(iif|2f|iv|iii|ii|i|[1-4])\b", re.I
+)
+_CLASSES = {
+    "i": "I",
+    "1": "I",
+    "ii": "II",
+    "2": "II",
+    "iif": "IIF",
+    "2f": "IIF",
+    "iii": "III",
+    "3": "III",
+    "iv": "IV",
+    "4": "IV",
+}
 _FEATURE_CLASSES: tuple[tuple[str, str], ...] = (
     ("IV", r"enhancing (?:mural |soft[- ]tissue )?nodul\w*|enhancing solid component"),
-    ("III", r"thick(?:ened)? (?:enhancing )?(?:wall|septa|septation)s?|irregular (?:enhancing )?(?:wall|septa|septation)s?|enhancing thick"),
-    ("IIF", r"minimally thickened|many (?:thin )?(?:septa|septations)|multiple thin (?:enhancing )?(?:septa|septations)|numerous (?:thin )?(?:septa|septations)|(?:four|4|five|5|six|6) or more (?:thin )?septa"),
-    ("II", r"(?:few|one|two|three|single|thin) (?:thin )?(?:septa|septum|septation)s?|hyperdense|hyperattenuating|high[- ]attenuation|too small to characteri[sz]e|proteinaceous|hemorrhagic cyst|calcification"),
+    (
+        "III",
+        r"thick(?:ened)? (?:enhancing )?(?:wall|septa|septation)s?"
+        r"|irregular (?:enhancing )?(?:wall|septa|septation)s?|enhancing thick",
+    ),
+    (
+        "IIF",
+        r"minimally thickened|many (?:thin )?(?:septa|septations)"
+        r"|multiple thin (?:enhancing )?(?:septa|septations)|numerous (?:thin )?(?:septa"
+        r"|septations)|(?:four|4|five|5|six|6) or more (?:thin )?septa",
+    ),
+    (
+        "II",
+        r"(?:few|one|two|three|single|thin) (?:thin )?(?:septa|septum|septation)s?|hyperdense"
+        r"|hyperattenuating|high[- ]attenuation|too small to characteri[sz]e|proteinaceous"
+        r"|hemorrhagic cyst|calcification",
+    ),
     ("I", r"simple (?:renal )?cyst|simple[- ]appearing cyst"),
 )
 
@@ -144,7 +197,10 @@ def bosniak(case: Case, sentences: list[DictationSentence]) -> GuidelineOutcome:
         else:
             category = next((c for c, p in _FEATURE_CLASSES if affirmed(p, text)), "")
         if not category:
-            out.skip(BOSNIAK, f"{sentence.id}: renal cyst without a Bosniak class or features that decide one")
+            out.skip(
+                BOSNIAK,
+                f"{sentence.id}: renal cyst without a Bosniak class or features that decide one",
+            )
             continue
         found = sizes(text)
         size = f" {round(max(found[0].dims) / 10, 1):g} cm" if found else ""
@@ -156,7 +212,7 @@ def bosniak(case: Case, sentences: list[DictationSentence]) -> GuidelineOutcome:
                 sources=(sentence.id,),
                 sentences=(sentence.id,),
                 words=_side_words(text),
-                finding=f"{side + ' ' if side else ''}Bosniak {category} cystic renal mass{size}".strip(),
+                finding=f"{side} Bosniak {category} cystic renal mass{size}".strip(),
             )
         )
     return _dedupe_bosniak(out)
@@ -165,7 +221,11 @@ def bosniak(case: Case, sentences: list[DictationSentence]) -> GuidelineOutcome:
 def _dedupe_bosniak(out: GuidelineOutcome) -> GuidelineOutcome:
     kept = []
     for finding in out.findings:
-        if not any(k.rule == finding.rule and (k.words & {"right", "left"}) == (finding.words & {"right", "left"}) for k in kept):
+        if not any(
+            k.rule == finding.rule
+            and (k.words & {"right", "left"}) == (finding.words & {"right", "left"})
+            for k in kept
+        ):
             kept.append(finding)
     out.findings = kept
     return out

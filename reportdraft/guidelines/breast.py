@@ -13,7 +13,9 @@ from reportdraft.guidelines.outcome import GuidelineOutcome, outcome_for
 from reportdraft.models import Case, DictationSentence, Modality
 
 BIRADS = "bi-rads-2013"
-_CATEGORY = re.compile(r"\bbi-?rads\s*(?:category|assessment|final assessment)?\s*[:#-]?\s*([0-6])\s*([abc])?\b", re.I)
+_CATEGORY = re.compile(
+    r"\bbi-?rads\s*(?:category|assessment|final assessment)?\s*[:#-]?\s*([0-6])\s*([abc])?\b", re.I
+)
 
 
 def is_breast_study(case: Case) -> bool:

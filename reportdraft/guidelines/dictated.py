@@ -53,7 +53,9 @@ _COMPATIBLE = {
     ("screening_mammography", "diagnostic_imaging"),
 }
 """(dictated action, guideline action) pairs that name the same next step."""
-_DURATION = re.compile(r"(?:\bfor|\buntil|\bup to|\bthrough|\bover|\bstable (?:for|over)|\bat least)\s*$", re.I)
+_DURATION = re.compile(
+    r"(?:\bfor|\buntil|\bup to|\bthrough|\bover|\bstable (?:for|over)|\bat least)\s*$", re.I
+)
 
 
 def primary_interval(text: str) -> tuple[int, int] | None:
@@ -64,9 +66,7 @@ def primary_interval(text: str) -> tuple[int, int] | None:
     return None
 
 
-def attribute(
-    sentence_id: str, text: str, findings: list[FindingOutcome]
-) -> list[FindingOutcome]:
+def attribute(sentence_id: str, text: str, findings: list[FindingOutcome]) -> list[FindingOutcome]:
     """The findings a dictated recommendation sentence is about (empty: none of them)."""
     named = [f for f in findings if re.search(_NAMES[f.guideline], text, re.I)]
     pool = named or [
@@ -99,7 +99,9 @@ def concordant(text: str, recommendations: list[Recommendation]) -> bool:
     follow_ups = [r for r in recommendations if r.action != "none"]
     if not follow_ups:
         return not (named or interval)
-    candidates = [r for r in follow_ups if not named or any(_compatible(a, r.action) for a in named)]
+    candidates = [
+        r for r in follow_ups if not named or any(_compatible(a, r.action) for a in named)
+    ]
     if not candidates:
         return False
     timed = [r for r in candidates if r.interval_months is not None]

@@ -18,7 +18,11 @@ from reportdraft.guidelines.reading import affirmed, has, negated_at, round_mm, 
 from reportdraft.guidelines.rulebook import guideline
 from reportdraft.models import Case, Decision, DictationSentence, Modality
 
-_NODULE = re.compile(r"\b(nodules?|granulomas?|nodular opacit(?:y|ies)|ground[- ]glass opacit(?:y|ies)|ggos?|ggns?)\b", re.I)
+_NODULE = re.compile(
+    r"\b(nodules?|granulomas?|nodular opacit(?:y|ies)|ground[- ]glass opacit(?:y|ies)|ggos?"
+    r"|ggns?)\b",
+    re.I,
+)
 _PLURAL = re.compile(
     r"\b(nodules|multiple|several|numerous|scattered|few|two|three|four|bilateral nodules)\b", re.I
 )
@@ -27,7 +31,11 @@ _OTHER_ORGAN = re.compile(
     r"|skin|subcutaneous|cutaneous|prostat\w*|ovar\w*|uter\w*|bone|osseous|vocal|gallbladder)\b",
     re.I,
 )
-_LUNG = re.compile(r"\b(lungs?|pulmonary|lingula\w*|(?:upper|middle|lower) lobe|perifissural|juxtapleural|fissure|pleura\w*|bases?)\b", re.I)
+_LUNG = re.compile(
+    r"\b(lungs?|pulmonary|lingula\w*|(?:upper|middle|lower) lobe|perifissural|juxtapleural"
+    r"|fissure|pleura\w*|bases?)\b",
+    re.I,
+)
 _LOCATION = re.compile(
     r"\b(right|left|upper|middle|lower|lingula\w*|apical|basal|superior|perihilar)\b", re.I
 )
@@ -57,7 +65,9 @@ class Nodule:
 
 
 def _kind(text: str) -> str:
-    if has(r"part[- ]?solid|semi[- ]?solid|mixed (?:solid and )?ground[- ]glass|solid component", text):
+    if has(
+        r"part[- ]?solid|semi[- ]?solid|mixed (?:solid and )?ground[- ]glass|solid component", text
+    ):
         return "part_solid"
     if has(r"ground[- ]glass|non[- ]?solid|\bggo|\bggn|pure ground", text):
         return "ground_glass"
@@ -69,7 +79,8 @@ def _benign(text: str) -> bool:
         return False
     return bool(
         has(
-            r"\bcalcified|benign calcification|popcorn|central calcification|laminated calcification"
+            r"\bcalcified|benign calcification|popcorn|central calcification"
+            r"|laminated calcification"
             r"|fat[- ]containing|contains? (?:macroscopic )?fat|hamartoma|granuloma",
             text,
         )
@@ -93,11 +104,15 @@ def _prior_and_component(text: str) -> tuple[float | None, float | None, set[int
     for size in sizes(text):
         before = text[max(0, size.start - 30) : size.start].lower()
         after = text[size.end : size.end + 25].lower()
-        if re.search(r"(previously|from|prior|was|before|compared with|formerly)\W*(?:measuring\W*)?$", before):
+        if re.search(
+            r"(previously|from|prior|was|before|compared with|formerly)\W*(?:measuring\W*)?$",
+            before,
+        ):
             prior = size.mean_mm
             spans.add(size.start)
         elif re.search(r"^\W*solid component|^\W*solid portion", after) or re.search(
-            r"solid (?:component|portion)\W*(?:of|measuring|measures|is|which measures)?\W*$", before
+            r"solid (?:component|portion)\W*(?:of|measuring|measures|is|which measures)?\W*$",
+            before,
         ):
             component = size.mean_mm
             spans.add(size.start)
@@ -132,7 +147,13 @@ def read_nodules(
                     kind=_kind(text),
                     solid_component_mm=component,
                     benign=_benign(text),
-                    juxtapleural=bool(has(r"peri[- ]?fissural|juxta[- ]?pleural|subpleural|pleural[- ]based|fissural", text)),
+                    juxtapleural=bool(
+                        has(
+                            r"peri[- ]?fissural|juxta[- ]?pleural|subpleural|pleural[- ]based"
+                            r"|fissural",
+                            text,
+                        )
+                    ),
                     spiculated=bool(has(r"spiculat", text)),
                     status=_status(text),
                     prior_mm=prior,
@@ -181,7 +202,11 @@ def _merge(nodules: list[Nodule]) -> list[Nodule]:
                 for m in merged
                 if m.kind == nodule.kind
                 and abs(m.mean_mm - nodule.mean_mm) <= 1.0
-                and not (m.words & {"right", "left"} and nodule.words & {"right", "left"} and not m.words & nodule.words & {"right", "left"})
+                and not (
+                    m.words & {"right", "left"}
+                    and nodule.words & {"right", "left"}
+                    and not m.words & nodule.words & {"right", "left"}
+                )
             ),
             None,
         )
@@ -195,7 +220,9 @@ def _merge(nodules: list[Nodule]) -> list[Nodule]:
             words=same.words | nodule.words,
             status=same.status or nodule.status,
             prior_mm=same.prior_mm if same.prior_mm is not None else nodule.prior_mm,
-            solid_component_mm=same.solid_component_mm if same.solid_component_mm is not None else nodule.solid_component_mm,
+            solid_component_mm=same.solid_component_mm
+            if same.solid_component_mm is not None
+            else nodule.solid_component_mm,
             benign=same.benign or nodule.benign,
             juxtapleural=same.juxtapleural or nodule.juxtapleural,
             spiculated=same.spiculated or nodule.spiculated,
@@ -219,7 +246,9 @@ def shows_lung(case: Case) -> bool:
 FLEISCHNER = "fleischner-2017"
 
 
-def fleischner(case: Case, ctx: PatientContext, sentences: list[DictationSentence]) -> GuidelineOutcome:
+def fleischner(
+    case: Case, ctx: PatientContext, sentences: list[DictationSentence]
+) -> GuidelineOutcome:
     """Fleischner 2017 for the incidental nodules of a non-screening CT showing lung."""
     out = GuidelineOutcome()
     if not shows_lung(case) or ctx.screening:
@@ -246,7 +275,11 @@ def fleischner(case: Case, ctx: PatientContext, sentences: list[DictationSentenc
         return out
     multiple = len(suspicious) > 1 or any(n.plural for n in suspicious) or unsized_plural
     high, risk_sources = ctx.high_risk()
-    emphysema = [s.id for s in sentences if affirmed(r"emphysema|pulmonary fibrosis|interstitial fibrosis", s.text)]
+    emphysema = [
+        s.id
+        for s in sentences
+        if affirmed(r"emphysema|pulmonary fibrosis|interstitial fibrosis", s.text)
+    ]
     if not high and emphysema and not ctx.stated_low_risk:
         high, risk_sources = True, tuple(emphysema)
     small, large = book.threshold("small_mm"), book.threshold("large_mm")
@@ -270,11 +303,17 @@ def fleischner(case: Case, ctx: PatientContext, sentences: list[DictationSentenc
         rule = "subsolid-multiple-lt6" if size < small else "subsolid-multiple-ge6"
     elif chosen.kind == "ground_glass":
         rule = "ggn-single-lt6" if size < small else "ggn-single-ge6"
-    elif chosen.solid_component_mm is not None and round_mm(chosen.solid_component_mm) >= small and size >= small:
+    elif (
+        chosen.solid_component_mm is not None
+        and round_mm(chosen.solid_component_mm) >= small
+        and size >= small
+    ):
         rule = "partsolid-single-solid-ge6"
     else:
         rule = "partsolid-single-lt6" if size < small else "partsolid-single-ge6"
-    kind_words = {"solid": "solid", "ground_glass": "ground-glass", "part_solid": "part-solid"}[chosen.kind]
+    kind_words = {"solid": "solid", "ground_glass": "ground-glass", "part_solid": "part-solid"}[
+        chosen.kind
+    ]
     described = (
         f"{'multiple ' if multiple else 'single '}{kind_words} pulmonary "
         f"{'nodules, largest' if multiple else 'nodule'} {size} mm"
@@ -356,7 +395,9 @@ def _stepped(category: str, status: str | None) -> str:
     return {"3": "2", "4A": "3"}.get(category, category)
 
 
-def lung_rads(case: Case, ctx: PatientContext, sentences: list[DictationSentence]) -> GuidelineOutcome:
+def lung_rads(
+    case: Case, ctx: PatientContext, sentences: list[DictationSentence]
+) -> GuidelineOutcome:
     """Lung-RADS v2022 for a lung cancer screening CT: the exam's category is its worst nodule's."""
     out = GuidelineOutcome()
     if not ctx.screening:
@@ -368,7 +409,8 @@ def lung_rads(case: Case, ctx: PatientContext, sentences: list[DictationSentence
         for s in sentences
         if affirmed(
             r"prior (?:ct|examination|study) (?:is )?(?:being|to be) (?:obtained|located|requested)"
-            r"|comparison (?:is )?pending|incompletely (?:evaluated|imaged)|cannot be (?:fully )?evaluated"
+            r"|comparison (?:is )?pending|incompletely (?:evaluated|imaged)"
+            r"|cannot be (?:fully )?evaluated"
             r"|(?:infectious|inflammatory) process|pneumonia",
             s.text,
         )
@@ -376,7 +418,12 @@ def lung_rads(case: Case, ctx: PatientContext, sentences: list[DictationSentence
     book = guideline(LUNG_RADS)
     if incomplete:
         out.findings.append(
-            outcome_for(LUNG_RADS, "category-0", sources=(*incomplete, *ctx.screening.sources), sentences=tuple(incomplete))
+            outcome_for(
+                LUNG_RADS,
+                "category-0",
+                sources=(*incomplete, *ctx.screening.sources),
+                sentences=tuple(incomplete),
+            )
         )
         return out
     worst = "1"
@@ -387,10 +434,25 @@ def lung_rads(case: Case, ctx: PatientContext, sentences: list[DictationSentence
             cat = "4X"
         if _ORDER.index(cat) > _ORDER.index(worst):
             worst, worst_nodule = cat, n
-    rule = {"1": "category-1", "2": "category-2", "3": "category-3", "4A": "category-4a", "4B": "category-4b", "4X": "category-4x"}[worst]
+    rule = {
+        "1": "category-1",
+        "2": "category-2",
+        "3": "category-3",
+        "4A": "category-4a",
+        "4B": "category-4b",
+        "4X": "category-4x",
+    }[worst]
     if worst == "4A" and worst_nodule is not None:
-        solid = worst_nodule.mean_mm if worst_nodule.kind == "solid" else worst_nodule.solid_component_mm
-        if solid is not None and round_tenth(solid) >= book.band("solid")["cat4a"] and book.threshold("pet_min_solid_mm"):
+        solid = (
+            worst_nodule.mean_mm
+            if worst_nodule.kind == "solid"
+            else worst_nodule.solid_component_mm
+        )
+        if (
+            solid is not None
+            and round_tenth(solid) >= book.band("solid")["cat4a"]
+            and book.threshold("pet_min_solid_mm")
+        ):
             rule = "category-4a-pet"
     sources = [*ctx.screening.sources]
     sentence_ids: tuple[str, ...] = ()
@@ -400,14 +462,24 @@ def lung_rads(case: Case, ctx: PatientContext, sentences: list[DictationSentence
         sources = [*worst_nodule.sources, *sources]
         sentence_ids = tuple(s for s in worst_nodule.sources if s.startswith("D"))
         words = worst_nodule.words
-        kind_words = {"solid": "solid", "ground_glass": "ground-glass", "part_solid": "part-solid"}[worst_nodule.kind]
+        kind_words = {"solid": "solid", "ground_glass": "ground-glass", "part_solid": "part-solid"}[
+            worst_nodule.kind
+        ]
         finding = (
-            f"{'baseline' if baseline else 'annual'} screening CT, {worst_nodule.status + ' ' if worst_nodule.status else ''}"
+            f"{'baseline' if baseline else 'annual'} screening CT, "
+            f"{worst_nodule.status + ' ' if worst_nodule.status else ''}"
             f"{kind_words} nodule {round_tenth(worst_nodule.mean_mm):g} mm"
         )
     elif worst == "1":
         finding = f"{'baseline' if baseline else 'annual'} screening CT without lung nodules"
     out.findings.append(
-        outcome_for(LUNG_RADS, rule, sources=tuple(sources) + plural_sources, sentences=sentence_ids, words=words, finding=finding)
+        outcome_for(
+            LUNG_RADS,
+            rule,
+            sources=tuple(sources) + plural_sources,
+            sentences=sentence_ids,
+            words=words,
+            finding=finding,
+        )
     )
     return out

@@ -36,7 +36,9 @@ class GuidelineOutcome:
 
     def skip(self, guideline_id: str, reason: str) -> None:
         """Record that the guideline matched but does not apply, and why."""
-        self.not_applicable.append(NotApplicable.model_validate({"guideline": guideline_id, "reason": reason}))
+        self.not_applicable.append(
+            NotApplicable.model_validate({"guideline": guideline_id, "reason": reason})
+        )
 
 
 def outcome_for(

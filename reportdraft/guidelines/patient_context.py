@@ -16,20 +16,26 @@ from dataclasses import dataclass, field
 from reportdraft.guidelines.reading import negated_at
 from reportdraft.models import Case, Modality, NormalizedDictation, SectionKind
 
-_CANCER = r"\b(cancer|carcinoma|malignan\w*|lymphoma|melanoma|sarcoma|leukemia|myeloma|metasta\w*|oncolog\w*)\b"
+_CANCER = (
+    r"\b(cancer|carcinoma|malignan\w*|lymphoma|melanoma|sarcoma|leukemia|myeloma|metasta\w*"
+    r"|oncolog\w*)\b"
+)
 _IMMUNO = (
     r"\b(immunosuppress\w*|immunocompromis\w*|transplant\w*|hiv|aids|chemotherapy"
     r"|neutropeni\w*|on (?:chronic |long[- ]term |high[- ]dose )?steroids)\b"
 )
 _FAMILY = r"\b(family|mother|father|sister|brother|sibling|parent|aunt|uncle|grand\w+)\b"
-_HYPOTHETICAL = r"\b(rule out|r/o|evaluate for|eval for|assess for|concern for|suspected|screen\w* for|\?)"
+_HYPOTHETICAL = (
+    r"\b(rule out|r/o|evaluate for|eval for|assess for|concern for|suspected|screen\w* for|\?)"
+)
 _NEVER_SMOKER = (
     r"\b(never[- ]smoker|non[- ]?smoker|never smoked|lifelong non[- ]?smoker|no smoking history"
     r"|no history of smoking|denies (?:any )?(?:smoking|tobacco))\b"
 )
 _SMOKER = r"\b(smok\w*|tobacco|cigarettes?|pack[- ]?years?|\bpy\b)"
 _RISK = (
-    r"\b(asbestos|radon|uranium|family history of lung cancer|(?:mother|father|sister|brother)\b[^.;]{0,40}\blung cancer)"
+    r"\b(asbestos|radon|uranium|family history of lung cancer|(?:mother|father|sister"
+    r"|brother)\b[^.;]{0,40}\blung cancer)"
 )
 _SCREENING_PROCEDURE = re.compile(
     r"\b(ldct|low[- ]dose|lung cancer screening|lung screening|screening)\b", re.IGNORECASE
@@ -131,8 +137,10 @@ def read_context(case: Case, dictation: NormalizedDictation) -> PatientContext:
     low = _fact(every, lambda t: bool(re.search(r"\blow[- ]risk\b", t, re.I)))
     cancer = _fact(
         texts,
-        lambda t: _affirmed_personal(_CANCER, t)
-        and not re.search(r"\b(?:lung )?cancer screening\b", t, re.I),
+        lambda t: (
+            _affirmed_personal(_CANCER, t)
+            and not re.search(r"\b(?:lung )?cancer screening\b", t, re.I)
+        ),
     )
     immuno = _fact(texts, lambda t: _affirmed_personal(_IMMUNO, t))
     screening_sources: list[str] = []
@@ -142,7 +150,9 @@ def read_context(case: Case, dictation: NormalizedDictation) -> PatientContext:
             study.procedure.display
         ):
             screening_sources.append("C:procedure")
-        if re.search(r"\b(lung cancer screening|lung screening|ldct|low[- ]dose)\b", study.indication, re.I):
+        if re.search(
+            r"\b(lung cancer screening|lung screening|ldct|low[- ]dose)\b", study.indication, re.I
+        ):
             screening_sources.append("C:indication")
     return PatientContext(
         age=age,

@@ -86,7 +86,9 @@ def sizes(text: str) -> list[Size]:
     for m in _SINGLE.finditer(text):
         if any(a <= m.start() < b for a, b in taken):
             continue
-        found.append(Size(dims=(to_mm(float(m.group(1)), m.group(2)),), start=m.start(), end=m.end()))
+        found.append(
+            Size(dims=(to_mm(float(m.group(1)), m.group(2)),), start=m.start(), end=m.end())
+        )
     return sorted(found, key=lambda s: s.start)
 
 
@@ -182,9 +184,21 @@ def intervals(text: str) -> list[tuple[int, int]]:
 
 
 _ACTIONS: tuple[tuple[str, str], ...] = (
-    ("adrenal_protocol_imaging", r"adrenal[- ]protocol|washout|chemical[- ]shift|dedicated adrenal|adrenal (?:ct|mri?)\b"),
-    ("screening_mammography", r"screening mammogra\w*|routine (?:annual )?(?:screening|mammogra\w*)|annual (?:screening )?mammogra\w*|return to (?:routine|annual) screening"),
-    ("diagnostic_imaging", r"diagnostic mammogra\w*|(?:follow[- ]?up|short[- ]interval) mammogra\w*|additional (?:imaging|views|evaluation)|spot compression|recall|call[- ]?back|diagnostic (?:imaging|workup|evaluation)"),
+    (
+        "adrenal_protocol_imaging",
+        r"adrenal[- ]protocol|washout|chemical[- ]shift|dedicated adrenal|adrenal (?:ct|mri?)\b",
+    ),
+    (
+        "screening_mammography",
+        r"screening mammogra\w*|routine (?:annual )?(?:screening|mammogra\w*)"
+        r"|annual (?:screening )?mammogra\w*|return to (?:routine|annual) screening",
+    ),
+    (
+        "diagnostic_imaging",
+        r"diagnostic mammogra\w*|(?:follow[- ]?up|short[- ]interval) mammogra\w*"
+        r"|additional (?:imaging|views|evaluation)|spot compression|recall|call[- ]?back"
+        r"|diagnostic (?:imaging|workup|evaluation)",
+    ),
     ("fna", r"\bfna\b|fine[- ]needle|needle aspiration"),
     ("tissue_sampling", r"biops\w+|tissue (?:sampling|diagnosis)|sampling"),
     ("pet_ct", r"\bpet(?:/ct|-ct| ct)?\b"),
@@ -196,14 +210,16 @@ _ACTIONS: tuple[tuple[str, str], ...] = (
     ("us", r"ultrasound|\bus\b|sonogra\w+"),
 )
 _NO_FOLLOW_UP = re.compile(
-    r"\bno (?:further|additional|routine|dedicated)?\s*(?:imaging\s*)?(?:follow[- ]?up|imaging|work[- ]?up|evaluation|fna|biopsy)\b"
+    r"\bno (?:further|additional|routine|dedicated)?\s*(?:imaging\s*)?(?:follow[- ]?up|imaging"
+    r"|work[- ]?up|evaluation|fna|biopsy)\b"
     r"|\bfollow[- ]?up (?:is )?not (?:needed|required|recommended|necessary|indicated)"
     r"|\bdoes not (?:need|require|warrant)",
     re.IGNORECASE,
 )
 _RECOMMENDATION = re.compile(
     r"\b(recommend\w*|advis\w*|suggest\w*|follow[- ]?up|should (?:be|undergo|have)|consider\w*"
-    r"|(?:is|are) (?:indicated|warranted|appropriate)|return to|recall|no (?:further|additional|routine)"
+    r"|(?:is|are) (?:indicated|warranted|appropriate)|return to|recall|no (?:further|additional"
+    r"|routine)"
     r"|repeat (?:ct|imaging|ultrasound|mri?)|biopsy|fna|fine[- ]needle|resection)\b",
     re.IGNORECASE,
 )

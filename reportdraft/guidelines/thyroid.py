@@ -24,8 +24,15 @@ TIRADS = "acr-tirads-2017"
 _FEATURES: dict[str, tuple[tuple[str, str], ...]] = {
     "composition": (
         ("spongiform", r"spongiform"),
-        ("mixed", r"mixed (?:cystic and solid|solid and cystic)|predominantly (?:solid|cystic)|partially cystic|solid and cystic|cystic and solid|complex cystic"),
-        ("cystic", r"(?:almost completely |purely |entirely |simple )?cystic|anechoic cyst|\bcyst\b"),
+        (
+            "mixed",
+            r"mixed (?:cystic and solid|solid and cystic)|predominantly (?:solid|cystic)"
+            r"|partially cystic|solid and cystic|cystic and solid|complex cystic",
+        ),
+        (
+            "cystic",
+            r"(?:almost completely |purely |entirely |simple )?cystic|anechoic cyst|\bcyst\b",
+        ),
         ("solid", r"(?:almost completely |entirely |predominantly )?solid"),
     ),
     "echogenicity": (
@@ -85,7 +92,9 @@ class ThyroidNodule:
         stated = _STATED.search(text)
         if stated and self.stated is None:
             self.stated = f"TR{stated.group(1)}"
-        self.words |= {w.lower() for w in re.findall(r"\b(right|left|isthmus|upper|mid|lower)\b", text, re.I)}
+        self.words |= {
+            w.lower() for w in re.findall(r"\b(right|left|isthmus|upper|mid|lower)\b", text, re.I)
+        }
 
     def points(self) -> int:
         """The TI-RADS point total (spongiform: 0, nothing else adds)."""
@@ -141,9 +150,12 @@ def _continues(text: str) -> bool:
     lowered = text.lower()
     if re.search(r"\b(lymph|parathyroid|gland is|lobe measures|isthmus measures)\b", lowered):
         return False
-    return any(
-        re.search(pattern, lowered) for options in _FEATURES.values() for _, pattern in options
-    ) or any(re.search(p, lowered) for _, p in _FOCI) or bool(_STATED.search(text)) or "echogenic foci" in lowered
+    return (
+        any(re.search(pattern, lowered) for options in _FEATURES.values() for _, pattern in options)
+        or any(re.search(p, lowered) for _, p in _FOCI)
+        or bool(_STATED.search(text))
+        or "echogenic foci" in lowered
+    )
 
 
 def tirads(case: Case, sentences: list[DictationSentence]) -> GuidelineOutcome:
@@ -165,7 +177,9 @@ def tirads(case: Case, sentences: list[DictationSentence]) -> GuidelineOutcome:
         rule = level.lower() if level in ("TR1", "TR2") else f"{level.lower()}-{suffix}"
         points = nodule.points()
         described = f"thyroid nodule {size:g} cm, {level}" + (
-            f" ({points} points)" if {"composition", "echogenicity"} & set(nodule.features) else " (stated)"
+            f" ({points} points)"
+            if {"composition", "echogenicity"} & set(nodule.features)
+            else " (stated)"
         )
         out.findings.append(
             outcome_for(

@@ -51,7 +51,9 @@ def _categories(text: str) -> set[str]:
     return {(m.group(1) or m.group(2)).upper() for m in _CATEGORY.finditer(text)}
 
 
-def _check_kept(ctx: Context, statement: Statement, source: str, guidance: guidelines.Guidance) -> None:
+def _check_kept(
+    ctx: Context, statement: Statement, source: str, guidance: guidelines.Guidance
+) -> None:
     findings = guidance.for_guideline(source[2:])
     if not findings:
         return  # the citation check already says the id is not a source of this case
@@ -62,7 +64,9 @@ def _check_kept(ctx: Context, statement: Statement, source: str, guidance: guide
     if written - wanted:
         problems.append(
             "interval "
-            + ", ".join(f"{a}-{b} months" if a != b else f"{a} months" for a, b in sorted(written - wanted))
+            + ", ".join(
+                f"{a}-{b} months" if a != b else f"{a} months" for a, b in sorted(written - wanted)
+            )
             + " is not the guideline's"
         )
     if wanted and not written & wanted:
@@ -74,9 +78,12 @@ def _check_kept(ctx: Context, statement: Statement, source: str, guidance: guide
         problems.append(f"names {', '.join(sorted(stray))}, which the guideline does not recommend")
     categories = {r.category.upper() for r in expected if r.category}
     said = _categories(statement.text)
-    if said - categories or (categories and not said & categories and _categories(ctx.texts.get(source, ""))):
+    if said - categories or (
+        categories and not said & categories and _categories(ctx.texts.get(source, ""))
+    ):
         problems.append(
-            f"category {', '.join(sorted(said)) or 'missing'}, the guideline's is {', '.join(sorted(categories))}"
+            f"category {', '.join(sorted(said)) or 'missing'}, "
+            f"the guideline's is {', '.join(sorted(categories))}"
         )
     if problems:
         ctx.raise_flag(
@@ -85,12 +92,15 @@ def _check_kept(ctx: Context, statement: Statement, source: str, guidance: guide
             f"guideline recommendation changed ({source}): " + "; ".join(problems),
             statement=statement,
             sources=[source],
-            evidence=[quote(statement.id, statement.text), quote(source, ctx.texts.get(source, ""))],
+            evidence=[
+                quote(statement.id, statement.text),
+                quote(source, ctx.texts.get(source, "")),
+            ],
         )
 
 
 def _covered(action: str, allowed: set[str]) -> bool:
     """A more general modality word the guideline's action includes (CT in "CT or MRI")."""
-    return (action in ("ct", "mri") and bool(allowed & {"ct_or_mri", "adrenal_protocol_imaging"})) or (
-        action == "ct" and "ldct" in allowed
-    )
+    return (
+        action in ("ct", "mri") and bool(allowed & {"ct_or_mri", "adrenal_protocol_imaging"})
+    ) or (action == "ct" and "ldct" in allowed)

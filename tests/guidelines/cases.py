@@ -23,42 +23,66 @@ HERE = Path(__file__).parent
 
 PRESETS: dict[str, dict[str, Any]] = {
     "ct_chest": {
-        "procedure": {"system": "http://loinc.org", "code": "29252-4", "display": "CT Chest WO contrast"},
+        "procedure": {
+            "system": "http://loinc.org",
+            "code": "29252-4",
+            "display": "CT Chest WO contrast",
+        },
         "modality": "CT",
         "body_part": "CHEST",
         "contrast": "none",
         "indication": "Chronic cough.",
     },
     "ct_abd": {
-        "procedure": {"system": "http://loinc.org", "code": "36813-4", "display": "CT Abdomen and Pelvis W contrast IV"},
+        "procedure": {
+            "system": "http://loinc.org",
+            "code": "36813-4",
+            "display": "CT Abdomen and Pelvis W contrast IV",
+        },
         "modality": "CT",
         "body_part": "ABDOMEN AND PELVIS",
         "contrast": "with",
         "indication": "Abdominal pain.",
     },
     "ct_abd_wo": {
-        "procedure": {"system": "urn:test", "code": "ct-abd-wo", "display": "CT Abdomen WO contrast"},
+        "procedure": {
+            "system": "urn:test",
+            "code": "ct-abd-wo",
+            "display": "CT Abdomen WO contrast",
+        },
         "modality": "CT",
         "body_part": "ABDOMEN",
         "contrast": "none",
         "indication": "Flank pain.",
     },
     "mr_abd": {
-        "procedure": {"system": "urn:test", "code": "mr-abd", "display": "MR Abdomen WO and W contrast"},
+        "procedure": {
+            "system": "urn:test",
+            "code": "mr-abd",
+            "display": "MR Abdomen WO and W contrast",
+        },
         "modality": "MR",
         "body_part": "ABDOMEN",
         "contrast": "without_and_with",
         "indication": "Follow-up of a renal lesion.",
     },
     "ldct": {
-        "procedure": {"system": "http://www.ama-assn.org/go/cpt", "code": "71271", "display": "CT Chest low dose lung cancer screening"},
+        "procedure": {
+            "system": "http://www.ama-assn.org/go/cpt",
+            "code": "71271",
+            "display": "CT Chest low dose lung cancer screening",
+        },
         "modality": "CT",
         "body_part": "CHEST",
         "contrast": "none",
         "indication": "Lung cancer screening.",
     },
     "us_thyroid": {
-        "procedure": {"system": "http://www.ama-assn.org/go/cpt", "code": "76536", "display": "US soft tissues of head and neck"},
+        "procedure": {
+            "system": "http://www.ama-assn.org/go/cpt",
+            "code": "76536",
+            "display": "US soft tissues of head and neck",
+        },
         "modality": "US",
         "body_part": "THYROID",
         "contrast": "none",
@@ -72,7 +96,11 @@ PRESETS: dict[str, dict[str, Any]] = {
         "indication": "Right upper quadrant pain.",
     },
     "mg": {
-        "procedure": {"system": "http://loinc.org", "code": "26175-0", "display": "MG Breast - bilateral Screening"},
+        "procedure": {
+            "system": "http://loinc.org",
+            "code": "26175-0",
+            "display": "MG Breast - bilateral Screening",
+        },
         "modality": "MG",
         "body_part": "BREAST",
         "contrast": "none",
@@ -86,7 +114,11 @@ PRESETS: dict[str, dict[str, Any]] = {
         "indication": "Palpable left breast lump.",
     },
     "xr_chest": {
-        "procedure": {"system": "http://loinc.org", "code": "36643-5", "display": "XR Chest 2 Views"},
+        "procedure": {
+            "system": "http://loinc.org",
+            "code": "36643-5",
+            "display": "XR Chest 2 Views",
+        },
         "modality": "XR",
         "body_part": "CHEST",
         "contrast": "none",
@@ -114,7 +146,11 @@ def build_case(item: dict[str, Any]) -> Case:
     if item.get("history"):
         study["clinical_history"] = item["history"]
     study["comparisons"] = [
-        {"date": c["date"], "modality": c.get("modality", "CT"), "description": c.get("description", "prior")}
+        {
+            "date": c["date"],
+            "modality": c.get("modality", "CT"),
+            "description": c.get("description", "prior"),
+        }
         for c in item.get("comparisons", [])
     ]
     age = int(item.get("age", 60))
@@ -165,9 +201,8 @@ def problems(item: dict[str, Any], result: RecommendationSet) -> list[str]:
     expect = item["expect"]
     found: list[str] = []
     rules = list(dict.fromkeys((r.guideline, r.rule, r.category) for r in result.recommendations))
-    if expect.get("none"):
-        if result.recommendations:
-            found.append(f"expected no recommendation, got {rules}")
+    if expect.get("none") and result.recommendations:
+        found.append(f"expected no recommendation, got {rules}")
     wanted = expect.get("findings", [])
     if "findings" in expect or expect.get("none"):
         got_rules = [(g, r) for g, r, _ in rules]
