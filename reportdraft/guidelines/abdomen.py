@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from reportdraft.guidelines.outcome import GuidelineOutcome, outcome_for
+from reportdraft.guidelines.outcome import FindingOutcome, GuidelineOutcome, outcome_for
 from reportdraft.guidelines.patient_context import PatientContext
 from reportdraft.guidelines.reading import affirmed, has, negated_at, sizes
 from reportdraft.guidelines.rulebook import guideline
@@ -132,7 +132,7 @@ def adrenal(
 
 def _dedupe(out: GuidelineOutcome) -> GuidelineOutcome:
     """The Impression repeating a Findings sentence is the same mass: keep the first."""
-    kept = []
+    kept: list[FindingOutcome] = []
     for finding in out.findings:
         same = next((k for k in kept if k.finding == finding.finding), None)
         if same is None:
@@ -219,7 +219,7 @@ def bosniak(case: Case, sentences: list[DictationSentence]) -> GuidelineOutcome:
 
 
 def _dedupe_bosniak(out: GuidelineOutcome) -> GuidelineOutcome:
-    kept = []
+    kept: list[FindingOutcome] = []
     for finding in out.findings:
         if not any(
             k.rule == finding.rule

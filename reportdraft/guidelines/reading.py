@@ -220,7 +220,9 @@ _RECOMMENDATION = re.compile(
     r"\b(recommend\w*|advis\w*|suggest\w*|follow[- ]?up|should (?:be|undergo|have)|consider\w*"
     r"|(?:is|are) (?:indicated|warranted|appropriate)|return to|recall|no (?:further|additional"
     r"|routine)"
-    r"|repeat (?:ct|imaging|ultrasound|mri?)|biopsy|fna|fine[- ]needle|resection)\b",
+    r"|repeat (?:ct|imaging|ultrasound|mri?)|biopsy|fna|fine[- ]needle|resection"
+    r"|routine screening|annual screening|continue (?:annual )?screening"
+    r"|per (?:the )?(?:acr|fleischner|bosniak|bi-?rads|lung-?rads|ti-?rads)\w*)\b",
     re.IGNORECASE,
 )
 
