@@ -10,7 +10,9 @@ Fleischner measures the mean of the long and short axis rounded to the nearest m
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from reportdraft.guidelines.outcome import GuidelineOutcome, outcome_for
 from reportdraft.guidelines.patient_context import PatientContext
@@ -119,8 +121,73 @@ def _prior_and_component(text: str) -> tuple[float | None, float | None, set[int
     return prior, component, spans
 
 
+class TextUnit(Protocol):
+    """A text with the id it is cited by (a dictated sentence, a prior report's sentence)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def text(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class PriorSentence:
+    """A sentence of a prior report, cited ``P:prior-<n>`` (n: the comparison's position)."""
+
+    id: str
+    text: str
+
+
+def with_priors(case: Case, nodules: list[Nodule]) -> list[Nodule]:
+    """Nodules with their size on prior CT reports (``report_text`` of a comparison).
+
+    A current nodule without a dictated prior size takes the size of the prior report's
+    nodule of the same type on the same side (and lobe, when both name one): the
+    difference decides growth for Lung-RADS, and the prior is cited ``P:prior-<n>``.
+    """
+    priors: list[Nodule] = []
+    for n, prior in enumerate(case.study.comparisons, start=1):
+        if prior.report_text is None or prior.modality is not Modality.CT:
+            continue
+        parts = re.split(r"(?<=[.!?])\s+", prior.report_text)
+        units = [PriorSentence(id=f"P:prior-{n}", text=t) for t in parts if t.strip()]
+        found, _plural, _sources = read_nodules(case, units, ai=False)
+        priors += found
+    if not priors:
+        return nodules
+    out = []
+    for nodule in nodules:
+        match = next(
+            (
+                p
+                for p in priors
+                if p.kind == nodule.kind
+                and (p.words & {"right", "left"}) == (nodule.words & {"right", "left"})
+                and (
+                    not (p.words & {"upper", "middle", "lower"})
+                    or not (nodule.words & {"upper", "middle", "lower"})
+                    or p.words & nodule.words & {"upper", "middle", "lower"}
+                )
+            ),
+            None,
+        )
+        if match is None or nodule.prior_mm is not None:
+            out.append(nodule)
+            continue
+        out.append(
+            replace(
+                nodule,
+                prior_mm=match.mean_mm,
+                status=nodule.status if nodule.status == "new" else None,
+                sources=nodule.sources + match.sources,
+            )
+        )
+    return out
+
+
 def read_nodules(
-    case: Case, sentences: list[DictationSentence]
+    case: Case, sentences: Sequence[TextUnit], *, ai: bool = True
 ) -> tuple[list[Nodule], bool, tuple[str, ...]]:
     """(nodules with a size, whether unsized plural nodules were mentioned, their sources)."""
     found: list[Nodule] = []
@@ -162,7 +229,7 @@ def read_nodules(
                     sources=(sentence.id,),
                 )
             )
-    for finding in case.ai_findings:
+    for finding in case.ai_findings if ai else ():
         if finding.decision is not Decision.CONFIRMED or "nodule" not in finding.finding_type:
             continue
         dims = tuple(
@@ -403,6 +470,7 @@ def lung_rads(
     if not ctx.screening:
         return out
     nodules, _plural, plural_sources = read_nodules(case, sentences)
+    nodules = with_priors(case, nodules)
     baseline = not any(c.modality is Modality.CT for c in case.study.comparisons)
     incomplete = [
         s.id

@@ -5,7 +5,7 @@ history, indication, priors, AI findings and the dictation, and what the engine 
 ``findings`` (each: ``rule``, optional ``category``, ``steps`` as ``"action [min-max][?]"``,
 ``?`` = optional), ``not_applicable`` (guideline ids), ``discordant`` (dictated sentence
 ids) and ``none: true`` (no recommendation at all). Expected values were written from the
-guideline texts, not from the engine's output.
+guidelines as the author knows them, not from the engine's output.
 """
 
 from __future__ import annotations
@@ -150,6 +150,7 @@ def build_case(item: dict[str, Any]) -> Case:
             "date": c["date"],
             "modality": c.get("modality", "CT"),
             "description": c.get("description", "prior"),
+            "report_text": c.get("report_text"),
         }
         for c in item.get("comparisons", [])
     ]
