@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from reportdraft.guidelines.rulebook import guideline
@@ -59,7 +60,8 @@ def outcome_for(
     cat = category if category is not None else rule.category
     recs = []
     for step in rule.steps:
-        label = f" ({_category_label(guideline_id, cat)})" if cat else ""
+        shown = cat is not None and re.search(rf"\b{re.escape(cat)}\b", described)
+        label = f" ({_category_label(guideline_id, cat)})" if cat and not shown else ""
         recs.append(
             Recommendation.model_validate(
                 {

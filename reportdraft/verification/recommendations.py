@@ -60,6 +60,8 @@ def _check_kept(
     expected = [r for f in findings for r in f.recommendations]
     problems: list[str] = []
     wanted = {tuple(r.interval_months) for r in expected if r.interval_months is not None}
+    # the guideline's own words may time later steps too ("then annually for 5 years")
+    wanted |= set(guidelines.intervals(ctx.texts.get(source, "")))
     written = set(guidelines.intervals(statement.text))
     if written - wanted:
         problems.append(
@@ -71,7 +73,7 @@ def _check_kept(
         )
     if wanted and not written & wanted:
         problems.append("the guideline's interval is missing")
-    allowed = {r.action for r in expected}
+    allowed: set[str] = {r.action for r in expected} | set(guidelines.actions(ctx.texts.get(source, "")))
     named = set(guidelines.actions(statement.text)) - {"none"}
     stray = {a for a in named if a not in allowed and not _covered(a, allowed)}
     if stray:
@@ -102,5 +104,6 @@ def _check_kept(
 def _covered(action: str, allowed: set[str]) -> bool:
     """A more general modality word the guideline's action includes (CT in "CT or MRI")."""
     return (
-        action in ("ct", "mri") and bool(allowed & {"ct_or_mri", "adrenal_protocol_imaging"})
+        action in ("ct", "mri", "ct_or_mri")
+        and bool(allowed & {"ct_or_mri", "adrenal_protocol_imaging"})
     ) or (action == "ct" and "ldct" in allowed)

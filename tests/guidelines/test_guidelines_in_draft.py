@@ -200,3 +200,34 @@ def test_a_malformed_rule_is_named() -> None:
     )
     with pytest.raises(ConfigurationError, match="no rule"):
         book.rule("class-v")
+
+
+OWN_STATEMENTS = [
+    {"study": "ldct", "dictation": "A 16 mm solid nodule in the left lower lobe."},
+    {
+        "study": "us_thyroid",
+        "dictation": "Right lobe 1.2 cm solid hypoechoic nodule. Left lobe 2.0 cm solid "
+        "isoechoic nodule.",
+    },
+    {
+        "study": "ct_abd",
+        "history": "History of lung cancer.",
+        "dictation": "There is a 1.5 cm left adrenal nodule. 3 cm right renal cyst with thick "
+        "enhancing septa.",
+    },
+    {"study": "mg", "dictation": "Oval mass in the right breast. BI-RADS 3."},
+    {"study": "ct_abd", "dictation": "3 cm right renal cyst, Bosniak IIF."},
+    {"study": "ct_chest", "dictation": "A 9 mm ground-glass nodule in the left upper lobe."},
+]
+
+
+@pytest.mark.parametrize("item", OWN_STATEMENTS, ids=lambda i: f"{i['study']}")
+def test_the_drafters_own_recommendation_raises_no_flag(item: dict[str, Any]) -> None:
+    from tests.guidelines.cases import build_case
+
+    result = _draft(build_case(item))
+    cited = {
+        st.id for st in result.draft.statements() if any(s.startswith("G:") for s in st.sources)
+    }
+    assert cited
+    assert [f.message for f in result.draft.flags if f.statement_id in cited] == []
