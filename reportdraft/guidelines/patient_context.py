@@ -77,7 +77,7 @@ class PatientContext:
         fibrosis: the last two read from the dictation by the caller) makes it high.
         Without any documented risk factor the patient is treated as low risk."""
         if self.stated_high_risk:
-            return True, self.stated_high_risk.sources
+            return True, self.stated_high_risk.sources + self.smoker.sources
         if self.stated_low_risk:
             return False, self.stated_low_risk.sources
         if self.smoker and not self.never_smoker:
