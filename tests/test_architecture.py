@@ -37,8 +37,9 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # Configuration and the inputs of drafting: files, templates, the transcript and the
     # model runtimes.
     ("inputs", ("settings", "io", "templates", "dictation", "backends")),
-    # Clinical language: critical-finding detection.
-    ("language", ("critical",)),
+    # Clinical language: critical-finding detection; guideline follow-up recommendations
+    # (read from the dictation and the case; the verifier and the drafter use them).
+    ("language", ("critical", "guidelines")),
     # Checks and records over a draft: the verifier (grounding checks and the clinical fact
     # extraction they compare), the redline, the attestation.
     ("checks", ("verification", "redline", "attest")),

@@ -821,6 +821,13 @@ ROUTES: dict[str, list[tuple[str, str]]] = {
         ("Twisted left spermatic cord with a whirlpool sign.", "epididymides"),
         ("Both testes are normal in size.", "testes"),
     ],
+    "us_thyroid": [
+        ("1.6 cm solid hypoechoic nodule in the right lobe.", "right_lobe"),
+        ("The left thyroid lobe measures 4.5 cm.", "left_lobe"),
+        ("5 mm spongiform nodule in the isthmus.", "isthmus"),
+        ("The thyroid gland is heterogeneous with increased vascularity.", "thyroid"),
+        ("No abnormal cervical lymph nodes.", "lymph_nodes"),
+    ],
     "us_pelvis": [
         ("The endometrial stripe measures 6 mm.", "endometrium"),
         ("2.1 cm simple cyst in the right ovary.", "right_ovary"),

@@ -1,4 +1,4 @@
-"""Core commands: draft, verify, demo, schema, templates, critical."""
+"""Core commands: draft, verify, recommend, demo, schema, templates."""
 
 from __future__ import annotations
 
@@ -122,6 +122,22 @@ def _reannotate(case: Case, draft_doc: Draft, settings: Settings) -> Draft:
             f"{case.study.accession_number}"
         )
     return drafting.annotate(case, dictation, template, draft_doc)
+
+
+@click.command()
+@click.argument("case_file", metavar="CASE.json", type=click.Path(dir_okay=False, allow_dash=True))
+@reports_errors
+def recommend(case_file: str) -> None:
+    """Print the guideline follow-up recommendations for CASE.json (or - for stdin) as JSON.
+
+    Fleischner 2017, Lung-RADS v2022, ACR TI-RADS, ACR incidental adrenal 2017, Bosniak
+    2019 and BI-RADS 2013, each recommendation citing the case facts it rests on; guidelines
+    that matched but do not apply, with the reason; dictated recommendations that contradict
+    the guideline.
+    """
+    from reportdraft import guidelines
+
+    click.echo(dump_json(guidelines.recommend(load_case(case_file))), nl=False)
 
 
 @click.command()
@@ -283,4 +299,4 @@ def templates_import(source: Path, out_dir: Path, modality: str | None, overwrit
         sys.exit(1)
 
 
-COMMANDS = [draft, verify, demo, schema, templates]
+COMMANDS = [draft, verify, recommend, demo, schema, templates]

@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
+from reportdraft.guidelines import impression_additions
 from reportdraft.models import (
     AIFinding,
     Case,
@@ -95,6 +96,8 @@ def draft_with_rules(
     impression = _impression(
         builder, case, template, by_section[SectionKind.IMPRESSION], findings, severity_of
     )
+    # Guideline follow-up recommendations the radiologist did not dictate (issue 16).
+    impression += [builder.statement(t, s) for t, s in impression_additions(case, dictation)]
     sections.append(DraftSection(kind=SectionKind.IMPRESSION, statements=impression))
     return Draft(
         accession_number=case.study.accession_number,

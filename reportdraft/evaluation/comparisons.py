@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from reportdraft.evaluation.metrics import MetricInfo
 from reportdraft.evaluation.metrics.grounding import ERROR_KINDS
+from reportdraft.evaluation.metrics.recommendations import recommendation_miss
 from reportdraft.evaluation.runner import CaseOutput
 from reportdraft.evaluation.scope import Candidate, CaseContext, reference_scope
 from reportdraft.evaluation.scoring import Scores
@@ -144,6 +145,8 @@ class WorstCase:
     error: str | None
     draft_text: str
     reference: str
+    recommendation_miss: str = ""
+    """What the reference recommends that the draft does not (empty: nothing missed)."""
 
 
 RANKING = ("finding_f1", "rouge_l", "critical_recall_inputs")
@@ -171,8 +174,14 @@ def worst_cases(
             primary = -errors
         order.append(((primary, -errors, ctx.item.case_id), i))
     order.sort()
+    chosen = [i for _, i in order[:limit]]
+    # Recommendation misses are listed whatever their rank (issue 16): a follow-up the
+    # signed report asked for and the draft left out is worth a look on its own.
+    chosen += [
+        i for _, i in order[limit:] if scores.per_case[i].get("recommendation_concordance") == 0.0
+    ]
     result: list[WorstCase] = []
-    for _, i in order[:limit]:
+    for i in chosen:
         ctx, out = contexts[i], outputs[i]
         draft = out.draft
         result.append(
@@ -187,6 +196,9 @@ def worst_cases(
                 error=out.error,
                 draft_text=_clip(_draft_text(ctx, draft)),
                 reference=_clip(_reference_text(ctx)),
+                recommendation_miss=_clip(_recommendation_miss(ctx, draft))
+                if scores.per_case[i].get("recommendation_concordance") == 0.0
+                else "",
             )
         )
     return result
@@ -194,6 +206,12 @@ def worst_cases(
 
 def _clip(text: str, limit: int = 600) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _recommendation_miss(ctx: CaseContext, draft: Draft | None) -> str:
+    if draft is None:
+        return ""
+    return recommendation_miss(ctx, Candidate.from_draft(draft))
 
 
 def _reference_text(ctx: CaseContext) -> str:

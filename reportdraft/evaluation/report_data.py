@@ -106,6 +106,7 @@ def to_dict(result: EvalResult) -> dict[str, Any]:
                     "error": w.error,
                     "draft_text": w.draft_text,
                     "reference": w.reference,
+                    "recommendation_miss": w.recommendation_miss,
                 }
                 for w in rows
             ]

@@ -219,6 +219,8 @@ def _worst(result: EvalResult) -> str:
             flags = "<br>".join(escape(f) for f in w.flags[:8]) or '<span class="muted">none</span>'
             if len(w.flags) > 8:
                 flags += f"<br>… {len(w.flags) - 8} more"
+            if w.recommendation_miss:
+                flags = f"<b>recommendation missed:</b> {escape(w.recommendation_miss)}<br>" + flags
             if w.error:
                 flags = f"<b>error:</b> {escape(w.error)}"
             body.append(

@@ -37,6 +37,12 @@ from reportdraft.models.draft import (
     Statement,
     Usage,
 )
+from reportdraft.models.guidelines import (
+    Discordance,
+    NotApplicable,
+    Recommendation,
+    RecommendationSet,
+)
 from reportdraft.models.primitives import Laterality, Severity, Strict
 from reportdraft.models.report import (
     SIGNED_STATUSES,
@@ -79,6 +85,7 @@ __all__ = [
     "CriticalMention",
     "Decision",
     "DictationSentence",
+    "Discordance",
     "Dose",
     "Draft",
     "DraftProvenance",
@@ -94,6 +101,7 @@ __all__ = [
     "Measurement",
     "Modality",
     "NormalizedDictation",
+    "NotApplicable",
     "Patient",
     "PersonName",
     "Physician",
@@ -103,6 +111,8 @@ __all__ = [
     "Radiologist",
     "RadiologistRole",
     "Recipient",
+    "Recommendation",
+    "RecommendationSet",
     "Report",
     "ReportStatus",
     "ReportVersion",

@@ -2,7 +2,8 @@
 
 Every statement carries the ids of its sources: dictation sentences (``D3``), AI findings
 (``A2``), template defaults (``T:<subsection>`` or ``T:technique``) and case context
-(``C:<field>``); a sentence the radiologist wrote during review cites
+(``C:<field>``), a guideline recommendation computed from the case (``G:<guideline-id>``,
+e.g. ``G:fleischner-2017``); a sentence the radiologist wrote during review cites
 ``R:radiologist``. The verifier checks each statement against exactly those sources; that
 is what makes a model's draft reviewable.
 """
@@ -18,7 +19,10 @@ from pydantic import Field, model_validator
 from reportdraft.models.critical import CriticalMention
 from reportdraft.models.primitives import Severity, Strict
 
-SOURCE_ID = r"^(D\d{1,4}|A\d{1,3}|T:[a-z][a-z0-9_]{0,40}|C:[a-z][a-z0-9_.]{0,60}|R:radiologist)$"
+SOURCE_ID = (
+    r"^(D\d{1,4}|A\d{1,3}|T:[a-z][a-z0-9_]{0,40}|C:[a-z][a-z0-9_.]{0,60}|R:radiologist"
+    r"|G:[a-z][a-z0-9\-]{0,40})$"
+)
 SourceId = Annotated[str, Field(pattern=SOURCE_ID)]
 
 
@@ -69,6 +73,8 @@ class FlagKind(StrEnum):
     """Another report has the same accession at the same facility (a re-read, or a mix-up)."""
     GENERIC_TEMPLATE = "generic_template"
     """No specific template fits the study: drafted on the generic one, no normal defaults."""
+    RECOMMENDATION_DISCORDANT = "recommendation_discordant"
+    """A dictated follow-up recommendation contradicts the applicable guideline (medium)."""
 
 
 class Flag(Strict):

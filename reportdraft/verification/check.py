@@ -21,6 +21,7 @@ impression consistency ``medium``, and housekeeping notes ``low``.
 
 from __future__ import annotations
 
+from reportdraft import guidelines
 from reportdraft.models import Case, Draft, Flag, NormalizedDictation, Template
 from reportdraft.verification.coverage import (
     check_ai_findings,
@@ -30,6 +31,7 @@ from reportdraft.verification.coverage import (
 )
 from reportdraft.verification.defaults import check_defaults
 from reportdraft.verification.instruction_flags import check_instructions
+from reportdraft.verification.recommendations import check_recommendations
 from reportdraft.verification.run_context import Context
 from reportdraft.verification.sources import render_ai_finding, source_texts
 from reportdraft.verification.statements import check_statement
@@ -61,6 +63,7 @@ def verify(
     check_impression(ctx)
     check_template(ctx)
     check_defaults(ctx)
+    check_recommendations(ctx, guidelines.evaluate(case, dictation))
     unique: list[Flag] = []
     seen: set[tuple[str, str | None, str]] = set()
     for flag in ctx.flags:

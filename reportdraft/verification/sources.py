@@ -7,6 +7,7 @@ model was given is what it is held to.
 
 from __future__ import annotations
 
+from reportdraft import guidelines
 from reportdraft.models import (
     AIFinding,
     Case,
@@ -105,7 +106,8 @@ def source_texts(case: Case, dictation: NormalizedDictation, template: Template)
     ``T:technique``: the rendered technique; ``T:impression`` / ``T:comparison``: the
     template defaults; ``C:<field>``:
     case context (``C:indication``, ``C:clinical_history``, ``C:comparisons``,
-    ``C:procedure``, ``C:laterality``, ...).
+    ``C:procedure``, ``C:laterality``, ...); ``G:<guideline-id>``: the recommendations the
+    guideline engine computes for this case (:func:`guideline_texts`).
     """
     texts = {s.id: s.text for s in dictation.sentences}
     texts.update({f.id: render_ai_finding(f) for f in case.ai_findings})
@@ -115,4 +117,16 @@ def source_texts(case: Case, dictation: NormalizedDictation, template: Template)
         texts["T:impression"] = template.impression_default
     texts["T:comparison"] = template.comparison_default
     texts.update(_context(case))
+    texts.update(guideline_texts(case, dictation))
+    return texts
+
+
+def guideline_texts(case: Case, dictation: NormalizedDictation) -> dict[str, str]:
+    """``G:<guideline-id>`` to the guideline's recommendations for this case, one sentence
+    per finding: what a drafted recommendation statement citing it is held to."""
+    texts: dict[str, str] = {}
+    for finding in guidelines.evaluate(case, dictation).findings:
+        key = f"G:{finding.guideline}"
+        sentence = guidelines.statement_text(finding)
+        texts[key] = f"{texts[key]} {sentence}" if key in texts else sentence
     return texts

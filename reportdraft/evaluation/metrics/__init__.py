@@ -6,6 +6,7 @@ from reportdraft.evaluation.metrics import (  # noqa: F401 - imported to registe
     findings,
     grounding,
     lexical,
+    recommendations,
     structure,
     usage,
 )

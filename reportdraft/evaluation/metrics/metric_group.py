@@ -80,6 +80,7 @@ REPORT_ORDER = (
     "grounding",
     "errors",
     "critical",
+    "recommendations",
     "structure",
     "edits",
     "lexical",
