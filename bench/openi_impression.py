@@ -83,7 +83,7 @@ for item in cases:
     ]
     statements = draft.section(SectionKind.IMPRESSION)
     print(json.dumps({
-        "id": item.id,
+        "id": item.case_id,
         "impression": " ".join(st.text for st in statements),
         "sources": [st.sources for st in statements],
         "flags": flags,
@@ -192,7 +192,7 @@ def main() -> None:
         before_commit = _archive(args.before_ref, Path(tmp))
         before, before_wall = _run_tree(Path(tmp), args.data, args.split)
     after, after_wall = _run_tree(ROOT, args.data, args.split)
-    missing = [c.id for c in cases if c.id not in before or c.id not in after]
+    missing = [c.case_id for c in cases if c.case_id not in before or c.case_id not in after]
     if missing:
         raise SystemExit(f"cases not drafted: {missing[:5]} ...")
 
@@ -206,8 +206,8 @@ def main() -> None:
     constant = score(
         groups, contexts, [Candidate.from_text(CONSTANT_IMPRESSION)] * len(contexts), stats
     )
-    s_before = scored([before[c.id]["impression"] for c in cases])
-    s_after = scored([after[c.id]["impression"] for c in cases])
+    s_before = scored([before[c.case_id]["impression"] for c in cases])
+    s_after = scored([after[c.case_id]["impression"] for c in cases])
 
     def flags(rows: dict[str, dict[str, Any]]) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -216,8 +216,8 @@ def main() -> None:
                 counts[kind] = counts.get(kind, 0) + 1
         return counts
 
-    changed = sum(before[c.id]["impression"] != after[c.id]["impression"] for c in cases)
-    normal = sum(after[c.id]["impression"] == template.impression_default for c in cases)
+    changed = sum(before[c.case_id]["impression"] != after[c.case_id]["impression"] for c in cases)
+    normal = sum(after[c.case_id]["impression"] == template.impression_default for c in cases)
     rouge = {
         k: v.mean("rouge_l") or 0.0
         for k, v in (("constant", constant), ("before", s_before), ("after", s_after))
