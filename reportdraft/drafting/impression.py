@@ -270,9 +270,12 @@ def plan_impression(
             ImpressionItem(text=condense(st.text), sources=tuple(st.sources), significance=klass)
         )
         stated.append(said)
-    normal = ImpressionItem(text=template.impression_default, sources=(DEFAULT_SOURCE,))
+    # A template without a normal impression (main's generic template, issue 18, may have
+    # none) assumes nothing: its study gets only the lines the Findings earn.
+    default = template.impression_default
+    normal = [ImpressionItem(text=default, sources=(DEFAULT_SOURCE,))] if default else []
     if not items:
-        return [normal]
+        return normal
     if all(item.significance is Significance.CHRONIC for item in items):
-        return [normal, *items]
+        return [*normal, *items]
     return items
