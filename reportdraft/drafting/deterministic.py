@@ -5,8 +5,9 @@ under or (for findings) in the template subsection its anatomy words route it to
 template's normal default for every subsection nobody spoke about, less any clause that a
 dictated or confirmed finding contradicts wherever it was routed; writes each *confirmed*
 AI finding into its subsection (merged into a dictated sentence that already describes it);
-and builds the impression from the dictated impression, or else from the positive findings
-ordered by severity. Rejected and pending AI findings never appear in the text.
+and keeps the dictated impression, or else builds one from the Findings by clinical
+significance (:mod:`reportdraft.drafting.impression`). Rejected and pending AI findings
+never appear in the text.
 
 Why deterministic: the embedded model is unreliable (docs/ARCHITECTURE.md#model-runtimes), so the
 structure and every source citation must not depend on it. Model backends only rewrite
@@ -16,9 +17,10 @@ pieces of this draft, and fall back to it piece by piece when verification fails
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from reportdraft.drafting.impression import SeverityOf, plan_impression
 from reportdraft.guidelines import impression_additions
 from reportdraft.models import (
     AIFinding,
@@ -35,7 +37,6 @@ from reportdraft.models import (
     Template,
 )
 from reportdraft.templates import render_technique, route_sentence
-from reportdraft.verification import exempt_from_impression, extract_facts, is_incidental
 from reportdraft.verification.defaults import (
     case_facts,
     contradiction_flag,
@@ -44,9 +45,6 @@ from reportdraft.verification.defaults import (
     plan_defaults,
 )
 from reportdraft.verification.sources import render_ai_finding
-
-SeverityOf = Callable[[str], int | None]
-"""ACR category (1 most urgent) of the alerting critical finding in a sentence, or None."""
 
 _WORD = re.compile(r"[a-z]{3,}")
 _STOP = frozenset({"the", "and", "with", "left", "right", "bilateral", "finding", "lobe"})
@@ -75,7 +73,8 @@ def draft_with_rules(
 
     ``severity_of`` finds critical findings for a generated impression (the drafting
     pipeline passes :func:`reportdraft.critical.most_urgent_category`): their statements
-    always enter it, most urgent first; the other findings keep their reading order.
+    always enter it, most urgent first, then actionable, then chronic findings
+    (:func:`reportdraft.drafting.impression.plan_impression`).
     """
     builder = _Builder()
     by_section = _sentences_by_section(dictation)
@@ -253,34 +252,11 @@ def _impression(
     findings: list[Statement],
     severity_of: SeverityOf | None,
 ) -> list[Statement]:
-    if dictated:
-        return _dictated(builder, dictated)
-    spoken = [st for st in findings if not any(src.startswith("T:") for src in st.sources)]
-    urgency = {st.id: severity_of(st.text) if severity_of else None for st in spoken}
-    positive = [st for st in spoken if urgency[st.id] or belongs_in_impression(st.text)]
-    positive.sort(key=lambda st: urgency[st.id] or 4)
-    if not positive:
-        default = template.impression_default  # None: no normal impression to assume
-        return [builder.statement(default, ["T:impression"])] if default else []
-    return [builder.statement(st.text, st.sources) for st in positive]
-
-
-def belongs_in_impression(text: str) -> bool:
-    """True when a Findings statement should be repeated in a generated Impression.
-
-    It must assert (present or possible, not negated, not hypothetical) a finding the
-    extractor knows that is not incidental (granuloma, scarring, a line:
-    ``verify/findings.yaml``), and must not call it old, stable or treated
-    (``verify/coverage.yaml``'s ``impression_exempt``, the cues with which the verifier
-    excuses a significant finding's absence from the Impression). What radiologists
-    summarise as "no acute abnormality" stays out, so a study with only such findings gets
-    the template's normal impression. On 800 Open-i training pairs this raised the finding
-    F1 of the generated impression from 0.25 (every sentence without a negation word) to
-    0.67. A finding outside the extractor's vocabulary is left to the radiologist.
-    """
-    if exempt_from_impression(text):
-        return False
-    return any(f.asserted and not is_incidental(f.term) for f in extract_facts(text).findings)
+    """The Impression: as dictated, else built from the Findings (:mod:`.impression`)."""
+    return [
+        builder.statement(item.text, item.sources)
+        for item in plan_impression(template, dictated, findings, severity_of)
+    ]
 
 
 def ai_finding_text(finding: AIFinding) -> str:

@@ -1,0 +1,281 @@
+"""The Impression of a deterministic draft: kept as dictated, or built from the Findings.
+
+One home for the rules drafter's impression logic (:func:`plan_impression`, called by
+:mod:`reportdraft.drafting.deterministic`). What a radiologist expects of it:
+
+- **A dictated impression is the radiologist's**: it is kept sentence for sentence, in the
+  dictated order, and never gains a finding they left out (least of all a chronic or
+  incidental one). A critical finding it omits is the verifier's HIGH flag, not an edit.
+- **Otherwise it summarises the Findings by clinical significance**: critical findings first
+  (the critical-finding package decides which, most urgent ACR category first), then
+  actionable findings, then chronic ones; incidental, old, stable and treated findings are
+  left out (classes: ``data/drafting/impression.yaml``; old/stable cues: the verifier's
+  ``impression_exempt``, so drafter and verifier agree on what may be left out).
+- **Duplicates are merged**: a statement asserting only findings (concept and side) that an
+  earlier impression item already states is not repeated; its sources join that item.
+- **A normal study keeps the normal phrasing**: with no finding worth an impression line the
+  Impression is the template's normal impression, cited ``T:impression``; with only chronic
+  findings it opens with it ("No acute cardiopulmonary abnormality. Stable cardiomegaly.").
+- **Each line is condensed without changing what it says**: normal and negated parts of a
+  Findings sentence are cut and a leading "There is a" dropped, only where the condensed
+  text asserts exactly the same findings; it cites the same sources, so the verifier checks
+  it against them as before.
+
+Why: on Open-i the previous impression (the dictated one, or every positive Findings
+sentence verbatim) was barely better than the constant "No acute cardiopulmonary
+abnormality." (issue 16; ``bench/openi_impression.py`` measures both).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+from functools import cache
+from typing import Annotated
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from reportdraft.errors import ConfigurationError
+from reportdraft.models import DictationSentence, Laterality, Statement, Template
+from reportdraft.resources import package_data
+from reportdraft.verification import exempt_from_impression, extract_facts, is_incidental
+from reportdraft.verification.vocabularies import lexicon
+
+SeverityOf = Callable[[str], int | None]
+"""ACR category (1 most urgent) of the alerting critical finding in a sentence, or None."""
+
+DEFAULT_SOURCE = "T:impression"
+
+
+class Significance(IntEnum):
+    """Impression classes, most significant first (the sort key of the generated lines)."""
+
+    CRITICAL = 0
+    ACTIONABLE = 1
+    CHRONIC = 2
+
+
+class _Minor(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    concepts: list[str]
+    cues: list[str]
+
+
+class ImpressionRules(BaseModel):
+    """``data/drafting/impression.yaml``: the classes and the condensing vocabulary."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: Annotated[int, Field(ge=1)]
+    actionable: list[str]
+    chronic: list[str]
+    incidental: list[str]
+    minor: _Minor
+    normal_words: list[str]
+    lead_phrases: list[str]
+
+    def concepts(self) -> dict[str, list[str]]:
+        """Every list of concept ids, by name (for validation)."""
+        return {
+            "actionable": self.actionable,
+            "chronic": self.chronic,
+            "incidental": self.incidental,
+            "minor.concepts": self.minor.concepts,
+        }
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    rules: ImpressionRules
+    actionable: frozenset[str]
+    chronic: frozenset[str]
+    incidental: frozenset[str]
+    minor_concepts: frozenset[str]
+    minor_cue: re.Pattern[str]
+    normal: re.Pattern[str]
+    lead: re.Pattern[str]
+
+
+def _words(terms: Sequence[str]) -> str:
+    ordered = sorted({" ".join(t.lower().split()) for t in terms}, key=len, reverse=True)
+    return "|".join(r"\s+".join(map(re.escape, t.split())) for t in ordered) or "(?!)"
+
+
+def validate_rules(rules: ImpressionRules) -> None:
+    """Every concept id must be one the verifier knows, in at most one class, and no
+    concept the verifier calls significant may be incidental (it would flag the omission).
+    """
+    lex = lexicon()
+    known = set(lex.findings.ids.values()) | {c.concept for c in lex.compositions}
+    for name, ids in rules.concepts().items():
+        unknown = sorted(set(ids) - known)
+        if unknown:
+            raise ConfigurationError(f"impression.yaml {name}: unknown finding ids {unknown}")
+    classes = [set(rules.actionable), set(rules.chronic), set(rules.incidental)]
+    for i, a in enumerate(classes):
+        for b in classes[i + 1 :]:
+            if a & b:
+                raise ConfigurationError(f"impression.yaml: {sorted(a & b)} in two classes")
+    significant = sorted(set(rules.incidental) & lex.significant)
+    if significant:
+        raise ConfigurationError(
+            f"impression.yaml incidental: {significant} are significant to the verifier"
+        )
+
+
+@cache
+def impression_rules() -> _Compiled:
+    """The validated, compiled impression rules (loaded once)."""
+    path = package_data("drafting", "impression.yaml")
+    try:
+        rules = ImpressionRules.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (OSError, yaml.YAMLError, ValidationError) as exc:
+        raise ConfigurationError(f"{path.name}: invalid impression rules: {exc}") from exc
+    validate_rules(rules)
+    return _Compiled(
+        rules=rules,
+        actionable=frozenset(rules.actionable),
+        chronic=frozenset(rules.chronic),
+        incidental=frozenset(rules.incidental),
+        minor_concepts=frozenset(rules.minor.concepts),
+        minor_cue=re.compile(rf"\b(?:{_words(rules.minor.cues)})\b", re.IGNORECASE),
+        normal=re.compile(rf"\b(?:{_words(rules.normal_words)})\b", re.IGNORECASE),
+        lead=re.compile(rf"^(?:{_words(rules.lead_phrases)})\s+", re.IGNORECASE),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImpressionItem:
+    """One planned Impression statement: its text and the sources it cites."""
+
+    text: str
+    sources: tuple[str, ...]
+    significance: Significance | None = None
+
+
+def _asserted(text: str) -> set[tuple[str, Laterality | None]]:
+    """(concept, side) of every finding ``text`` says is (or may be) present."""
+    return {(f.term, f.laterality) for f in extract_facts(text).findings if f.asserted}
+
+
+def significance(text: str, category: int | None = None) -> Significance | None:
+    """The impression class of a Findings statement; None when it earns no line.
+
+    ``category`` is the ACR category of its alerting critical finding, if any (critical).
+    Otherwise the most significant class among the findings it asserts: old, stable or
+    treated wording (the verifier's ``impression_exempt``) keeps only chronic concepts;
+    minimal or subsegmental atelectasis and opacities are chronic; incidental concepts
+    (this file's and the verifier's) earn nothing; any other asserted concept is chronic.
+    """
+    if category is not None:
+        return Significance.CRITICAL
+    terms = {f.term for f in extract_facts(text).findings if f.asserted}
+    if not terms:
+        return None
+    compiled = impression_rules()
+    exempt = exempt_from_impression(text)
+    acute = terms & compiled.actionable
+    minor = (
+        bool(acute) and acute <= compiled.minor_concepts and bool(compiled.minor_cue.search(text))
+    )
+    if acute and not minor and not exempt:
+        return Significance.ACTIONABLE
+    if terms & compiled.chronic:
+        return Significance.CHRONIC
+    stated = {
+        t
+        for t in terms
+        if t not in compiled.incidental and t not in compiled.actionable and not is_incidental(t)
+    }
+    if stated and not exempt:
+        return Significance.CHRONIC
+    if minor and not exempt:  # minimal or subsegmental atelectasis, not called old or stable
+        return Significance.CHRONIC
+    return None
+
+
+def condense(text: str) -> str:
+    """``text`` without its normal or negated parts and leading "There is a", same findings.
+
+    Each step is undone when the shorter text would assert a different set of (concept,
+    side) than ``text`` does, so condensing never adds, drops or moves a finding.
+    """
+    compiled = impression_rules()
+    full = _asserted(text)
+    body = text.strip().rstrip(".").strip()
+    parts = [p.strip() for p in re.split(r"\s*[,;]\s*", body) if p.strip()]
+    if len(parts) > 1:
+        kept = [
+            p
+            for p in parts
+            if _asserted(p) or not (compiled.normal.search(p) or extract_facts(p).findings)
+        ]
+        shorter = ", ".join(kept)
+        if kept and _asserted(shorter) == full:
+            body = shorter
+    stripped = compiled.lead.sub("", body, count=1)
+    if stripped and stripped != body and _asserted(stripped) == full:
+        body = stripped
+    if not body:
+        return text
+    return f"{body[0].upper()}{body[1:]}."
+
+
+def plan_impression(
+    template: Template,
+    dictated: Sequence[DictationSentence],
+    findings: Sequence[Statement],
+    severity_of: SeverityOf | None = None,
+) -> list[ImpressionItem]:
+    """The Impression's statements, in order, each with its sources.
+
+    ``dictated``: the sentences dictated under an Impression header (kept as they are).
+    ``findings``: the draft's Findings statements; template defaults are never summarised.
+    ``severity_of`` finds critical findings (the pipeline passes
+    :func:`reportdraft.critical.most_urgent_category`); without it none is critical.
+    """
+    if dictated:
+        return [ImpressionItem(text=s.text, sources=(s.id,)) for s in dictated]
+    ranked: list[tuple[Significance, int, int, Statement]] = []
+    for order, st in enumerate(findings):
+        if any(src.startswith("T:") for src in st.sources):
+            continue
+        category = severity_of(st.text) if severity_of else None
+        klass = significance(st.text, category)
+        if klass is not None:
+            ranked.append((klass, category or 4, order, st))
+    ranked.sort(key=lambda item: item[:3])
+    items: list[ImpressionItem] = []
+    stated: list[set[tuple[str, Laterality | None]]] = []
+    for klass, _category, _order, st in ranked:
+        said = _asserted(st.text)
+        known = set().union(*stated) if stated else set()
+        home = (
+            next((i for i, seen in enumerate(stated) if said & seen), None)
+            if said and said <= known
+            else None
+        )
+        if home is not None:
+            merged = items[home]
+            sources = tuple(dict.fromkeys([*merged.sources, *st.sources]))
+            items[home] = ImpressionItem(
+                text=merged.text, sources=sources, significance=merged.significance
+            )
+            continue
+        items.append(
+            ImpressionItem(text=condense(st.text), sources=tuple(st.sources), significance=klass)
+        )
+        stated.append(said)
+    # A template without a normal impression (main's generic template, issue 18, may have
+    # none) assumes nothing: its study gets only the lines the Findings earn.
+    default = template.impression_default
+    normal = [ImpressionItem(text=default, sources=(DEFAULT_SOURCE,))] if default else []
+    if not items:
+        return normal
+    if all(item.significance is Significance.CHRONIC for item in items):
+        return [*normal, *items]
+    return items

@@ -1,0 +1,295 @@
+"""The Impression the rules drafter writes, tested against what a radiologist expects.
+
+- A critical finding leads, then the actionable findings, then the chronic ones; incidental,
+  old and stable findings are not repeated.
+- A finding dictated twice ("small left effusion" in two sentences) is one impression line
+  citing both sentences.
+- A normal study keeps the template's normal impression ("No acute cardiopulmonary
+  abnormality."), cited ``T:impression``; a study with only chronic findings opens with it.
+- A dictated impression is the radiologist's: kept word for word, never gaining a chronic
+  or incidental finding they left out.
+- Every statement cites its sources and the verifier raises nothing against the impression.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reportdraft import drafting
+from reportdraft.backends import BackendOptions, create_backend
+from reportdraft.critical import most_urgent_category
+from reportdraft.drafting.impression import (
+    ImpressionRules,
+    Significance,
+    condense,
+    impression_rules,
+    significance,
+    validate_rules,
+)
+from reportdraft.errors import ConfigurationError
+from reportdraft.io import load_case
+from reportdraft.models import Case, Draft, FlagKind, SectionKind, Severity, Statement
+from reportdraft.resources import data_dir
+from reportdraft.verification import extract_facts
+from tests.factories import case_dict
+
+NORMAL = "No acute cardiopulmonary abnormality."
+"""The normal impression of the two-view chest template the factory case selects."""
+
+EXAMPLES = sorted(data_dir("examples").glob("*.json"))
+IMPRESSION_FLAGS = {FlagKind.IMPRESSION_CONSISTENCY, FlagKind.UNSUPPORTED}
+
+
+def _draft(dictation: str) -> Draft:
+    data = case_dict()
+    data["dictation"] = dictation
+    backend = create_backend("rules", BackendOptions())
+    return drafting.draft_case(Case.model_validate(data), backend).draft
+
+
+def _impression(draft: Draft) -> list[Statement]:
+    return draft.section(SectionKind.IMPRESSION)
+
+
+def _texts(draft: Draft) -> list[str]:
+    return [st.text for st in _impression(draft)]
+
+
+def _impression_problems(draft: Draft) -> list[str]:
+    """Verifier flags of medium or high severity about an impression statement."""
+    ids = {st.id for st in _impression(draft)}
+    return [
+        f.message
+        for f in draft.flags
+        if f.kind in IMPRESSION_FLAGS
+        and f.severity in (Severity.MEDIUM, Severity.HIGH)
+        and (f.statement_id in ids or f.kind is FlagKind.IMPRESSION_CONSISTENCY)
+    ]
+
+
+def _dictation_id(draft: Draft, words: str) -> str:
+    st = next(s for s in draft.section(SectionKind.FINDINGS) if words in s.text.lower())
+    return next(src for src in st.sources if src.startswith("D"))
+
+
+# --- order of significance --------------------------------------------------------------
+
+
+def test_critical_finding_leads_then_actionable_then_chronic() -> None:
+    draft = _draft(
+        "Stable mild cardiomegaly. Small left pleural effusion. Large right pneumothorax. "
+        "Calcified granuloma in the right upper lobe."
+    )
+    texts = _texts(draft)
+    assert len(texts) == 3, texts
+    assert "pneumothorax" in texts[0].lower()
+    assert "effusion" in texts[1].lower()
+    assert "cardiomegaly" in texts[2].lower()
+    assert not any("granuloma" in t.lower() for t in texts)
+    assert NORMAL not in texts  # an acute finding: no "no acute" line
+    assert _impression_problems(draft) == []
+
+
+def test_critical_class_comes_from_the_critical_package() -> None:
+    # whatever the words, an alerting critical finding (ACR category) is critical
+    assert significance("Scattered granulomas.", category=1) is Significance.CRITICAL
+    text = "Small right apical pneumothorax."
+    assert significance(text, most_urgent_category(text)) is Significance.CRITICAL
+    assert significance("Small left pleural effusion.", None) is Significance.ACTIONABLE
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Right lower lobe consolidation.", Significance.ACTIONABLE),
+        ("Patchy left basilar opacity may represent atelectasis.", Significance.ACTIONABLE),
+        ("There is a 6 mm nodule in the right upper lobe.", Significance.ACTIONABLE),
+        ("Mild pulmonary edema.", Significance.ACTIONABLE),
+        ("Stable cardiomegaly.", Significance.CHRONIC),
+        ("The heart is mildly enlarged.", Significance.CHRONIC),
+        ("Emphysema.", Significance.CHRONIC),
+        ("Small hiatal hernia.", Significance.CHRONIC),
+        ("Low lung volumes with bibasilar subsegmental atelectasis.", Significance.CHRONIC),
+        ("Calcified granuloma in the right upper lobe.", None),
+        ("Mild degenerative change of the thoracic spine.", None),
+        ("Healed left rib fracture.", None),
+        ("Stable small left pleural effusion.", None),
+        ("The lungs are mildly hyperinflated.", None),
+        ("There are no nodules or masses.", None),
+        ("The lungs are clear.", None),
+        ("No pleural effusion or pneumothorax.", None),
+        ("Heart size is normal.", None),
+    ],
+)
+def test_significance_of_findings_sentences(text: str, expected: Significance | None) -> None:
+    assert significance(text) is expected
+
+
+# --- duplicates -------------------------------------------------------------------------
+
+
+def test_a_finding_dictated_twice_is_one_line_citing_both() -> None:
+    draft = _draft(
+        "Small left pleural effusion. The heart is normal in size. "
+        "Blunting of the left costophrenic angle from a small left effusion."
+    )
+    impression = _impression(draft)
+    assert len(impression) == 1, _texts(draft)
+    assert "effusion" in impression[0].text.lower()
+    first = _dictation_id(draft, "small left pleural effusion")
+    second = _dictation_id(draft, "blunting")
+    assert first != second
+    assert {first, second} <= set(impression[0].sources)
+    assert _impression_problems(draft) == []
+
+
+def test_findings_on_opposite_sides_are_not_merged() -> None:
+    draft = _draft("Small left pleural effusion. Small right pleural effusion.")
+    assert len(_impression(draft)) == 2
+
+
+# --- normal studies ---------------------------------------------------------------------
+
+
+def test_normal_study_keeps_the_normal_impression_cited_to_the_template() -> None:
+    draft = _draft(
+        "The heart is normal in size. The lungs are clear. No pleural effusion or "
+        "pneumothorax. No acute osseous abnormality."
+    )
+    assert [(st.text, st.sources) for st in _impression(draft)] == [(NORMAL, ["T:impression"])]
+
+
+def test_incidental_and_old_findings_alone_give_the_normal_impression() -> None:
+    draft = _draft(
+        "Calcified granuloma in the left upper lobe. Degenerative changes of the spine. "
+        "Healed right rib fractures. No pneumothorax."
+    )
+    assert [(st.text, st.sources) for st in _impression(draft)] == [(NORMAL, ["T:impression"])]
+
+
+def test_chronic_findings_alone_follow_the_normal_impression() -> None:
+    draft = _draft("Stable cardiomegaly. The lungs are clear. No pleural effusion.")
+    impression = _impression(draft)
+    assert impression[0].text == NORMAL
+    assert impression[0].sources == ["T:impression"]
+    assert [st.text for st in impression[1:]] == ["Stable cardiomegaly."]
+    assert impression[1].sources == [_dictation_id(draft, "cardiomegaly")]
+    assert _impression_problems(draft) == []
+
+
+# --- a dictated impression --------------------------------------------------------------
+
+
+def test_dictated_impression_is_kept_and_gains_nothing() -> None:
+    draft = _draft(
+        "Findings: Small right pleural effusion. Mild cardiomegaly. Calcified granuloma in "
+        "the left upper lobe. Degenerative changes of the thoracic spine. Emphysema. "
+        "Impression: Small right pleural effusion."
+    )
+    impression = _impression(draft)
+    assert [st.text for st in impression] == ["Small right pleural effusion."]
+    assert len(impression[0].sources) == 1
+    assert impression[0].sources[0].startswith("D")
+    said = " ".join(st.text.lower() for st in impression)
+    for chronic in ("cardiomegaly", "granuloma", "degenerative", "emphysema"):
+        assert chronic not in said
+
+
+def test_dictated_impression_keeps_its_order_and_wording() -> None:
+    draft = _draft(
+        "Small left pleural effusion. Large right pneumothorax. "
+        "Impression: 1. There is a small left pleural effusion. 2. Large right pneumothorax."
+    )
+    texts = _texts(draft)
+    assert "effusion" in texts[0].lower()
+    assert "pneumothorax" in texts[1].lower()
+    assert texts[0].startswith("There is a small left pleural effusion")
+
+
+# --- condensing -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "condensed"),
+    [
+        (
+            "Heart size is enlarged, pulmonary vascularity within normal limits.",
+            "Heart size is enlarged.",
+        ),
+        (
+            "There is a small left pleural effusion, no pneumothorax.",
+            "Small left pleural effusion.",
+        ),
+        ("There are small bilateral pleural effusions.", "Small bilateral pleural effusions."),
+        ("Right lower lobe consolidation.", "Right lower lobe consolidation."),
+    ],
+)
+def test_condense_drops_normal_parts_and_lead_words(text: str, condensed: str) -> None:
+    assert condense(text) == condensed
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "In the left lower lobe, there is patchy opacity.",
+        "No pneumothorax, effusion, or consolidation.",
+        "Opacity in the right base, which may represent atelectasis or pneumonia.",
+        "There is no pneumothorax, but there is a small left effusion.",
+        "Left basilar opacity, stable, no effusion.",
+    ],
+)
+def test_condense_never_changes_the_findings(text: str) -> None:
+    def said(t: str) -> set[tuple[str, bool, object]]:
+        return {(f.term, f.asserted, f.laterality) for f in extract_facts(t).findings if f.asserted}
+
+    assert said(condense(text)) == said(text)
+
+
+# --- invariants on the bundled examples --------------------------------------------------
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_examples_impressions_cite_sources_and_pass_the_verifier(path: Path) -> None:
+    case = load_case(path)
+    result = drafting.draft_case(case, create_backend("rules", BackendOptions()))
+    impression = _impression(result.draft)
+    assert impression
+    assert all(st.sources for st in result.draft.statements())
+    assert _impression_problems(result.draft) == []
+    critical_gaps = [f for f in result.draft.flags if f.kind is FlagKind.CRITICAL_NOT_IN_IMPRESSION]
+    assert critical_gaps == []
+
+
+# --- the rules file ---------------------------------------------------------------------
+
+
+def test_rules_file_loads_and_names_known_concepts() -> None:
+    rules = impression_rules().rules
+    assert rules.actionable
+    assert rules.chronic
+    assert rules.incidental
+    validate_rules(rules)
+
+
+def test_rules_reject_unknown_or_conflicting_concepts() -> None:
+    rules = impression_rules().rules
+    with pytest.raises(ConfigurationError, match="unknown finding ids"):
+        validate_rules(
+            ImpressionRules.model_validate(
+                rules.model_dump() | {"chronic": [*rules.chronic, "cardiomegally"]}
+            )
+        )
+    with pytest.raises(ConfigurationError, match="two classes"):
+        validate_rules(
+            ImpressionRules.model_validate(
+                rules.model_dump() | {"incidental": [*rules.incidental, "cardiomegaly"]}
+            )
+        )
+    with pytest.raises(ConfigurationError, match="significant"):
+        validate_rules(
+            ImpressionRules.model_validate(
+                rules.model_dump() | {"incidental": [*rules.incidental, "hydrocephalus"]}
+            )
+        )
