@@ -22,6 +22,7 @@ from tests.store.dbfixtures import close_database, open_database
 
 
 @pytest.mark.slow
+@pytest.mark.embedded_model  # the worker's default options: the process's one loaded model
 def test_create_draft_edit_sign_render_audit(tmp_path: Path) -> None:
     if importlib.util.find_spec("llama_cpp") is None:
         pytest.skip("llama-cpp-python is not installed")

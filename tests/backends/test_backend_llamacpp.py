@@ -1,4 +1,7 @@
-"""The embedded default backend on the real SmolLM2 GGUF (llama.cpp in process)."""
+"""The embedded default backend on the real SmolLM2 GGUF (llama.cpp in process).
+
+The model is the suite's one load per process (``embedded_llama``, ``tests/conftest.py``).
+"""
 
 from __future__ import annotations
 
@@ -23,10 +26,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def backend() -> LlamaCppBackend:
-    made = create_backend("llamacpp", BackendOptions(n_ctx=2048))
-    assert isinstance(made, LlamaCppBackend)
-    return made
+def backend(embedded_llama: LlamaCppBackend) -> LlamaCppBackend:
+    return embedded_llama
 
 
 def test_schema_constrains_the_output(backend: LlamaCppBackend, zq: Any) -> None:
@@ -52,7 +53,7 @@ def test_usage_model_and_length_finish(backend: LlamaCppBackend, zq: Any) -> Non
 
 def test_models_are_cached_per_process(backend: LlamaCppBackend) -> None:
     before = loaded_models()
-    again = create_backend("llamacpp", BackendOptions(n_ctx=2048))
+    again = create_backend("llamacpp", BackendOptions())
     assert isinstance(again, LlamaCppBackend)
     assert loaded_models() == before
     assert again.model_path == backend.model_path
@@ -104,11 +105,11 @@ def test_unenforceable_schema_raises_instead_of_falling_back(backend: LlamaCppBa
         backend.generate(request)
 
 
-def test_prompt_longer_than_the_context_is_a_backend_error() -> None:
-    small = create_backend("llamacpp", BackendOptions(n_ctx=256))
-    long_text = "The lungs are clear. " * 200
+def test_prompt_longer_than_the_context_is_a_backend_error(backend: LlamaCppBackend) -> None:
+    # Five tokens a repeat, so several times the context; llama.cpp refuses it before decoding.
+    long_text = "The lungs are clear. " * BackendOptions().n_ctx
     request = GenerationRequest(
         messages=[ChatMessage(role="user", content=long_text)], max_tokens=8
     )
     with pytest.raises(BackendError, match="context window"):
-        small.generate(request)
+        backend.generate(request)

@@ -16,10 +16,13 @@ pytest.importorskip("transformers", reason="the [transformers] extra is not inst
 pytest.importorskip("gguf", reason="the [transformers] extra (gguf) is not installed")
 
 from reportdraft.backends import EMBEDDED_GGUF_NAME, BackendOptions, create_backend
+from reportdraft.backends.llamacpp import LlamaCppBackend
 from reportdraft.backends.transformers_backend import TransformersBackend
 from reportdraft.errors import ConfigurationError
 
-pytestmark = pytest.mark.slow
+# One worker runs the whole module (with the llama.cpp tests, tests/conftest.py): the torch
+# model is module-scoped and would otherwise load once per xdist worker.
+pytestmark = [pytest.mark.slow, pytest.mark.embedded_model]
 
 
 @pytest.fixture(scope="module")
@@ -37,14 +40,16 @@ def test_schema_constrains_the_output(backend: TransformersBackend, zq: Any) -> 
     assert out.model == EMBEDDED_GGUF_NAME
 
 
-def test_unconstrained_greedy_generation(backend: TransformersBackend, zq: Any) -> None:
+def test_unconstrained_greedy_generation(
+    backend: TransformersBackend, zq: Any, embedded_llama: LlamaCppBackend
+) -> None:
     out = backend.generate(zq(schema=False, max_tokens=12))
     assert zq.code not in out.text
     assert out.completion_tokens == 12
     assert out.finish_reason == "length"
     # The chat template and tokenizer come from the same GGUF as llama.cpp's.
-    llama = create_backend("llamacpp", BackendOptions(n_ctx=2048))
-    assert out.prompt_tokens == llama.generate(zq(schema=False, max_tokens=1)).prompt_tokens
+    llama_tokens = embedded_llama.generate(zq(schema=False, max_tokens=1)).prompt_tokens
+    assert out.prompt_tokens == llama_tokens
     again = backend.generate(zq(schema=False, max_tokens=12))
     assert again.text == out.text
 

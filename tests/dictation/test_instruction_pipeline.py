@@ -312,8 +312,8 @@ def test_an_obeyed_instruction_is_rejected_and_never_shown() -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-def test_the_embedded_model_never_sees_an_instruction() -> None:
-    backend = _Recording(create_backend("llamacpp", BackendOptions()))
+def test_the_embedded_model_never_sees_an_instruction(embedded_llama: Backend) -> None:
+    backend = _Recording(embedded_llama)
     result = drafting.draft_case(_case(INJECTED, "ct_head_ich"), backend)
     marked = result.dictation.instructions()
     assert len(marked) == 3
