@@ -16,7 +16,15 @@ from typing import Protocol
 
 from reportdraft.guidelines.outcome import GuidelineOutcome, outcome_for
 from reportdraft.guidelines.patient_context import PatientContext
-from reportdraft.guidelines.reading import affirmed, has, negated_at, round_mm, round_tenth, sizes
+from reportdraft.guidelines.reading import (
+    Size,
+    affirmed,
+    has,
+    negated_at,
+    round_mm,
+    round_tenth,
+    sizes,
+)
 from reportdraft.guidelines.rulebook import guideline
 from reportdraft.models import Case, Decision, DictationSentence, Modality
 
@@ -66,9 +74,21 @@ class Nodule:
         return sum(axial) / len(axial)
 
 
+_NO_SOLID_PART = re.compile(
+    r"\b(?:no|without|absent|lacks?|lacking|free of)\s+(?:any\s+|a\s+|an\s+)?"
+    r"(?:(?:measurable|discrete|internal|definite)\s+)?solid (?:component|portion|part|element)s?",
+    re.I,
+)
+
+
 def _kind(text: str) -> str:
+    """Solid, ground-glass or part-solid. A denied solid component ("pure ground-glass
+    nodule with no solid component") makes a nonsolid nodule, not a part-solid one."""
+    text = _NO_SOLID_PART.sub(" ", text)
     if has(
-        r"part[- ]?solid|semi[- ]?solid|mixed (?:solid and )?ground[- ]glass|solid component", text
+        r"part[- ]?solid|semi[- ]?solid|mixed (?:solid and )?ground[- ]glass|solid component"
+        r"|solid portion",
+        text,
     ):
         return "part_solid"
     if has(r"ground[- ]glass|non[- ]?solid|\bggo|\bggn|pure ground", text):
@@ -119,6 +139,27 @@ def _prior_and_component(text: str) -> tuple[float | None, float | None, set[int
             component = size.mean_mm
             spans.add(size.start)
     return prior, component, spans
+
+
+_MEAN_CUE = re.compile(
+    r"\b(?:mean|average|avg)\.?(?:\s+(?:axial\s+)?(?:diameter|size|dimension))?"
+    r"\W*(?:of|is|=|measuring|measures)?\W*$",
+    re.I,
+)
+
+
+def _one_nodule_sizes(text: str, current: list[Size], mentions: int) -> list[Size]:
+    """The sizes of ``text`` that are separate nodules.
+
+    A sentence about one nodule that also states its mean diameter ("Solid 8 mm nodule
+    (series 3, image 29), mean diameter 8 mm"; "measuring 8 x 6 mm, mean 7 mm") measures
+    one nodule twice: the stated mean is its size. Left as two sizes it would read as two
+    nodules and move a single nodule to the "multiple" rows of Fleischner.
+    """
+    if mentions != 1 or len(current) < 2 or _PLURAL.search(text):
+        return current
+    stated = [s for s in current if _MEAN_CUE.search(text[max(0, s.start - 40) : s.start])]
+    return stated[:1] or current
 
 
 class TextUnit(Protocol):
@@ -200,7 +241,9 @@ def read_nodules(
         if not mentions:
             continue
         prior, component, spans = _prior_and_component(text)
-        current = [s for s in sizes(text) if s.start not in spans]
+        current = _one_nodule_sizes(
+            text, [s for s in sizes(text) if s.start not in spans], len(mentions)
+        )
         plural = bool(_PLURAL.search(text)) and not has(r"\bno (?:other|additional|further)", text)
         words = frozenset(w.lower() for w in _LOCATION.findall(text))
         if not current:
@@ -318,7 +361,12 @@ def fleischner(
 ) -> GuidelineOutcome:
     """Fleischner 2017 for the incidental nodules of a non-screening CT showing lung."""
     out = GuidelineOutcome()
-    if not shows_lung(case) or ctx.screening:
+    if not shows_lung(case):
+        return out
+    if ctx.screening:
+        # Named rather than silently left out: the reader sees why no Fleischner
+        # interval was given for the nodules of a screening CT.
+        out.skip(FLEISCHNER, "lung cancer screening CT: Lung-RADS applies, not Fleischner")
         return out
     nodules, unsized_plural, plural_sources = read_nodules(case, sentences)
     if not nodules:
