@@ -167,7 +167,8 @@ _FEATURE_CLASSES: tuple[tuple[str, str], ...] = (
     ),
     (
         "III",
-        r"(?<!minimally )(?<!minimal )\bthick(?:ened|ening)?\b" + _PAREN
+        r"(?<!minimally )(?<!minimal )\bthick(?:ened|ening)?\b"
+        + _PAREN
         + r"(?:\s+(?:or|and|/)\s+irregular)?(?:\s+(?:smooth|irregular|nodular|enhancing))*"
         r"\s+(?:walls?|sept\w*)"
         r"|\birregular(?:ly)?" + _PAREN + r"(?:\s+(?:thick\w*|enhancing|thickened))*"
@@ -179,14 +180,16 @@ _FEATURE_CLASSES: tuple[tuple[str, str], ...] = (
         "IIF",
         r"\bminimal(?:ly)? thicken\w*"
         r"|\b(?:many|multiple|numerous|innumerable|(?:four|4|five|5|six|6) or more"
-        r"|more than (?:three|3)|(?:≥|>=)\s*4)\b" + _PAREN
+        r"|more than (?:three|3)|(?:≥|>=)\s*4)\b"
+        + _PAREN
         + r"(?:\s+(?:smooth|thin|fine|enhancing|non-?enhancing))*\s+sept\w*"
         r"|heterogeneous(?:ly)?\s+t1[- ]?hyperintens\w*"
         r"|heterogeneous(?:ly)?\s+(?:hyperintens\w*|high[- ]signal)[^,;.]{0,50}\bt1\b",
     ),
     (
         "II",
-        r"\b(?:few|one|two|three|single|a|1\s*-\s*3|1 to 3)\b" + _PAREN
+        r"\b(?:few|one|two|three|single|a|1\s*-\s*3|1 to 3)\b"
+        + _PAREN
         + r"(?:\s+(?:smooth|thin|fine|hairline|enhancing|non-?enhancing))*\s+sept\w*"
         r"|\bthin (?:smooth |enhancing )*sept\w*|calcif\w*|hyperdense|hyperattenuating"
         r"|high[- ]attenuation|too small to characteri[sz]e|proteinaceous|hemorrhagic cyst"

@@ -503,6 +503,44 @@ def _category(n: Nodule, baseline: bool) -> str:
     return _stepped(cat, status) if status != "new" else cat
 
 
+_AIRWAY = (
+    r"\b(?:endobronchial|endoluminal|intraluminal|endotracheal)\b"
+    r"|\bairway (?:nodules?|lesions?|masse?s?)"
+    r"|\b(?:nodules?|lesions?|soft[- ]tissue|mass)\b[^,.;]{0,15}\b(?:with)?in the\b[^,.;]{0,50}"
+    r"\b(?:bronch(?:us|i)|trachea)\b"
+)
+_PROXIMAL_AIRWAY = re.compile(
+    r"(?<!sub)(?<!sub-)\bsegmental\b|\blobar\b|main[- ]?stem|main (?:bronch\w*|airway)"
+    r"|bronchus intermedius|intermediate bronchus|trachea\w*|carina|central airway"
+    r"|(?:upper|middle|lower|lingular) lobe bronch\w*|lingular bronch\w*",
+    re.I,
+)
+
+
+def _airway_nodules(
+    sentences: Sequence[DictationSentence], baseline: bool
+) -> list[tuple[str, str, str]]:
+    """Airway (endobronchial) nodules as ``(category, level, sentence id)``.
+
+    Lung-RADS v2022 places them by airway level, not size: subsegmental -> 2; segmental
+    or more proximal -> 4A at baseline or when new, 4B when stable or growing at follow-up
+    (the 3-month LDCT). A dictation that names no airway level is left to the size rules.
+    """
+    found = []
+    for sentence in sentences:
+        text = sentence.text
+        if not affirmed(_AIRWAY, text):
+            continue
+        if has(r"\bsub[- ]?segmental\b", text) and not _PROXIMAL_AIRWAY.search(text):
+            found.append(("2", "subsegmental", sentence.id))
+        elif _PROXIMAL_AIRWAY.search(text):
+            persistent = not baseline and bool(
+                has(r"\b(persist\w*|stable|unchanged|grow\w*|enlarg\w*|increas\w*)\b", text)
+            )
+            found.append(("4B" if persistent else "4A", "segmental or more proximal", sentence.id))
+    return found
+
+
 def _stepped(category: str, status: str | None) -> str:
     """Stepped management: a category 3 nodule stable at follow-up becomes 2, a 4A becomes 3."""
     if status != "stable":
@@ -542,14 +580,21 @@ def lung_rads(
             )
         )
         return out
+    airway = _airway_nodules(sentences, baseline)
+    airway_ids = {sid for _, _, sid in airway}
+    nodules = [n for n in nodules if not set(n.sources) <= airway_ids]
     worst = "1"
     worst_nodule: Nodule | None = None
+    worst_airway: tuple[str, str, str] | None = None
+    for found in airway:
+        if _ORDER.index(found[0]) > _ORDER.index(worst):
+            worst, worst_airway = found[0], found
     for n in nodules:
         cat = _category(n, baseline)
         if cat in ("3", "4A", "4B") and n.spiculated:
             cat = "4X"
         if _ORDER.index(cat) > _ORDER.index(worst):
-            worst, worst_nodule = cat, n
+            worst, worst_nodule, worst_airway = cat, n, None
     rule = {
         "1": "category-1",
         "2": "category-2",
@@ -585,6 +630,13 @@ def lung_rads(
             f"{'baseline' if baseline else 'annual'} screening CT, "
             f"{worst_nodule.status + ' ' if worst_nodule.status else ''}"
             f"{kind_words} nodule {round_tenth(worst_nodule.mean_mm):g} mm"
+        )
+    elif worst_airway is not None:
+        sources = [worst_airway[2], *sources]
+        sentence_ids = (worst_airway[2],)
+        finding = (
+            f"{'baseline' if baseline else 'follow-up'} screening CT, "
+            f"{worst_airway[1]} airway nodule"
         )
     elif worst == "1":
         finding = f"{'baseline' if baseline else 'annual'} screening CT without lung nodules"
