@@ -197,7 +197,11 @@ _FEATURE_CLASSES: tuple[tuple[str, str], ...] = (
         r"|homogeneous(?:ly)?\s+(?:markedly\s+)?(?:hyperintens\w*|high[- ]signal)"
         r"[^,;.]{0,50}\bt1\b",
     ),
-    ("I", r"simple (?:renal )?cyst|simple[- ]appearing cyst|simple fluid"),
+    (
+        "I",
+        r"simple(?:[- ]appearing)? (?:renal |kidney |cortical |parapelvic )?cyst"
+        r"|simple fluid|\b(?:water|fluid)[- ](?:attenuation|density|signal)",
+    ),
 )
 """Bosniak 2019 features in the words radiologists use, highest class first: an enhancing
 nodule (IV); a thick (>= 4 mm) or irregular enhancing wall or septa (III); a minimally
@@ -252,10 +256,14 @@ def _thickness_class(text: str) -> str:
             continue
         if re.search(r"nodul", seg, re.I):
             continue
+        thickness_words = bool(re.search(r"thick", seg, re.I))
         for size in sizes(seg):
             mm = size.long_mm
-            if mm > 10:
-                continue
+            after = seg[size.end : size.end + 20]
+            if mm > 10 or not (
+                thickness_words or re.search(r"\b(?:walls?|sept(?:a|um|ations?))\b", after, re.I)
+            ):
+                continue  # "a 7 mm septated cyst" sizes the cyst, not its septa
             if mm >= 4:
                 return "III"
             if mm >= 3:
