@@ -75,8 +75,9 @@ class Nodule:
 
 
 _NO_SOLID_PART = re.compile(
-    r"\b(?:no|without|absent|lacks?|lacking|free of)\s+(?:any\s+|a\s+|an\s+)?"
-    r"(?:(?:measurable|discrete|internal|definite)\s+)?solid (?:component|portion|part|element)s?",
+    r"\b(?:no|without|absent|lacks?|lacking|free of)\s+"
+    r"(?:(?!change|growth|increase|interval|enlargement)[a-z-]+\s+){0,2}?"
+    r"solid (?:component|portion|part|element)s?",
     re.I,
 )
 
