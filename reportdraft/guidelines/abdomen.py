@@ -311,15 +311,43 @@ def _feature_class(case: Case, text: str) -> str:
     return min(found, key=order.index) if found else ""
 
 
+_RENAL = re.compile(r"\b(renal|kidneys?|bosniak)\b", re.I)
+_ANAPHOR = re.compile(r"^\W*(?:it|this|the (?:lesion|cyst|mass)|this (?:lesion|cyst|mass))\b", re.I)
+
+
+def _renal_units(sentences: list[DictationSentence]) -> list[tuple[tuple[str, ...], str]]:
+    """The renal sentences, each joined with the sentences that go on describing its lesion.
+
+    "There is a 2.1 cm lesion in the left kidney. It is homogeneous, 25 HU in the portal
+    venous phase, with a thin wall" describes one lesion over two sentences; the second
+    (opening with "it", "this lesion", "the cyst") names no kidney of its own.
+    """
+    units: list[tuple[tuple[str, ...], str]] = []
+    for sentence in sentences:
+        text = sentence.text
+        if _RENAL.search(text):
+            units.append(((sentence.id,), text))
+        elif (
+            units
+            and units[-1][0][-1] == _previous_id(sentences, sentence)
+            and (_ANAPHOR.search(text))
+        ):
+            ids, joined = units[-1]
+            units[-1] = ((*ids, sentence.id), f"{joined} {text}")
+    return units
+
+
+def _previous_id(sentences: list[DictationSentence], sentence: DictationSentence) -> str:
+    index = sentences.index(sentence)
+    return sentences[index - 1].id if index else ""
+
+
 def bosniak(case: Case, sentences: list[DictationSentence]) -> GuidelineOutcome:
     """Bosniak 2019 for each cystic renal mass of a CT or MR."""
     out = GuidelineOutcome()
     if case.study.modality not in (Modality.CT, Modality.MR):
         return out
-    for sentence in sentences:
-        text = sentence.text
-        if not re.search(r"\b(renal|kidneys?|bosniak)\b", text, re.I):
-            continue
+    for ids, text in _renal_units(sentences):
         stated = _BOSNIAK.search(text)
         cyst = re.search(r"\bcyst\w*|cystic", text, re.I)
         lesion = re.search(r"\b(?:lesions?|mass(?:es)?)\b", text, re.I)
@@ -341,18 +369,19 @@ def bosniak(case: Case, sentences: list[DictationSentence]) -> GuidelineOutcome:
         if not category:
             out.skip(
                 BOSNIAK,
-                f"{sentence.id}: renal cyst without a Bosniak class or features that decide one",
+                f"{ids[0]}: renal cyst without a Bosniak class or features that decide one",
             )
             continue
         found = sizes(text)
-        size = f" {round(max(found[0].dims) / 10, 1):g} cm" if found else ""
+        largest = max((f.long_mm for f in found), default=0.0)
+        size = f" {round(largest / 10, 1):g} cm" if found else ""
         side = next((w for w in ("right", "left") if w in text.lower()), "")
         out.findings.append(
             outcome_for(
                 BOSNIAK,
                 f"class-{category.lower()}",
-                sources=(sentence.id,),
-                sentences=(sentence.id,),
+                sources=ids,
+                sentences=ids,
                 words=_side_words(text),
                 finding=f"{side} Bosniak {category} cystic renal mass{size}".strip(),
             )
