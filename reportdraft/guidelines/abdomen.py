@@ -6,10 +6,13 @@ least a year old (or for a stated number of years) needs no follow-up; new or en
 masses and a cancer history change the branch.
 
 Bosniak: the class the radiologist dictated ("Bosniak IIF", "Bosniak 2F", "Bosniak
-category 3") decides; without one, the 2019 features in the words used (simple cyst ->
-I; a few thin septa, hyperattenuating, too small to characterize -> II; minimally
-thickened or many thin septa -> IIF; thick or irregular enhancing wall or septa -> III;
-enhancing nodule -> IV). A "cyst" described by nothing else is left unclassified.
+category 3") decides; without one, the 2019 features in the words used (simple cyst or
+simple fluid -> I; a few thin septa, calcification, hyperattenuating, homogeneous 21-30 HU
+portal venous, too small to characterize -> II; minimally thickened (3 mm), many (>= 4)
+thin septa, heterogeneous T1 hyperintensity on fat-suppressed MRI -> IIF; thick (>= 4 mm)
+or irregular enhancing wall or septa -> III; enhancing nodule -> IV), with a negation
+reaching only its own list item ("no septa, no calcification"). A "cyst" described by
+nothing else is left unclassified.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ Nodules come from dictated sentences (Findings and Impression; the same nodule m
 twice is merged by type and size) and from *confirmed* AI findings of type
 ``pulmonary_nodule`` (their measurements); rejected and pending AI findings are ignored.
 Fleischner measures the mean of the long and short axis rounded to the nearest millimetre
-(5.6 -> 6, 8 x 6 -> 7); Lung-RADS the mean diameter to one decimal.
+(5.6 -> 6, 8 x 6 -> 7); Lung-RADS the mean diameter to one decimal, and places airway
+(endobronchial) nodules by airway level instead of size.
 """
 
 from __future__ import annotations
