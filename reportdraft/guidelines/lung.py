@@ -150,18 +150,32 @@ _MEAN_CUE = re.compile(
 )
 
 
+_AXIS_CUE = re.compile(
+    r"\b(?:long|short|longest|shortest|greatest|least|perpendicular|orthogonal)"
+    r"(?:[- ]axis| dimension| diameter)?\W*(?:of|is|=|measuring|measures)?\W*$",
+    re.I,
+)
+
+
 def _one_nodule_sizes(text: str, current: list[Size], mentions: int) -> list[Size]:
     """The sizes of ``text`` that are separate nodules.
 
     A sentence about one nodule that also states its mean diameter ("Solid 8 mm nodule
     (series 3, image 29), mean diameter 8 mm"; "measuring 8 x 6 mm, mean 7 mm") measures
-    one nodule twice: the stated mean is its size. Left as two sizes it would read as two
+    one nodule twice: the stated mean is its size; so do its long and short axis written
+    apart ("long axis 9 mm, short axis 7 mm"). Left as two sizes they would read as two
     nodules and move a single nodule to the "multiple" rows of Fleischner.
     """
     if mentions != 1 or len(current) < 2 or _PLURAL.search(text):
         return current
     stated = [s for s in current if _MEAN_CUE.search(text[max(0, s.start - 40) : s.start])]
-    return stated[:1] or current
+    if stated:
+        return stated[:1]
+    axes = [s for s in current if _AXIS_CUE.search(text[max(0, s.start - 25) : s.start])]
+    if len(axes) >= 2:
+        dims = tuple(a.long_mm for a in axes[:2])
+        return [Size(dims=dims, start=axes[0].start, end=axes[1].end)]
+    return current
 
 
 class TextUnit(Protocol):
