@@ -6,10 +6,13 @@ least a year old (or for a stated number of years) needs no follow-up; new or en
 masses and a cancer history change the branch.
 
 Bosniak: the class the radiologist dictated ("Bosniak IIF", "Bosniak 2F", "Bosniak
-category 3") decides; without one, the 2019 features in the words used (simple cyst ->
-I; a few thin septa, hyperattenuating, too small to characterize -> II; minimally
-thickened or many thin septa -> IIF; thick or irregular enhancing wall or septa -> III;
-enhancing nodule -> IV). A "cyst" described by nothing else is left unclassified.
+category 3") decides; without one, the 2019 features in the words used (simple cyst or
+simple fluid -> I; a few thin septa, calcification, hyperattenuating, homogeneous 21-30 HU
+portal venous, too small to characterize -> II; minimally thickened (3 mm), many (>= 4)
+thin septa, heterogeneous T1 hyperintensity on fat-suppressed MRI -> IIF; thick (>= 4 mm)
+or irregular enhancing wall or septa -> III; enhancing nodule -> IV), with a negation
+reaching only its own list item ("no septa, no calcification"). A "cyst" described by
+nothing else is left unclassified.
 """
 
 from __future__ import annotations
@@ -156,27 +159,190 @@ _CLASSES = {
     "iv": "IV",
     "4": "IV",
 }
+_NOT_ENH = r"(?<!non)(?<!non-)(?<!non )"
+_PAREN = r"(?:\s*\([^)]*\))?"
 _FEATURE_CLASSES: tuple[tuple[str, str], ...] = (
-    ("IV", r"enhancing (?:mural |soft[- ]tissue )?nodul\w*|enhancing solid component"),
+    (
+        "IV",
+        _NOT_ENH + r"enhancing (?:mural |solid |soft[- ]tissue |irregular |nodular )*"
+        r"(?:nodul\w*|component|soft[- ]tissue)|nodular enhancement"
+        r"|nodul\w* (?:that |which )?(?:enhances|enhancing|with enhancement)",
+    ),
     (
         "III",
-        r"thick(?:ened)? (?:enhancing )?(?:wall|septa|septation)s?"
-        r"|irregular (?:enhancing )?(?:wall|septa|septation)s?|enhancing thick",
+        r"(?<!minimally )(?<!minimal )\bthick(?:ened|ening)?\b"
+        + _PAREN
+        + r"(?:\s+(?:or|and|/)\s+irregular)?(?:\s+(?:smooth|irregular|nodular|enhancing))*"
+        r"\s+(?:walls?|sept\w*)"
+        r"|\birregular(?:ly)?" + _PAREN + r"(?:\s+(?:thick\w*|enhancing|thickened))*"
+        r"\s+(?:walls?|sept\w*)"
+        r"|\b(?:walls?|sept\w*) (?:is |are )?(?:irregular(?:ly)?|thick(?:ened)?)\b"
+        r"|enhancing thick",
     ),
     (
         "IIF",
-        r"minimally thickened|many (?:thin )?(?:septa|septations)"
-        r"|multiple thin (?:enhancing )?(?:septa|septations)|numerous (?:thin )?(?:septa"
-        r"|septations)|(?:four|4|five|5|six|6) or more (?:thin )?septa",
+        r"\bminimal(?:ly)? thicken\w*"
+        r"|\b(?:many|multiple|numerous|innumerable|(?:four|4|five|5|six|6) or more"
+        r"|more than (?:three|3)|(?:≥|>=)\s*4)\b"
+        + _PAREN
+        + r"(?:\s+(?:smooth|thin|fine|enhancing|non-?enhancing))*\s+sept\w*"
+        r"|heterogeneous(?:ly)?\s+t1[- ]?hyperintens\w*"
+        r"|heterogeneous(?:ly)?\s+(?:hyperintens\w*|high[- ]signal)[^,;.]{0,50}\bt1\b",
     ),
     (
         "II",
-        r"(?:few|one|two|three|single|thin) (?:thin )?(?:septa|septum|septation)s?|hyperdense"
-        r"|hyperattenuating|high[- ]attenuation|too small to characteri[sz]e|proteinaceous"
-        r"|hemorrhagic cyst|calcification",
+        r"\b(?:few|one|two|three|single|a|1\s*-\s*3|1 to 3)\b"
+        + _PAREN
+        + r"(?:\s+(?:smooth|thin|fine|hairline|enhancing|non-?enhancing))*\s+sept\w*"
+        r"|\bthin (?:smooth |enhancing )*sept\w*|calcif\w*|hyperdense|hyperattenuating"
+        r"|high[- ]attenuation|too small to characteri[sz]e|proteinaceous|hemorrhagic cyst"
+        r"|homogeneous(?:ly)?\s+(?:markedly\s+)?t1[- ]?hyperintens\w*"
+        r"|homogeneous(?:ly)?\s+(?:markedly\s+)?(?:hyperintens\w*|high[- ]signal)"
+        r"[^,;.]{0,50}\bt1\b",
     ),
-    ("I", r"simple (?:renal )?cyst|simple[- ]appearing cyst"),
+    (
+        "I",
+        r"simple(?:[- ]appearing)? (?:renal |kidney |cortical |parapelvic )?cyst"
+        r"|simple fluid|\b(?:water|fluid)[- ](?:attenuation|density|signal)",
+    ),
 )
+"""Bosniak 2019 features in the words radiologists use, highest class first: an enhancing
+nodule (IV); a thick (>= 4 mm) or irregular enhancing wall or septa (III); a minimally
+thickened (3 mm) wall or septa, many (>= 4) thin septa, or heterogeneous T1 hyperintensity
+on fat-suppressed MRI (IIF); few (1-3) thin septa, calcification, hyperattenuation,
+homogeneous T1 hyperintensity, too small to characterise (II); simple fluid (I)."""
+
+_NEG_CUE = re.compile(
+    r"\b(?:no|not|without|absent|negative for|free of|lacks?|lacking|neither|nor)\b", re.I
+)
+_SEGMENT = re.compile(r"[,;]|\band\b|\bwith\b", re.I)
+_CYSTIC_WORDS = re.compile(
+    r"\bwalls?\b|\bsept\w*|\bfluid\b|low[- ]attenuation|hypoattenuat\w*|hypodens\w*"
+    r"|hyperintens\w*",
+    re.I,
+)
+_UNENHANCED = re.compile(
+    r"unenhanced|non[- ]?contrast|noncontrast|pre[- ]?contrast|without contrast|\bnative\b", re.I
+)
+_ENHANCED = re.compile(
+    r"nephrographic|portal[- ]?venous|\bvenous\b|delayed|excretory|arterial|corticomedullary"
+    r"|post[- ]?contrast|contrast[- ]enhanced|enhanced phase",
+    re.I,
+)
+
+
+def _segments(text: str) -> list[str]:
+    """``text`` cut at commas, semicolons, "and" and "with": the reach of a negation.
+
+    Descriptive dictations list features after one another ("thin smooth wall, no septa,
+    no calcification, no enhancement"): a "no" denies the feature of its own segment, not
+    everything after it in the sentence.
+    """
+    return [seg for seg in _SEGMENT.split(text) if seg.strip()]
+
+
+def _present(pattern: str, text: str) -> bool:
+    """``pattern`` occurs in a segment of ``text`` with no negation before it there."""
+    for seg in _segments(text):
+        for m in re.finditer(pattern, seg, re.I):
+            if not _NEG_CUE.search(seg[: m.start()]):
+                return True
+    return False
+
+
+def _thickness_class(text: str) -> str:
+    """The class a measured wall or septum thickness gives: 3 mm IIF, >= 4 mm III
+    (<= 2 mm is thin: no class of its own)."""
+    worst = ""
+    for seg in _segments(text):
+        if not re.search(r"\bwalls?\b|\bsept\w*", seg, re.I) or _NEG_CUE.search(seg):
+            continue
+        if re.search(r"nodul", seg, re.I):
+            continue
+        thickness_words = bool(re.search(r"thick", seg, re.I))
+        for size in sizes(seg):
+            mm = size.long_mm
+            after = seg[size.end : size.end + 20]
+            if mm > 10 or not (
+                thickness_words or re.search(r"\b(?:walls?|sept(?:a|um|ations?))\b", after, re.I)
+            ):
+                continue  # "a 7 mm septated cyst" sizes the cyst, not its septa
+            if mm >= 4:
+                return "III"
+            if mm >= 3:
+                worst = "IIF"
+    return worst
+
+
+def _attenuation_class(case: Case, text: str) -> str:
+    """II or I from the attenuation (HU) values of a homogeneous lesion, per Bosniak 2019:
+    simple fluid (-9 to 20 HU) with an assessed wall or a contrast phase is I; at
+    unenhanced CT alone it is II, as are >= 70 HU unenhanced, 21-30 HU portal venous, and
+    a non-enhancing homogeneous mass above 20 HU."""
+    if has(r"heterogeneous", text):
+        return ""
+    values: list[tuple[float, bool]] = []
+    for seg in _segments(text):
+        for m in _HU.finditer(seg):
+            unenhanced = bool(_UNENHANCED.search(seg)) or (
+                case.study.contrast is Contrast.NONE and not _ENHANCED.search(seg)
+            )
+            values.append((float(m.group(1)), unenhanced))
+    if not values:
+        return ""
+    if any(v >= 70 for v, pre in values if pre):
+        return "II"
+    if all(-9 <= v <= 20 for v, _ in values):
+        assessed = any(not pre for _, pre in values) or _present(
+            r"\b(?:thin|smooth|imperceptible|hairline)\b[^,;]*\bwalls?\b", text
+        )
+        return "I" if assessed else "II"
+    if any(21 <= v <= 30 for v, pre in values if not pre) and all(v <= 30 for v, _ in values):
+        return "II"
+    if all(v > 20 for v, _ in values) and has(
+        r"non[- ]?enhancing|no (?:measurable |internal )?enhancement|does not enhance", text
+    ):
+        return "II"
+    return ""
+
+
+def _feature_class(case: Case, text: str) -> str:
+    """The highest Bosniak 2019 class the described features reach ("" when none)."""
+    order = ["IV", "III", "IIF", "II", "I"]
+    found = [c for c, p in _FEATURE_CLASSES if _present(p, text)]
+    found += [c for c in (_thickness_class(text), _attenuation_class(case, text)) if c]
+    return min(found, key=order.index) if found else ""
+
+
+_RENAL = re.compile(r"\b(renal|kidneys?|bosniak)\b", re.I)
+_ANAPHOR = re.compile(r"^\W*(?:it|this|the (?:lesion|cyst|mass)|this (?:lesion|cyst|mass))\b", re.I)
+
+
+def _renal_units(sentences: list[DictationSentence]) -> list[tuple[tuple[str, ...], str]]:
+    """The renal sentences, each joined with the sentences that go on describing its lesion.
+
+    "There is a 2.1 cm lesion in the left kidney. It is homogeneous, 25 HU in the portal
+    venous phase, with a thin wall" describes one lesion over two sentences; the second
+    (opening with "it", "this lesion", "the cyst") names no kidney of its own.
+    """
+    units: list[tuple[tuple[str, ...], str]] = []
+    for sentence in sentences:
+        text = sentence.text
+        if _RENAL.search(text):
+            units.append(((sentence.id,), text))
+        elif (
+            units
+            and units[-1][0][-1] == _previous_id(sentences, sentence)
+            and (_ANAPHOR.search(text))
+        ):
+            ids, joined = units[-1]
+            units[-1] = ((*ids, sentence.id), f"{joined} {text}")
+    return units
+
+
+def _previous_id(sentences: list[DictationSentence], sentence: DictationSentence) -> str:
+    index = sentences.index(sentence)
+    return sentences[index - 1].id if index else ""
 
 
 def bosniak(case: Case, sentences: list[DictationSentence]) -> GuidelineOutcome:
@@ -184,33 +350,41 @@ def bosniak(case: Case, sentences: list[DictationSentence]) -> GuidelineOutcome:
     out = GuidelineOutcome()
     if case.study.modality not in (Modality.CT, Modality.MR):
         return out
-    for sentence in sentences:
-        text = sentence.text
-        if not re.search(r"\b(renal|kidneys?|bosniak)\b", text, re.I):
-            continue
+    for ids, text in _renal_units(sentences):
         stated = _BOSNIAK.search(text)
         cyst = re.search(r"\bcyst\w*|cystic", text, re.I)
-        if stated is None and (cyst is None or negated_at(text, cyst.start())):
+        lesion = re.search(r"\b(?:lesions?|mass(?:es)?)\b", text, re.I)
+        if cyst is not None and negated_at(text, cyst.start()):
+            cyst = None
+        described = (
+            lesion is not None
+            and not negated_at(text, lesion.start())
+            and _present(_CYSTIC_WORDS.pattern, text)
+        )
+        if stated is None and cyst is None and not described:
             continue
         if stated is not None:
             category = _CLASSES[stated.group(1).lower()]
         else:
-            category = next((c for c, p in _FEATURE_CLASSES if affirmed(p, text)), "")
+            category = _feature_class(case, text)
+        if not category and cyst is None:
+            continue  # a renal lesion that may not be cystic: not Bosniak's to decide
         if not category:
             out.skip(
                 BOSNIAK,
-                f"{sentence.id}: renal cyst without a Bosniak class or features that decide one",
+                f"{ids[0]}: renal cyst without a Bosniak class or features that decide one",
             )
             continue
         found = sizes(text)
-        size = f" {round(max(found[0].dims) / 10, 1):g} cm" if found else ""
+        largest = max((f.long_mm for f in found), default=0.0)
+        size = f" {round(largest / 10, 1):g} cm" if found else ""
         side = next((w for w in ("right", "left") if w in text.lower()), "")
         out.findings.append(
             outcome_for(
                 BOSNIAK,
                 f"class-{category.lower()}",
-                sources=(sentence.id,),
-                sentences=(sentence.id,),
+                sources=ids,
+                sentences=ids,
                 words=_side_words(text),
                 finding=f"{side} Bosniak {category} cystic renal mass{size}".strip(),
             )

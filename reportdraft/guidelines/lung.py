@@ -4,7 +4,8 @@ Nodules come from dictated sentences (Findings and Impression; the same nodule m
 twice is merged by type and size) and from *confirmed* AI findings of type
 ``pulmonary_nodule`` (their measurements); rejected and pending AI findings are ignored.
 Fleischner measures the mean of the long and short axis rounded to the nearest millimetre
-(5.6 -> 6, 8 x 6 -> 7); Lung-RADS the mean diameter to one decimal.
+(5.6 -> 6, 8 x 6 -> 7); Lung-RADS the mean diameter to one decimal, and places airway
+(endobronchial) nodules by airway level instead of size.
 """
 
 from __future__ import annotations
@@ -16,7 +17,15 @@ from typing import Protocol
 
 from reportdraft.guidelines.outcome import GuidelineOutcome, outcome_for
 from reportdraft.guidelines.patient_context import PatientContext
-from reportdraft.guidelines.reading import affirmed, has, negated_at, round_mm, round_tenth, sizes
+from reportdraft.guidelines.reading import (
+    Size,
+    affirmed,
+    has,
+    negated_at,
+    round_mm,
+    round_tenth,
+    sizes,
+)
 from reportdraft.guidelines.rulebook import guideline
 from reportdraft.models import Case, Decision, DictationSentence, Modality
 
@@ -66,9 +75,22 @@ class Nodule:
         return sum(axial) / len(axial)
 
 
+_NO_SOLID_PART = re.compile(
+    r"\b(?:no|without|absent|lacks?|lacking|free of)\s+"
+    r"(?:(?!change|growth|increase|interval|enlargement)[a-z-]+\s+){0,2}?"
+    r"solid (?:component|portion|part|element)s?",
+    re.I,
+)
+
+
 def _kind(text: str) -> str:
+    """Solid, ground-glass or part-solid. A denied solid component ("pure ground-glass
+    nodule with no solid component") makes a nonsolid nodule, not a part-solid one."""
+    text = _NO_SOLID_PART.sub(" ", text)
     if has(
-        r"part[- ]?solid|semi[- ]?solid|mixed (?:solid and )?ground[- ]glass|solid component", text
+        r"part[- ]?solid|semi[- ]?solid|mixed (?:solid and )?ground[- ]glass|solid component"
+        r"|solid portion",
+        text,
     ):
         return "part_solid"
     if has(r"ground[- ]glass|non[- ]?solid|\bggo|\bggn|pure ground", text):
@@ -119,6 +141,41 @@ def _prior_and_component(text: str) -> tuple[float | None, float | None, set[int
             component = size.mean_mm
             spans.add(size.start)
     return prior, component, spans
+
+
+_MEAN_CUE = re.compile(
+    r"\b(?:mean|average|avg)\.?(?:\s+(?:axial\s+)?(?:diameter|size|dimension))?"
+    r"\W*(?:of|is|=|measuring|measures)?\W*$",
+    re.I,
+)
+
+
+_AXIS_CUE = re.compile(
+    r"\b(?:long|short|longest|shortest|greatest|least|perpendicular|orthogonal)"
+    r"(?:[- ]axis| dimension| diameter)?\W*(?:of|is|=|measuring|measures)?\W*$",
+    re.I,
+)
+
+
+def _one_nodule_sizes(text: str, current: list[Size], mentions: int) -> list[Size]:
+    """The sizes of ``text`` that are separate nodules.
+
+    A sentence about one nodule that also states its mean diameter ("Solid 8 mm nodule
+    (series 3, image 29), mean diameter 8 mm"; "measuring 8 x 6 mm, mean 7 mm") measures
+    one nodule twice: the stated mean is its size; so do its long and short axis written
+    apart ("long axis 9 mm, short axis 7 mm"). Left as two sizes they would read as two
+    nodules and move a single nodule to the "multiple" rows of Fleischner.
+    """
+    if mentions != 1 or len(current) < 2 or _PLURAL.search(text):
+        return current
+    stated = [s for s in current if _MEAN_CUE.search(text[max(0, s.start - 40) : s.start])]
+    if stated:
+        return stated[:1]
+    axes = [s for s in current if _AXIS_CUE.search(text[max(0, s.start - 25) : s.start])]
+    if len(axes) >= 2:
+        dims = tuple(a.long_mm for a in axes[:2])
+        return [Size(dims=dims, start=axes[0].start, end=axes[1].end)]
+    return current
 
 
 class TextUnit(Protocol):
@@ -200,7 +257,9 @@ def read_nodules(
         if not mentions:
             continue
         prior, component, spans = _prior_and_component(text)
-        current = [s for s in sizes(text) if s.start not in spans]
+        current = _one_nodule_sizes(
+            text, [s for s in sizes(text) if s.start not in spans], len(mentions)
+        )
         plural = bool(_PLURAL.search(text)) and not has(r"\bno (?:other|additional|further)", text)
         words = frozenset(w.lower() for w in _LOCATION.findall(text))
         if not current:
@@ -318,7 +377,12 @@ def fleischner(
 ) -> GuidelineOutcome:
     """Fleischner 2017 for the incidental nodules of a non-screening CT showing lung."""
     out = GuidelineOutcome()
-    if not shows_lung(case) or ctx.screening:
+    if not shows_lung(case):
+        return out
+    if ctx.screening:
+        # Named rather than silently left out: the reader sees why no Fleischner
+        # interval was given for the nodules of a screening CT.
+        out.skip(FLEISCHNER, "lung cancer screening CT: Lung-RADS applies, not Fleischner")
         return out
     nodules, unsized_plural, plural_sources = read_nodules(case, sentences)
     if not nodules:
@@ -455,6 +519,44 @@ def _category(n: Nodule, baseline: bool) -> str:
     return _stepped(cat, status) if status != "new" else cat
 
 
+_AIRWAY = (
+    r"\b(?:endobronchial|endoluminal|intraluminal|endotracheal)\b"
+    r"|\bairway (?:nodules?|lesions?|masse?s?)"
+    r"|\b(?:nodules?|lesions?|soft[- ]tissue|mass)\b[^,.;]{0,15}\b(?:with)?in the\b[^,.;]{0,50}"
+    r"\b(?:bronch(?:us|i)|trachea)\b"
+)
+_PROXIMAL_AIRWAY = re.compile(
+    r"(?<!sub)(?<!sub-)\bsegmental\b|\blobar\b|main[- ]?stem|main (?:bronch\w*|airway)"
+    r"|bronchus intermedius|intermediate bronchus|trachea\w*|carina|central airway"
+    r"|(?:upper|middle|lower|lingular) lobe bronch\w*|lingular bronch\w*",
+    re.I,
+)
+
+
+def _airway_nodules(
+    sentences: Sequence[DictationSentence], baseline: bool
+) -> list[tuple[str, str, str]]:
+    """Airway (endobronchial) nodules as ``(category, level, sentence id)``.
+
+    Lung-RADS v2022 places them by airway level, not size: subsegmental -> 2; segmental
+    or more proximal -> 4A at baseline or when new, 4B when stable or growing at follow-up
+    (the 3-month LDCT). A dictation that names no airway level is left to the size rules.
+    """
+    found = []
+    for sentence in sentences:
+        text = sentence.text
+        if not affirmed(_AIRWAY, text):
+            continue
+        if has(r"\bsub[- ]?segmental\b", text) and not _PROXIMAL_AIRWAY.search(text):
+            found.append(("2", "subsegmental", sentence.id))
+        elif _PROXIMAL_AIRWAY.search(text):
+            persistent = not baseline and bool(
+                has(r"\b(persist\w*|stable|unchanged|grow\w*|enlarg\w*|increas\w*)\b", text)
+            )
+            found.append(("4B" if persistent else "4A", "segmental or more proximal", sentence.id))
+    return found
+
+
 def _stepped(category: str, status: str | None) -> str:
     """Stepped management: a category 3 nodule stable at follow-up becomes 2, a 4A becomes 3."""
     if status != "stable":
@@ -494,14 +596,21 @@ def lung_rads(
             )
         )
         return out
+    airway = _airway_nodules(sentences, baseline)
+    airway_ids = {sid for _, _, sid in airway}
+    nodules = [n for n in nodules if not set(n.sources) <= airway_ids]
     worst = "1"
     worst_nodule: Nodule | None = None
+    worst_airway: tuple[str, str, str] | None = None
+    for found in airway:
+        if _ORDER.index(found[0]) > _ORDER.index(worst):
+            worst, worst_airway = found[0], found
     for n in nodules:
         cat = _category(n, baseline)
         if cat in ("3", "4A", "4B") and n.spiculated:
             cat = "4X"
         if _ORDER.index(cat) > _ORDER.index(worst):
-            worst, worst_nodule = cat, n
+            worst, worst_nodule, worst_airway = cat, n, None
     rule = {
         "1": "category-1",
         "2": "category-2",
@@ -537,6 +646,13 @@ def lung_rads(
             f"{'baseline' if baseline else 'annual'} screening CT, "
             f"{worst_nodule.status + ' ' if worst_nodule.status else ''}"
             f"{kind_words} nodule {round_tenth(worst_nodule.mean_mm):g} mm"
+        )
+    elif worst_airway is not None:
+        sources = [worst_airway[2], *sources]
+        sentence_ids = (worst_airway[2],)
+        finding = (
+            f"{'baseline' if baseline else 'follow-up'} screening CT, "
+            f"{worst_airway[1]} airway nodule"
         )
     elif worst == "1":
         finding = f"{'baseline' if baseline else 'annual'} screening CT without lung nodules"

@@ -17,9 +17,13 @@ from reportdraft.guidelines.reading import negated_at
 from reportdraft.models import Case, Modality, NormalizedDictation, SectionKind
 
 _CANCER = (
-    r"\b(cancer|carcinoma|malignan\w*|lymphoma|melanoma|sarcoma|leukemia|myeloma|metasta\w*"
-    r"|oncolog\w*)\b"
+    r"\b(cancers?|\w*carcinomas?|malignan\w*|\w*lymphomas?|melanomas?|\w*sarcomas?|leuka?emias?"
+    r"|myelomas?|mesotheliomas?|\w*blastomas?|seminomas?|metasta\w*|oncolog\w*|neoplasms?"
+    r"|(?:re)?staging)\b"
 )
+"""The patient's cancer, however dictated: "biopsy-proven sigmoid adenocarcinoma", "known
+lymphoma", "history of melanoma", "metastatic disease", "staging of ...". Prefixed names
+(adeno-, osteo-, lipo-, neuro-) are the same diagnoses, so those names take any prefix."""
 _IMMUNO = (
     r"\b(immunosuppress\w*|immunocompromis\w*|transplant\w*|hiv|aids|chemotherapy"
     r"|neutropeni\w*|on (?:chronic |long[- ]term |high[- ]dose )?steroids)\b"
