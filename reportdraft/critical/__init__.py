@@ -57,7 +57,7 @@ from reportdraft.critical.detector import (
     detect_text,
     most_urgent_category,
 )
-from reportdraft.critical.finding_lexicon import Lexicon, LexiconEntry, load_lexicon
+from reportdraft.critical.finding_lexicon import CriticalLexicon, LexiconEntry, load_lexicon
 from reportdraft.critical.impression_gaps import lexicon_entry_for_ai_type, missing_from_impression
 from reportdraft.critical.policy import AlertPolicy, load_policy
 from reportdraft.models.critical import StudyScope
@@ -80,10 +80,10 @@ __all__ = [
     "AlertPolicy",
     "CommunicationProblem",
     "CommunicationRules",
+    "CriticalLexicon",
     "DeadlinePolicy",
     "DetectText",
     "Detector",
-    "Lexicon",
     "LexiconEntry",
     "Passage",
     "StudyScope",

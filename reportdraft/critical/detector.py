@@ -20,16 +20,16 @@ from typing import TYPE_CHECKING, Any
 
 from reportdraft.critical.clauses import ClauseSplitter, Token, crosses
 from reportdraft.critical.context_rules import (
+    ContextRuleSet,
     Cue,
     CueCategory,
-    RuleSet,
     decide,
     default_rules,
     load_rules,
     time_course,
 )
 from reportdraft.critical.finding_lexicon import (
-    Lexicon,
+    CriticalLexicon,
     LexiconEntry,
     default_lexicon,
     load_lexicon,
@@ -98,8 +98,8 @@ class Detector:
     def __init__(
         self,
         *,
-        lexicon: Lexicon | None = None,
-        rules: RuleSet | None = None,
+        lexicon: CriticalLexicon | None = None,
+        rules: ContextRuleSet | None = None,
         sections: SectionLexicon | None = None,
         policy: AlertPolicy | None = None,
     ) -> None:

@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
+from reportdraft import vocab
 from reportdraft.models import (
     AIFinding,
     Case,
@@ -49,17 +50,6 @@ SeverityOf = Callable[[str], int | None]
 
 _WORD = re.compile(r"[a-z]{3,}")
 _STOP = frozenset({"the", "and", "with", "left", "right", "bilateral", "finding", "lobe"})
-_SYNONYMS = {
-    "hemorrhage": {"hemorrhage", "hematoma", "bleed", "hemorrhagic", "ich"},
-    "embolism": {"embolism", "embolus", "emboli", "embolic", "thrombus"},
-    "nodule": {"nodule", "nodular", "mass", "lesion"},
-    "fracture": {"fracture", "fractured"},
-    "pneumothorax": {"pneumothorax"},
-    "pneumoperitoneum": {"pneumoperitoneum", "free air", "free intraperitoneal air"},
-    "torsion": {"torsion", "torsed"},
-    "tear": {"tear", "torn"},
-    "occlusion": {"occlusion", "occluded", "cutoff", "lvo"},
-}
 
 
 def draft_with_rules(
@@ -297,7 +287,7 @@ def ai_finding_text(finding: AIFinding) -> str:
 def _terms(text: str) -> set[str]:
     words = {w for w in _WORD.findall(text.lower()) if w not in _STOP}
     expanded = set(words)
-    for canonical, variants in _SYNONYMS.items():
+    for canonical, variants in vocab.synonyms().items():
         if (
             words & variants
             or canonical in words
