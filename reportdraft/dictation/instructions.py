@@ -109,7 +109,7 @@ class InstructionsFile(_Schema):
 
 
 @dataclass(frozen=True, slots=True)
-class Cue:
+class InstructionCue:
     """A compiled cue."""
 
     id: str
@@ -123,7 +123,7 @@ class Cue:
 class Hit:
     """One cue that matched a folded sentence, with the span it matched there."""
 
-    cue: Cue
+    cue: InstructionCue
     start: int
     end: int
     text: str
@@ -177,7 +177,7 @@ class InstructionDetector:
             for pattern in spec_cue.patterns:
                 self._check_folded(pattern, source, f"cue {spec_cue.id!r}")
             cues.append(
-                Cue(
+                InstructionCue(
                     id=spec_cue.id,
                     kind=spec_cue.kind,
                     reason=spec_cue.reason,
@@ -187,7 +187,7 @@ class InstructionDetector:
                     ),
                 )
             )
-        self.cues: tuple[Cue, ...] = tuple(cues)
+        self.cues: tuple[InstructionCue, ...] = tuple(cues)
 
     def _check_folded(self, pattern: str, source: str, where: str) -> None:
         odd = sorted(

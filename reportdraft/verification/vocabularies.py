@@ -19,13 +19,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from enum import StrEnum
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from reportdraft.models.critical import Temporality
 from reportdraft.vocab import LateralityVocab, NegationVocab, load_file, vocab_dir
 
 Term = Annotated[str, Field(min_length=1, max_length=80)]
@@ -108,17 +108,6 @@ class AnatomyFile(_File):
         return self
 
 
-class Temporality(StrEnum):
-    """How a finding stands in time, apart from whether it is asserted (issue 12, point 4)."""
-
-    NEW = "new"
-    WORSENING = "worsening"
-    UNCHANGED = "unchanged"
-    IMPROVING = "improving"
-    RESOLVED = "resolved"
-    CHRONIC = "chronic"
-
-
 class QualifierGroup(BaseModel):
     """Synonymous qualifiers ("unchanged", "stable", "no interval change")."""
 
@@ -127,6 +116,8 @@ class QualifierGroup(BaseModel):
     id: Slug
     terms: list[Term] = Field(min_length=1)
     temporality: Temporality | None = None
+    """How the group places a finding in time, apart from whether it is asserted (issue 12,
+    point 4); one enum with the critical detector's time courses."""
 
 
 class Axis(BaseModel):
