@@ -385,7 +385,7 @@ def alerting_sections() -> frozenset[SectionKind]:
     """The report sections whose present or uncertain mentions alert.
 
     The one home of this rule is the active detector's section lexicon (``alerting`` in
-    ``reportdraft/data/critical/sections.yaml``, or a site file): attestation and the
+    ``reportdraft/data/vocab/sections.yaml``, or a site file): attestation and the
     redline ask here instead of keeping a copy.
     """
     return frozenset(active_detector().sections.alerting)

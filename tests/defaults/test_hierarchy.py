@@ -1,4 +1,4 @@
-"""The is-a and part-of data (``verify/hierarchy.yaml``), its loader, and what every template
+"""The is-a and part-of data (``vocab/hierarchy.yaml``), its loader, and what every template
 default denies."""
 
 from __future__ import annotations
