@@ -167,3 +167,19 @@ def test_redline_cues_are_negation_cues_of_the_algorithms() -> None:
     declared, lexicon, rules = _load(vocab_dir())
     known = verifier_negation_cues(lexicon) | context_negation_cues(rules) | {"none"}
     assert {normal(c) for c in declared.redline} <= known
+
+
+def test_a_site_rule_file_keeps_its_phrases_and_gains_the_shared_cues(tmp_path: Path) -> None:
+    """A site's context_rules.yaml (REPORTDRAFT_CRITICAL_DIR) still replaces the bundled one."""
+    site = tmp_path / "context_rules.yaml"
+    site.write_text(
+        "schema: reportdraft.critical.context/1\n"
+        "rules:\n"
+        "  - {id: neg_no, category: negated, direction: forward, phrases: [nil, 'no']}\n"
+        "  - {id: site_cue, category: negated, direction: forward, phrases: [devoid of]}\n",
+        "utf-8",
+    )
+    rules = {rule.id: rule.phrases for rule in load_rules(site).rules}
+    assert rules["neg_no"] == ["no", "no definite", "no new", "no convincing", "no residual",
+                               "no recurrent", "nil"]  # fmt: skip
+    assert rules["site_cue"] == ["devoid of"]
