@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from reportdraft.models import Laterality
+from reportdraft.models.critical import Temporality
 from reportdraft.verification.assertion_context import (
     Scope,
     Span,
@@ -57,7 +58,7 @@ from reportdraft.verification.assertion_context import (
 )
 from reportdraft.verification.facets import Facet, FacetHit, anchored, direction_spans, facet_hits
 from reportdraft.verification.quantities import Quantity, scan_numbers
-from reportdraft.verification.vocabularies import Temporality, VerifierLexicon, lexicon
+from reportdraft.verification.vocabularies import VerifierLexicon, lexicon
 
 __all__ = [
     "Facts",
