@@ -22,6 +22,16 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	# pull a multi-GB CUDA build.
 	$(BIN)/python -m pip install 'torch==2.13.0'
 	$(BIN)/python -m pip install -e '.[transformers,dev]'
+	# The review pages' browser tests drive Debian's Chromium (Playwright's own browser
+	# download does not work on the development machines).
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update && apt-get install -y chromium chromium-driver; \
+	  else \
+	    echo "tests/web needs /usr/bin/chromium: run 'sudo apt-get install -y chromium chromium-driver'" \
+	      "(the browser tests are skipped without it)"; \
+	  fi; \
+	fi
 	touch $(VENV)/.run-installed $@
 
 demo: $(VENV)/.run-installed

@@ -34,8 +34,9 @@ from reportdraft.models.communication import IdentifiedFrom
 DEMO_STATES = ("AZ", "CA", "CO", "FL", "IL", "MA", "NV", "NY", "OR", "TX", "WA")
 
 
-def demo_attending(key: SigningKey) -> Radiologist:
-    """A fictional attending licensed in the states the examples use."""
+def demo_attending(key: SigningKey | None) -> Radiologist:
+    """A fictional attending licensed in the states the examples use (``key`` None: no key
+    bound yet, as a profile is given to the service, which makes and binds the key)."""
     return Radiologist(
         id="demo-attending",
         name=PersonName(family="Reyes", given=["Alex"]),
@@ -46,7 +47,7 @@ def demo_attending(key: SigningKey) -> Radiologist:
             License(region=state, number=f"{state}-DEMO-{i:04d}", expires=date(2030, 12, 31))
             for i, state in enumerate(DEMO_STATES, start=1)
         ],
-        key_id=key.key_id,
+        key_id=key.key_id if key is not None else None,
     )
 
 

@@ -140,9 +140,18 @@ class AttestationRefused(ReportDraftError):  # noqa: N818 - names the outcome ca
     code = "attestation_refused"
     http_status = 409
 
-    def __init__(self, message: str, *, reasons: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        reasons: list[str] | None = None,
+        refusals: list[tuple[str, str]] | None = None,
+    ) -> None:
         super().__init__(message)
         self.reasons = list(reasons or [])
+        self.refusals = list(refusals or [])
+        """Every failed rule as (code, detail), in the order the rules ran: what a page
+        lists for the radiologist, one line per rule."""
 
 
 class ConflictError(ReportDraftError):

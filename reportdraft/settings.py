@@ -6,7 +6,8 @@ pass it (or the values it holds) down. Environment variables:
 =========================  ===================================================
 REPORTDRAFT_BACKEND        default backend name (``llamacpp``)
 REPORTDRAFT_MODEL          model path/name for the backend
-REPORTDRAFT_BASE_URL       OpenAI-compatible server URL (vLLM, llama.cpp server)
+REPORTDRAFT_BASE_URL       OpenAI-compatible server URL (vLLM, llama.cpp server); several
+                           replicas of one model separated by commas
 REPORTDRAFT_DIALECT        ``vllm`` or ``llamacpp`` (how the schema constraint is spelled)
 REPORTDRAFT_API_KEY        bearer key for the model server (falls back to OPENAI_API_KEY)
 REPORTDRAFT_TEMPLATES      extra template directories (os.pathsep-separated), site overrides
@@ -17,10 +18,16 @@ REPORTDRAFT_TRUSTED_KEYS   trusted public keys for ``render`` (os.pathsep-separa
 REPORTDRAFT_DATA           folder of public report text for eval suites
 REPORTDRAFT_CLOCK_SKEW_S   seconds a client clock may run ahead (critical-result times)
 REPORTDRAFT_WEBHOOK_ALLOW  internal webhook hosts allowed (comma-separated host or host:port)
+REPORTDRAFT_ROUTINE_TAT_MIN  turnaround target of a routine study in minutes (worklist
+                           clock; default 1440; STAT is always 30)
 REPORTDRAFT_CRITICAL_DIR   the site's critical-finding files: ``lexicon.yaml`` over the
                            bundled lexicon; ``context_rules.yaml``, ``sections.yaml``,
                            ``alert_policy.yaml`` replace the bundled files
 =========================  ===================================================
+
+``REPORTDRAFT_DRAFT_CONCURRENCY`` is how many pieces of one draft are sent to the model at
+once (a whole number from 1 to 256; default: the backend's, 1 for an in-process model, 8
+for a server).
 
 The service signs as each radiologist with their own key, stored sealed (AES-256-GCM)
 under a key-encryption key (KEK); ``reportdraft.store.signing_keys`` decodes these
@@ -72,8 +79,10 @@ class Settings:
     webhook_allow: tuple[str, ...] = ()
     model_timeout_s: float = 120.0
     max_model_calls: int = 2
+    draft_concurrency: int | None = None
     clock_skew_s: float = DEFAULT_CLOCK_SKEW_S
     critical_dir: Path | None = None
+    routine_tat_min: int = 1440
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -83,6 +92,7 @@ class Settings:
         data = env.get("REPORTDRAFT_DATA")
         skew = env.get("REPORTDRAFT_CLOCK_SKEW_S")
         critical_dir = env.get("REPORTDRAFT_CRITICAL_DIR")
+        concurrency = env.get("REPORTDRAFT_DRAFT_CONCURRENCY")
         kek_file = env.get("REPORTDRAFT_KEY_ENCRYPTION_KEY_FILE")
         previous_file = env.get("REPORTDRAFT_KEY_ENCRYPTION_KEYS_PREVIOUS_FILE")
         previous = env.get("REPORTDRAFT_KEY_ENCRYPTION_KEYS_PREVIOUS", "")
@@ -104,11 +114,28 @@ class Settings:
             key_encryption_keys_previous_file=Path(previous_file) if previous_file else None,
             data_dir=Path(data) if data else None,
             clock_skew_s=_skew(skew) if skew else DEFAULT_CLOCK_SKEW_S,
+            draft_concurrency=_concurrency(concurrency) if concurrency else None,
             critical_dir=Path(critical_dir) if critical_dir else None,
+            routine_tat_min=_minutes(env.get("REPORTDRAFT_ROUTINE_TAT_MIN")),
             webhook_allow=tuple(
                 h.strip() for h in env.get("REPORTDRAFT_WEBHOOK_ALLOW", "").split(",") if h.strip()
             ),
         )
+
+
+def _minutes(text: str | None) -> int:
+    """``REPORTDRAFT_ROUTINE_TAT_MIN``: whole minutes from 1 to 10080 (a week); default 1440."""
+    if not text:
+        return 1440
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigurationError(
+            f"REPORTDRAFT_ROUTINE_TAT_MIN must be minutes, not {text!r}"
+        ) from None
+    if not 1 <= value <= 10080:
+        raise ConfigurationError("REPORTDRAFT_ROUTINE_TAT_MIN must be from 1 to 10080 minutes")
+    return value
 
 
 def _skew(text: str) -> float:
@@ -124,3 +151,18 @@ def _skew(text: str) -> float:
             f"REPORTDRAFT_CLOCK_SKEW_S must be seconds between 0 and 3600, got {text!r}"
         )
     return value
+
+
+MAX_DRAFT_CONCURRENCY = 256
+"""Upper bound of ``REPORTDRAFT_DRAFT_CONCURRENCY``: a draft has a handful of pieces, so a
+larger number is a typo, not a plan."""
+
+
+def _concurrency(text: str) -> int:
+    """``REPORTDRAFT_DRAFT_CONCURRENCY`` as a whole number from 1 to 256."""
+    if not text.strip().isdigit() or not 1 <= int(text) <= MAX_DRAFT_CONCURRENCY:
+        raise ConfigurationError(
+            f"REPORTDRAFT_DRAFT_CONCURRENCY must be a whole number from 1 to "
+            f"{MAX_DRAFT_CONCURRENCY}, got {text!r}"
+        )
+    return int(text)

@@ -53,6 +53,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("drafting", ("drafting",)),
     # Around the pipeline: the HTTP service, the QA harness, the demo's simulated reader.
     ("service", ("api", "evaluation", "demo")),
+    # The radiologist's review pages, on top of the API's endpoint functions.
+    ("pages", ("web",)),
     ("entry", ("cli",)),
 )
 """Units from the bottom layer up. Units of one layer do not import each other."""

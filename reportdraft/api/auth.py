@@ -99,8 +99,17 @@ def _bearer(request: Request) -> str:
 
 def authenticate(request: Request) -> Principal:
     """Resolve the bearer key to a principal and apply its rate limit."""
+    return authenticate_key(request, _bearer(request))
+
+
+def authenticate_key(request: Request, token: str) -> Principal:
+    """Resolve the API key ``token`` to a principal and apply its rate limit.
+
+    The one lookup behind the bearer header and the review pages' session (which keeps
+    the key server-side and presents it here on every request, so a revoked key stops
+    working at once in both).
+    """
     state = app_state(request)
-    token = _bearer(request)
     with state.db.read() as session:
         key = principals.authenticate(session, token)
         if key is None:
@@ -123,6 +132,26 @@ def authenticate(request: Request) -> Principal:
     return principal
 
 
+def check_allowed(principal: Principal, allowed: frozenset[Role]) -> Principal:
+    """Refuse a principal outside ``allowed`` (403) or without a facility scope (403
+    ``key_not_scoped``); see :func:`require`."""
+    if principal.role not in allowed:
+        raise ApiError(
+            403,
+            f"role {principal.role.value} may not do this "
+            f"(allowed: {', '.join(sorted(r.value for r in allowed))})",
+        )
+    if not principal.scope.assigned:
+        raise ApiError(
+            403,
+            f"API key {principal.key_id} has no facility scope yet: an admin must assign "
+            "its facilities (PATCH /v1/admin/api-keys/{id} or 'reportdraft apikey scope') "
+            "or mark it all-facilities",
+            code="key_not_scoped",
+        )
+    return principal
+
+
 def require(*roles: Role) -> Callable[[Request], Principal]:
     """A dependency admitting only ``roles`` (401 without a valid key, 403 otherwise).
 
@@ -132,21 +161,6 @@ def require(*roles: Role) -> Callable[[Request], Principal]:
     allowed = frozenset(roles)
 
     def dependency(request: Request) -> Principal:
-        principal = authenticate(request)
-        if principal.role not in allowed:
-            raise ApiError(
-                403,
-                f"role {principal.role.value} may not do this "
-                f"(allowed: {', '.join(sorted(r.value for r in allowed))})",
-            )
-        if not principal.scope.assigned:
-            raise ApiError(
-                403,
-                f"API key {principal.key_id} has no facility scope yet: an admin must assign "
-                "its facilities (PATCH /v1/admin/api-keys/{id} or 'reportdraft apikey scope') "
-                "or mark it all-facilities",
-                code="key_not_scoped",
-            )
-        return principal
+        return check_allowed(authenticate(request), allowed)
 
     return dependency

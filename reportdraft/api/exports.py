@@ -100,7 +100,7 @@ RENDERINGS: dict[str, tuple[Callable[[Report, bool], bytes], str]] = {
 """Each rendering: the function producing its bytes (given the preview choice), media type."""
 
 
-def _render(
+def render_report(
     request: Request, principal: Principal, report_id: str, kind: str, *, preview: bool = False
 ) -> Response:
     """Verify the stored report against the published keyring, then render it.
@@ -133,7 +133,7 @@ def pdf(
     preview: Preview = False,
 ) -> Response:
     """The signed report as PDF."""
-    return _render(request, principal, report_id, "pdf", preview=preview)
+    return render_report(request, principal, report_id, "pdf", preview=preview)
 
 
 @router.get(
@@ -148,7 +148,7 @@ def fhir(
     preview: Preview = False,
 ) -> Response:
     """The signed report as a FHIR R4 Bundle (DiagnosticReport, Observations, Provenance)."""
-    return _render(request, principal, report_id, "fhir", preview=preview)
+    return render_report(request, principal, report_id, "fhir", preview=preview)
 
 
 @router.get(
@@ -163,7 +163,7 @@ def hl7(
     preview: Preview = False,
 ) -> Response:
     """The signed report as an HL7 v2.5.1 ORU^R01 message."""
-    return _render(request, principal, report_id, "hl7", preview=preview)
+    return render_report(request, principal, report_id, "hl7", preview=preview)
 
 
 @router.get(

@@ -60,7 +60,7 @@ from reportdraft.api.schemas import (
     SignRequest,
 )
 from reportdraft.models import Case, Priority
-from reportdraft.models.report import Radiologist, Report, ReportStatus
+from reportdraft.models.report import Radiologist, Report
 from reportdraft.store import reports
 from reportdraft.store.principals import Role
 
@@ -416,8 +416,7 @@ def sign_report(
     if_match: IfMatch = None,
 ) -> ReportOut:
     """Sign as ``preliminary`` or ``final`` (final needs an attending key); 409 on refusal."""
-    if body.status is ReportStatus.FINAL and principal.role is not A:
-        raise ApiError(403, "only an attending key may sign a final report")
+    service.check_may_sign(principal, body.status)
     return _as_signer(
         request,
         response,

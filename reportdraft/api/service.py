@@ -34,7 +34,7 @@ from reportdraft.api.state import AppState
 from reportdraft.attest import AcknowledgementInput, SignOff
 from reportdraft.critical import CommunicationProblem, identification, record_problems
 from reportdraft.critical import communication_state as critical_communication_state
-from reportdraft.errors import ConflictError
+from reportdraft.errors import AttestationRefused, ConflictError, ReportDraftError
 from reportdraft.models import (
     CommunicationRecord,
     CommunicationState,
@@ -46,6 +46,7 @@ from reportdraft.models.report import (
     Radiologist,
     RadiologistRole,
     Report,
+    ReportStatus,
 )
 from reportdraft.store import audit_trail, outbox, reports, signing_keys
 from reportdraft.store.principals import Role
@@ -224,6 +225,42 @@ def signer(principal: Principal) -> Radiologist:
     if principal.radiologist is None:
         raise ApiError(403, "this API key is not bound to a radiologist profile")
     return principal.radiologist
+
+
+def check_may_sign(principal: Principal, status: ReportStatus) -> None:
+    """Refuse a final signature from a key that is not an attending's (403)."""
+    if status is ReportStatus.FINAL and principal.role is not Role.ATTENDING:
+        raise ApiError(403, "only an attending key may sign a final report")
+
+
+def sign_problems(
+    state: AppState, principal: Principal, report: Report, status: ReportStatus
+) -> list[tuple[str, str]]:
+    """Every rule that would refuse ``principal`` signing ``report`` as ``status`` now.
+
+    A dry run of the real thing: the key check of the endpoint, the signer's own key and
+    the published keyring, then :func:`reportdraft.attest.sign` itself, whose refusal
+    lists every failing rule (nothing is stored). So a page can show the radiologist
+    the whole list before they press the button, from the same rules that decide.
+    """
+    try:
+        check_may_sign(principal, status)
+        profile = signer(principal)
+        key = signing_key(state, profile)
+    except ReportDraftError as exc:
+        return [(exc.code, exc.message)]
+    try:
+        attest.sign(
+            report,
+            to_status=status,
+            signer=profile,
+            key=key,
+            at=state.clock(),
+            keyring=keyring(state),
+        )
+    except AttestationRefused as exc:
+        return exc.refusals or [(code, code) for code in exc.reasons]
+    return []
 
 
 def signing_key(state: AppState, profile: Radiologist) -> attest.SigningKey:

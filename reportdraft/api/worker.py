@@ -3,8 +3,13 @@
 Each worker thread claims the most urgent job (STAT first, then arrival; see
 ``reportdraft.store.jobs``), drafts the case through ``reportdraft.drafting`` and stores
 the draft as version 1 of the report, with its audit entries and webhook events, in one
-transaction. Model calls are bounded by a semaphore (``Settings.max_model_calls``), and an
-in-process model (llama.cpp is not thread-safe) is called by one thread at a time.
+transaction. Drafts in progress are bounded by a semaphore (``Settings.max_model_calls``),
+and an in-process model (llama.cpp is not thread-safe) drafts one case at a time. Each
+draft sends its pieces to a model server concurrently, bounded as in the CLI and the
+evaluation (``Settings.draft_concurrency``, default the backend's: 8 for a server, 1 in
+process), so at most ``max_model_calls`` × that many requests are open towards the
+server, through the one client all workers share (which also spreads them over the
+server's replicas, ``backends/replicas.py``).
 
 Failure handling — a case is never lost:
 
@@ -100,7 +105,12 @@ class Drafter:
         if backend is not None:
             try:
                 with self._slot(backend):
-                    return drafting.draft_case(case, backend, now=self.state.clock()).draft
+                    return drafting.draft_case(
+                        case,
+                        backend,
+                        now=self.state.clock(),
+                        concurrency=self.state.settings.draft_concurrency,
+                    ).draft
             except ReportDraftError as exc:
                 if isinstance(exc, reports.IdempotencyKeyReused):  # pragma: no cover
                     raise

@@ -75,7 +75,11 @@ def refuse(refusals: list[Refusal]) -> AttestationRefused:
     """The exception for ``refusals``: all unique codes in ``reasons``, details in the text."""
     codes = list(dict.fromkeys(r.code for r in refusals))
     text = "; ".join(f"{r.code}: {r.detail}" for r in refusals)
-    return AttestationRefused(f"sign-off refused: {text}", reasons=codes)
+    return AttestationRefused(
+        f"sign-off refused: {text}",
+        reasons=codes,
+        refusals=[(r.code, r.detail) for r in refusals],
+    )
 
 
 class _PolicyFile(Strict):

@@ -98,6 +98,12 @@ class BackendOptions:
     (the CLI reads ``REPORTDRAFT_API_KEY`` / ``OPENAI_API_KEY``); ``dialect`` says how an
     OpenAI-compatible server spells the schema constraint (``vllm`` when None);
     ``n_threads`` None means the machine's core count.
+
+    ``base_url`` may list several replicas of one server, separated by commas: requests
+    are spread over them (``backends/replicas.py``). ``max_in_flight`` bounds the requests
+    one HTTP client has open at once, over all replicas (a caller's threads beyond it
+    wait for a slot, and that wait does not count against ``timeout_s``);
+    ``replica_takeout_s`` is how long a failed replica is left out.
     """
 
     model: str | None = None
@@ -109,6 +115,8 @@ class BackendOptions:
     n_threads: int | None = None
     n_ctx: int = 4096
     device: str | None = None
+    max_in_flight: int = 256
+    replica_takeout_s: float = 30.0
 
 
 class Backend(ABC):
@@ -126,6 +134,13 @@ class Backend(ABC):
     """False for the ``rules`` backend: drafting then keeps the deterministic draft as is."""
     install_hint: ClassVar[str | None] = None
     """The pip command that installs what this backend needs, shown when it is missing."""
+    default_concurrency: ClassVar[int] = 1
+    """How many calls (pieces of one draft) or drafts (evaluation cases) to run at once
+    when the caller does not say. 1 for a model in this process: its calls take turns on
+    its lock and it already uses every core, so threads would only wait. A server backend
+    sets more: its latency is the server's, and concurrent requests overlap it (and let a
+    GPU server batch them). ``generate`` must be safe to call from several threads in
+    every backend, whatever this says."""
 
     model_id: str
 

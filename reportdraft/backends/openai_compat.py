@@ -20,6 +20,17 @@ will stay wrong); unreachable after the retries → ``BackendUnavailableError`` 
 URL; a read timeout → ``BackendTimeoutError`` (not retried: a generation that ran out of
 time once will do so again, and retrying multiplies the wait); a body that is not an
 OpenAI chat completion → ``BackendError``.
+
+**Replicas.** ``base_url`` may list several servers of one model, comma-separated; each
+request goes to the one with the fewest requests in flight, and a replica that refuses the
+connection or answers 5xx is taken out for a while (:mod:`.replicas`). The number of
+attempts and the backoff are the same as with one server; a retry goes to another replica
+when one is in, at once, since the backoff is there to give *the failing* server time.
+
+**Concurrency.** One client is shared by every thread that drafts (the pieces of a draft,
+the cases of an evaluation, the API's workers): httpx's client is thread-safe, and a
+semaphore bounds the requests open at once (``max_in_flight``) so that a caller with more
+threads than that waits for a slot instead of timing out in httpx's connection pool.
 """
 
 from __future__ import annotations
@@ -33,6 +44,7 @@ import httpx
 
 from reportdraft.backends.interface import Backend, BackendOptions, Generation, GenerationRequest
 from reportdraft.backends.registry import register
+from reportdraft.backends.replicas import Replica, ReplicaPool, ReplicaState
 from reportdraft.errors import (
     BackendError,
     BackendTimeoutError,
@@ -45,6 +57,14 @@ SCHEMA_NAME = "draft"
 
 _BODY_SNIPPET = 300
 
+CHAT_PATH = "/v1/chat/completions"
+MODELS_PATH = "/v1/models"
+
+DEFAULT_CONCURRENCY = 8
+"""Pieces of one draft (or evaluation cases) sent at once to a server by default: enough to
+overlap the pieces of any bundled template's draft, few enough not to crowd out other
+clients of a shared server."""
+
 
 def api_root(base_url: str) -> str:
     """Normalise ``base_url`` to the server root, accepting it with or without ``/v1``."""
@@ -54,6 +74,14 @@ def api_root(base_url: str) -> str:
     if url.endswith("/v1"):
         url = url[: -len("/v1")]
     return url
+
+
+def api_roots(base_url: str) -> list[str]:
+    """The server roots of ``base_url``: one URL, or several replicas separated by commas."""
+    roots = [api_root(part) for part in base_url.split(",") if part.strip()]
+    if not roots:
+        raise ConfigurationError(f"no server URL in {base_url!r}")
+    return roots
 
 
 def backoff_delay(attempt: int, *, base: float, cap: float, retry_after: str | None) -> float:
@@ -90,6 +118,7 @@ class OpenAICompatBackend(Backend):
     """
 
     name = "vllm"
+    default_concurrency = DEFAULT_CONCURRENCY
     backoff_base_s = 0.5
     """First retry waits this long, then twice as long each time (capped at 8 s)."""
     backoff_cap_s = 8.0
@@ -100,17 +129,22 @@ class OpenAICompatBackend(Backend):
             raise ConfigurationError("the vllm backend needs a base URL (--base-url)")
         if options.timeout_s <= 0 or options.retries < 0:
             raise ConfigurationError("timeout_s must be > 0 and retries >= 0")
+        if options.max_in_flight < 1:
+            raise ConfigurationError("max_in_flight must be >= 1")
         self.dialect: str = options.dialect or "vllm"
         response_format(self.dialect, {})  # validate the dialect now, not on the first call
-        self.root = api_root(options.base_url)
-        self.chat_url = f"{self.root}/v1/chat/completions"
+        self.pool = ReplicaPool(api_roots(options.base_url), takeout_s=options.replica_takeout_s)
+        self.root = self.pool.roots[0]
         headers = {"Accept": "application/json"}
         if options.api_key:
             headers["Authorization"] = f"Bearer {options.api_key}"
+        slots = options.max_in_flight
         self._client = httpx.Client(
             headers=headers,
             timeout=httpx.Timeout(options.timeout_s, connect=min(options.timeout_s, 10.0)),
+            limits=httpx.Limits(max_connections=slots, max_keepalive_connections=slots),
         )
+        self._slots = threading.BoundedSemaphore(slots)
         self._model_lock = threading.Lock()
         self._model: str | None = options.model
         self.model_id = options.model or "(server default)"
@@ -118,6 +152,10 @@ class OpenAICompatBackend(Backend):
     def close(self) -> None:
         """Close the connection pool."""
         self._client.close()
+
+    def replicas(self) -> list[ReplicaState]:
+        """Each replica's state now (requests sent, in flight, failures, time left out)."""
+        return self.pool.snapshot()
 
     def request_body(self, request: GenerationRequest, model: str) -> dict[str, Any]:
         """The JSON body sent for ``request`` (public so tests and logs can show it)."""
@@ -130,47 +168,56 @@ class OpenAICompatBackend(Backend):
         """Send one chat completion; see the module docstring for errors and retries."""
         start = time.perf_counter()
         model = self._served_model()
-        response = self._send("POST", self.chat_url, json=self.request_body(request, model))
+        response = self._send("POST", CHAT_PATH, json=self.request_body(request, model))
         seconds = time.perf_counter() - start
         return _parse_completion(response, model=model, seconds=seconds)
 
     def _served_model(self) -> str:
         with self._model_lock:
             if self._model is None:
-                listing = self._send("GET", f"{self.root}/v1/models")
+                listing = self._send("GET", MODELS_PATH)
                 try:
                     self._model = str(listing["data"][0]["id"])
                 except (KeyError, IndexError, TypeError) as exc:
-                    raise BackendError(
-                        f"{self.root}/v1/models lists no model; pass --model"
-                    ) from exc
+                    raise BackendError(f"{MODELS_PATH} lists no model; pass --model") from exc
                 self.model_id = self._model
             return self._model
 
-    def _send(self, method: str, url: str, **kwargs: Any) -> Any:
-        """One request with retries; returns the decoded JSON body."""
+    def _send(self, method: str, path: str, **kwargs: Any) -> Any:
+        """One request with retries over the replicas; returns the decoded JSON body."""
         attempts = self.options.retries + 1
+        failed_on: list[str] = []
         for attempt in range(attempts):
             last = attempt == attempts - 1
-            try:
-                response = self._client.request(method, url, **kwargs)
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError) as exc:
-                if last:
-                    raise BackendUnavailableError(
-                        f"model server unreachable at {url} after {attempts} attempt(s): {exc}"
+            with self._slots:
+                replica = self.pool.acquire(avoid=failed_on)
+                url = f"{replica.root}{path}"
+                healthy: bool | None = None
+                response: httpx.Response | None = None
+                try:
+                    response = self._client.request(method, url, **kwargs)
+                    healthy = response.status_code < 500
+                except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError) as exc:
+                    healthy = False
+                    if last:
+                        raise BackendUnavailableError(
+                            f"model server unreachable at {url} after {attempts} attempt(s)"
+                            f"{_tried(failed_on, replica)}: {exc}"
+                        ) from exc
+                except httpx.TimeoutException as exc:
+                    raise BackendTimeoutError(
+                        f"model server at {url} did not answer within {self.options.timeout_s} s"
                     ) from exc
-                self._backoff(attempt)
-                continue
-            except httpx.TimeoutException as exc:
-                raise BackendTimeoutError(
-                    f"model server at {url} did not answer within {self.options.timeout_s} s"
-                ) from exc
-            except httpx.HTTPError as exc:
-                raise BackendError(f"HTTP error talking to {url}: {exc}") from exc
-            if response.status_code >= 500 and not last:
-                self._backoff(attempt, response.headers.get("retry-after"))
-                continue
-            return self._decode(response, url)
+                except httpx.HTTPError as exc:
+                    raise BackendError(f"HTTP error talking to {url}: {exc}") from exc
+                finally:
+                    self.pool.release(replica, healthy=healthy)
+            if response is not None and (response.status_code < 500 or last):
+                return self._decode(response, url)
+            failed_on.append(replica.root)
+            if not self.pool.has_healthy(failed_on):  # no other replica: give this one time
+                retry_after = None if response is None else response.headers.get("retry-after")
+                self._backoff(attempt, retry_after)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _backoff(self, attempt: int, retry_after: str | None = None) -> None:
@@ -199,6 +246,12 @@ class OpenAICompatBackend(Backend):
             raise BackendError(
                 f"model server at {url} returned a non-JSON body: {response.text[:_BODY_SNIPPET]!r}"
             ) from exc
+
+
+def _tried(failed_on: list[str], replica: Replica) -> str:
+    """`` (replicas tried: …)`` when one request went to more than one server."""
+    tried = list(dict.fromkeys([*failed_on, replica.root]))
+    return f" (replicas tried: {', '.join(tried)})" if len(tried) > 1 else ""
 
 
 def _server_message(response: httpx.Response) -> str:

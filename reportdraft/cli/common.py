@@ -176,7 +176,8 @@ def backend_options(func: F) -> F:
             "--base-url",
             default=None,
             metavar="URL",
-            help="OpenAI-compatible server URL (vllm backend).",
+            help="OpenAI-compatible server URL (vllm backend); replicas of one model "
+            "separated by commas.",
         ),
         click.option(
             "--dialect",

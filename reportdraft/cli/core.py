@@ -69,7 +69,10 @@ def draft(
     settings = Settings.from_env()
     case = load_case(case_file)
     result = drafting.draft_case(
-        case, make_backend(settings, backend, model, base_url, dialect), library=library(settings)
+        case,
+        make_backend(settings, backend, model, base_url, dialect),
+        library=library(settings),
+        concurrency=settings.draft_concurrency,
     )
     written = write_files(
         out_dir,
@@ -173,7 +176,9 @@ def demo(
     for path in examples:
         start = time.perf_counter()
         case = load_case(path)
-        result = drafting.draft_case(case, chosen, library=lib)
+        result = drafting.draft_case(
+            case, chosen, library=lib, concurrency=settings.draft_concurrency
+        )
         report = simulated.review_and_sign(result, key=key, at=datetime.now(UTC))
         signed = report.versions[-1]
         stored = dump_json(report)

@@ -44,6 +44,15 @@ THRESHOLD_FAILED = 1
 )
 @click.option("--no-html", is_flag=True, help="Skip the HTML report (JSON and CSV only).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option(
+    "--concurrency",
+    "-j",
+    type=click.IntRange(min=1, max=1024),
+    default=None,
+    help="Cases drafted at once by each system (default: the system's 'concurrency', else "
+    "its backend's: 1 for a model in this process, 8 for a server). Results do not depend "
+    "on it.",
+)
 @reports_errors
 def eval_command(
     suite_file: str,
@@ -54,6 +63,7 @@ def eval_command(
     injection: bool | None,
     no_html: bool,
     quiet: bool,
+    concurrency: int | None,
 ) -> None:
     """Run an evaluation suite and write JSON, CSV and HTML reports."""
     from reportdraft.evaluation import load_suite, run_suite, write_reports
@@ -69,6 +79,8 @@ def eval_command(
         limit=limit,
         injection=injection,
         template_dirs=settings.template_dirs,
+        concurrency=concurrency,
+        piece_concurrency=settings.draft_concurrency,
     )
     for path in write_reports(result, out_dir, html=not no_html):
         click.echo(f"wrote {path}")

@@ -55,6 +55,12 @@ database_option = click.option(
 @click.option("--workers", default=None, type=int, help="Drafting threads (default: max calls).")
 @click.option("--no-workers", is_flag=True, help="Serve the API only; another process drafts.")
 @click.option("--log-level", default="info", show_default=True)
+@click.option(
+    "--seed-demo",
+    is_flag=True,
+    help="Load the bundled example cases and print a new demo attending API key for the "
+    "review pages (needs REPORTDRAFT_KEY_ENCRYPTION_KEY).",
+)
 @reports_errors
 def serve(
     host: str,
@@ -64,17 +70,44 @@ def serve(
     workers: int | None,
     no_workers: bool,
     log_level: str,
+    seed_demo: bool,
 ) -> None:
-    """Run the HTTP API (and its drafting workers) with uvicorn."""
+    """Run the HTTP API, the review pages (http://HOST:PORT/) and the drafting workers."""
     import uvicorn
 
-    from reportdraft.api import create_app
+    from reportdraft.web import create_app
 
     settings = _settings(database_url)
     if backend:
         settings = dataclasses.replace(settings, backend=backend)
+    if seed_demo:
+        _seed_demo(settings)
     app = create_app(settings, start_workers=not no_workers, workers=workers)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+
+
+def _seed_demo(settings: Settings) -> None:
+    from reportdraft.web.demo_cases import seed_demo
+
+    keks = kek_ring(settings)
+    if keks is None:
+        raise InputError(
+            "--seed-demo needs REPORTDRAFT_KEY_ENCRYPTION_KEY (e.g. `openssl rand -base64 32`) "
+            "to seal the demo attending's signing key"
+        )
+    database = Database(settings.database_url)
+    try:
+        upgrade(database)
+        seeded = seed_demo(database, keks, datetime.now(UTC))
+    finally:
+        database.dispose()
+    click.echo(
+        f"demo: {len(seeded.queued)} example case(s) queued for drafting, "
+        f"{len(seeded.skipped)} already there; sign in at the review pages with the demo "
+        f"attending's new API key (key id {seeded.key_id}, shown once):",
+        err=True,
+    )
+    click.echo(seeded.api_key)
 
 
 @click.group()

@@ -10,6 +10,14 @@ does not parse, drops a source, or draws a verifier flag falls back to the deter
 statements, which are marked ``fallback`` with a flag saying why. A model can therefore
 make a draft read better, never less grounded.
 
+**Concurrency.** The pieces of one draft are independent: each is prompted from the
+deterministic draft and its own sources, and verified against the deterministic draft with
+only that piece replaced. So they are sent to the model at once (``concurrency`` at a
+time, default :attr:`Backend.default_concurrency`: 1 for a model in this process, 8 for a
+server), each with its own re-asks, verification and fallback; the results are put
+together in the pieces' order, so the draft, its flags and its usage totals are the same
+whatever order the answers arrive in.
+
 Dictation is untrusted: it only ever reaches the model as quoted source data, the
 structure is decided before the model runs, and the verifier plus the critical-finding
 check run on the result whatever the model wrote. Dictated sentences addressed to the
@@ -23,7 +31,8 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -34,7 +43,7 @@ from reportdraft.backends import Backend, ChatMessage, GenerationRequest
 from reportdraft.critical import most_urgent_category
 from reportdraft.drafting.deterministic import draft_with_rules
 from reportdraft.drafting.prompts import PromptSet, load_prompts
-from reportdraft.errors import BackendError
+from reportdraft.errors import BackendError, ConfigurationError
 from reportdraft.models import (
     SECTION_TITLES,
     Case,
@@ -56,6 +65,21 @@ MAX_REASKS = 1
 
 MAX_SENTENCE_CHARS = 240
 BLOCKING = frozenset({Severity.HIGH, Severity.MEDIUM})
+
+
+@dataclass
+class _PieceWork:
+    """What rewriting one piece produced: the statements kept, notes and token counts.
+
+    Each piece fills its own, so pieces drafted on several threads share nothing mutable;
+    :meth:`_ModelDrafter.refine` merges them in the pieces' order.
+    """
+
+    statements: list[Statement] = field(default_factory=list)
+    notes: list[Flag] = field(default_factory=list)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    calls: int = 0
 
 
 @dataclass(frozen=True)
@@ -101,18 +125,24 @@ def draft(
     *,
     prompts: PromptSet | None = None,
     created_at: datetime | None = None,
+    concurrency: int | None = None,
 ) -> Draft:
     """Draft ``case`` with ``backend``; the rules backend returns the deterministic draft.
 
-    ``prompts`` is the prompt set a model backend uses (the bundled one when None).
+    ``prompts`` is the prompt set a model backend uses (the bundled one when None);
+    ``concurrency`` is how many pieces are sent to the model at once (None: the backend's
+    ``default_concurrency``). It changes how long a draft takes, never what it says.
     """
+    workers = backend.default_concurrency if concurrency is None else concurrency
+    if workers < 1:
+        raise ConfigurationError(f"drafting concurrency must be at least 1, got {workers}")
     base = draft_with_rules(
         case, dictation, template, severity_of=most_urgent_category, created_at=created_at
     )
     if not backend.generates_text:
         return base
     drafter = _ModelDrafter(case, dictation, template, backend, prompts or load_prompts())
-    return drafter.refine(base)
+    return drafter.refine(base, concurrency=workers)
 
 
 class _ModelDrafter:
@@ -128,20 +158,36 @@ class _ModelDrafter:
         self.prompts = prompts
         self.sources = source_texts(case, dictation, template)
         self.withheld = frozenset(s.id for s in dictation.instructions())
-        self.usage = Usage()
-        self.flags: list[Flag] = []
 
-    def refine(self, base: Draft) -> Draft:
-        """Rewrite each piece with the model, keeping the deterministic one where it fails."""
+    def refine(self, base: Draft, *, concurrency: int = 1) -> Draft:
+        """Rewrite each piece with the model, keeping the deterministic one where it fails.
+
+        Up to ``concurrency`` pieces are in flight at once; results are merged in the
+        pieces' order (see the module docstring).
+        """
         started = time.perf_counter()
+        pieces = _pieces(base, self.withheld)
+        workers = min(concurrency, len(pieces))
+        if workers <= 1:
+            done = [self._piece(base, piece) for piece in pieces]
+        else:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rd-piece") as pool:
+                done = list(pool.map(lambda piece: self._piece(base, piece), pieces))
         replaced: dict[str, list[Statement]] = {}
-        for piece in _pieces(base, self.withheld):
-            candidate = self._rewrite(piece)
-            if candidate is None or not self._verified(base, piece, candidate):
-                candidate = [st.model_copy(update={"fallback": True}) for st in piece.statements]
+        usage = Usage()
+        notes: list[Flag] = []
+        for piece, work in zip(pieces, done, strict=True):
             first, *rest = piece.statements
-            replaced[first.id] = candidate
+            replaced[first.id] = work.statements
             replaced.update({st.id: [] for st in rest})
+            notes += work.notes
+            usage = usage.model_copy(
+                update={
+                    "prompt_tokens": usage.prompt_tokens + work.prompt_tokens,
+                    "completion_tokens": usage.completion_tokens + work.completion_tokens,
+                    "calls": usage.calls + work.calls,
+                }
+            )
         sections = []
         counter = 1
         for section in base.sections:
@@ -151,7 +197,7 @@ class _ModelDrafter:
                     statements.append(new.model_copy(update={"id": f"S{counter}"}))
                     counter += 1
             sections.append(DraftSection(kind=section.kind, statements=statements))
-        usage = self.usage.model_copy(update={"seconds": round(time.perf_counter() - started, 3)})
+        usage = usage.model_copy(update={"seconds": round(time.perf_counter() - started, 3)})
         provenance = base.provenance.model_copy(
             update={
                 "backend": self.backend.name,
@@ -160,12 +206,21 @@ class _ModelDrafter:
                 "usage": usage,
             }
         )
-        fallback_flags = _fallback_flags(sections, self.flags)
+        fallback_flags = _fallback_flags(sections, notes)
         return base.model_copy(
             update={"sections": sections, "provenance": provenance, "flags": fallback_flags}
         )
 
-    def _rewrite(self, piece: Piece) -> list[Statement] | None:
+    def _piece(self, base: Draft, piece: Piece) -> _PieceWork:
+        """Rewrite and verify one piece; its deterministic statements when that fails."""
+        work = _PieceWork()
+        candidate = self._rewrite(piece, work)
+        if candidate is None or not self._verified(base, piece, candidate, work):
+            candidate = [st.model_copy(update={"fallback": True}) for st in piece.statements]
+        work.statements = candidate
+        return work
+
+    def _rewrite(self, piece: Piece, work: _PieceWork) -> list[Statement] | None:
         ids = piece.source_ids
         max_items = min(len(piece.statements) + 1, 8)
         answer_model = output_model(ids, max_items)
@@ -186,9 +241,11 @@ class _ModelDrafter:
                     )
                 )
             except BackendError as exc:
-                self._note(piece, f"model call failed ({exc.code}): {exc.message}")
+                self._note(work, piece, f"model call failed ({exc.code}): {exc.message}")
                 return None
-            self._count(generation.prompt_tokens, generation.completion_tokens)
+            work.calls += 1
+            work.prompt_tokens += generation.prompt_tokens
+            work.completion_tokens += generation.completion_tokens
             try:
                 parsed = answer_model.model_validate_json(generation.text)
             except ValidationError as exc:
@@ -196,12 +253,14 @@ class _ModelDrafter:
                 if generation.finish_reason == "length":
                     # Cut at max_tokens: greedy decoding would cut the re-ask the same way.
                     self._note(
-                        piece, f"model answer hit the token limit and did not parse: {error}"
+                        work, piece, f"model answer hit the token limit and did not parse: {error}"
                     )
                     return None
                 if attempt == MAX_REASKS:
                     self._note(
-                        piece, f"model answer did not parse after {attempt + 1} tries: {error}"
+                        work,
+                        piece,
+                        f"model answer did not parse after {attempt + 1} tries: {error}",
                     )
                     return None
                 messages = [
@@ -244,11 +303,14 @@ class _ModelDrafter:
             max_items=max_items,
         )
 
-    def _verified(self, base: Draft, piece: Piece, candidate: list[Statement]) -> bool:
+    def _verified(
+        self, base: Draft, piece: Piece, candidate: list[Statement], work: _PieceWork
+    ) -> bool:
         cited = {src for st in candidate for src in st.sources}
         instructions = sorted(cited & self.withheld)
         if instructions:
             self._note(
+                work,
                 piece,
                 f"model answer cited {', '.join(instructions)}, dictated as an instruction to "
                 "the drafting system",
@@ -256,7 +318,7 @@ class _ModelDrafter:
             return False
         missing = [i for i in piece.source_ids if i not in cited]
         if missing:
-            self._note(piece, f"model answer dropped source(s) {', '.join(missing)}")
+            self._note(work, piece, f"model answer dropped source(s) {', '.join(missing)}")
             return False
         novel = sorted(
             {
@@ -266,7 +328,9 @@ class _ModelDrafter:
             }
         )
         if novel:
-            self._note(piece, f"model answer used words its sources do not: {', '.join(novel[:8])}")
+            self._note(
+                work, piece, f"model answer used words its sources do not: {', '.join(novel[:8])}"
+            )
             return False
         trial = _replace(base, piece, candidate)
         new_ids = {st.id for st in candidate}
@@ -281,6 +345,7 @@ class _ModelDrafter:
         ]
         if problems:
             self._note(
+                work,
                 piece,
                 "verifier rejected the model answer: "
                 + "; ".join(f"{p.kind.value}: {p.message}" for p in problems[:3]),
@@ -288,8 +353,8 @@ class _ModelDrafter:
             return False
         return True
 
-    def _note(self, piece: Piece, message: str) -> None:
-        self.flags.append(
+    def _note(self, work: _PieceWork, piece: Piece, message: str) -> None:
+        work.notes.append(
             Flag(
                 id="F1",
                 kind=FlagKind.FALLBACK,
@@ -298,15 +363,6 @@ class _ModelDrafter:
                 statement_id=piece.statements[0].id,
                 sources=piece.source_ids,
             )
-        )
-
-    def _count(self, prompt_tokens: int, completion_tokens: int) -> None:
-        self.usage = self.usage.model_copy(
-            update={
-                "prompt_tokens": self.usage.prompt_tokens + prompt_tokens,
-                "completion_tokens": self.usage.completion_tokens + completion_tokens,
-                "calls": self.usage.calls + 1,
-            }
         )
 
 

@@ -47,13 +47,24 @@ def draft_case(
     library: TemplateLibrary | None = None,
     prompts: PromptSet | None = None,
     now: datetime | None = None,
+    concurrency: int | None = None,
 ) -> DraftResult:
     """Draft ``case`` with ``backend`` and attach verifier flags and critical mentions.
 
-    ``prompts`` is the model's prompt set (the bundled one when None).
+    ``prompts`` is the model's prompt set (the bundled one when None); ``concurrency`` the
+    number of pieces sent to the model at once (None: the backend's default; see
+    :mod:`~reportdraft.drafting.model_rewrite`).
     """
     dictation, template = prepare(case, library)
-    draft = model_rewrite.draft(case, dictation, template, backend, prompts=prompts, created_at=now)
+    draft = model_rewrite.draft(
+        case,
+        dictation,
+        template,
+        backend,
+        prompts=prompts,
+        created_at=now,
+        concurrency=concurrency,
+    )
     return DraftResult(
         case=case,
         dictation=dictation,

@@ -198,11 +198,16 @@ def run_suite(
     injection: bool | None = None,
     prompt_version: str | None = None,
     template_dirs: Sequence[Path] = (),
+    concurrency: int | None = None,
+    piece_concurrency: int | None = None,
 ) -> EvalResult:
     """Run ``suite``: draft every case with every system (cached), score and compare.
 
     ``factory`` and ``contexts`` default to the real pipeline; tests and embedders may
-    pass their own. ``injection`` None follows the suite's setting.
+    pass their own. ``injection`` None follows the suite's setting. ``concurrency`` is
+    the cases drafted at once for every system (None: each system's ``concurrency``, else
+    its backend's default), ``piece_concurrency`` the pieces of one draft sent at once
+    (None: the backend's default); neither changes a result.
     """
     if contexts is None:
         cases = load_cases(suite.cases_path(), limit=limit)
@@ -217,7 +222,7 @@ def run_suite(
     infos = metric_infos(ready)
     version = prompt_version or current_prompt_version()
     prompt_dirs = {spec.name: suite.prompts_dir(spec) for spec in specs}
-    factory = factory or pipeline_factory(template_dirs, prompt_dirs)
+    factory = factory or pipeline_factory(template_dirs, prompt_dirs, piece_concurrency)
     cache = OutputCache(out_dir / "cache") if use_cache else None
 
     code_version = drafter_version(tuple(template_dirs))
@@ -235,6 +240,7 @@ def run_suite(
             prompt_version=spec_version,
             code_version=code_version,
             progress=progress,
+            concurrency=concurrency,
         )
         candidates = [
             None

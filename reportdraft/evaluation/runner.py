@@ -6,15 +6,25 @@ directory under a key of (system fingerprint, case hash, prompt version): re-run
 suite after changing a metric, a threshold or the report recomputes nothing but metrics,
 while changing the model, the server, the prompts or the case re-drafts exactly the
 affected cases. Only successful drafts are cached; an error is retried on the next run.
+
+Cases a system has to draft are drafted ``concurrency`` at a time (threads sharing one
+drafter, so one backend and one HTTP client): with a model server the time per case is
+mostly waiting for it, and concurrent cases overlap that wait. The default is the
+backend's (:attr:`Backend.default_concurrency`: 1 for a model in this process, whose
+calls take turns anyway, 8 for a server). Outputs come back in the cases' order whatever
+order they finish in, so results, reports and the cache are the same at any concurrency.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -22,7 +32,7 @@ from pathlib import Path
 from pydantic import ValidationError
 from tqdm import tqdm
 
-from reportdraft.errors import ReportDraftError
+from reportdraft.errors import ConfigurationError, ReportDraftError
 from reportdraft.evaluation.suite import EvalCase, SystemSpec, safe_name
 from reportdraft.models import Case, Draft
 
@@ -152,9 +162,22 @@ class OutputCache:
             "seconds": seconds,
             "draft": draft.model_dump(mode="json"),
         }
-        tmp = path.with_suffix(".tmp")
+        # One temporary name per writer: two identical cases drafted at once share a key.
+        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
         tmp.write_text(json.dumps(entry), encoding="utf-8")
         tmp.replace(path)
+
+
+def default_concurrency(spec: SystemSpec) -> int:
+    """Cases a system drafts at once when neither the command line nor the suite says:
+    its backend's ``default_concurrency`` (1 when the name is not a known backend, e.g. a
+    test's own factory)."""
+    from reportdraft.backends import resolve_backend_class
+
+    try:
+        return resolve_backend_class(spec.backend).default_concurrency
+    except ReportDraftError:
+        return 1
 
 
 def run_system(
@@ -166,69 +189,108 @@ def run_system(
     prompt_version: str,
     code_version: str | None = None,
     progress: bool = True,
+    concurrency: int | None = None,
 ) -> list[CaseOutput]:
     """Draft every case with one system, reading and filling the cache.
 
     ``code_version`` is the drafter's version in the cache key (default: the installed
-    package with the bundled templates, :func:`drafter_version`).
+    package with the bundled templates, :func:`drafter_version`). ``concurrency`` is how
+    many cases are drafted at once (None: the system's ``concurrency``, else
+    :func:`default_concurrency`); outputs are in the order of ``cases`` whatever it is.
 
     The drafter is built lazily, so a fully cached re-run needs neither the model nor the
     server. A ``ReportDraftError`` on one case is recorded for that case and the run goes
     on; failing to *build* the drafter (backend unavailable) propagates: the system cannot
     be evaluated at all, and a CI gate must say so.
     """
-    drafter: Drafter | None = None
     code = code_version or drafter_version()
-    outputs: list[CaseOutput] = []
+    outputs: list[CaseOutput | None] = []
+    todo: list[tuple[int, EvalCase, str]] = []
     bar = tqdm(
-        cases,
+        total=len(cases),
         desc=f"draft {spec.name}",
         unit="case",
         file=sys.stderr,
         disable=not progress,
         leave=True,
     )
-    for index, item in enumerate(bar):
-        if spec.max_cases is not None and index >= spec.max_cases:
-            outputs.append(CaseOutput(case_id=item.case_id, draft=None, seconds=None, skipped=True))
-            continue
-        key = OutputCache.key(spec, case_hash(item.case), prompt_version, code)
-        hit = cache.get(spec, key) if cache is not None else None
-        if hit is not None:
-            outputs.append(
-                CaseOutput(case_id=item.case_id, draft=hit[0], seconds=hit[1], cached=True)
-            )
-            continue
-        if drafter is None:
-            drafter = factory(spec)
-        start = time.perf_counter()
-        try:
-            draft = drafter(item.case)
-        except ReportDraftError as exc:
-            outputs.append(
-                CaseOutput(
-                    case_id=item.case_id,
-                    draft=None,
-                    seconds=None,
-                    error=exc.message,
-                    error_code=exc.code,
+    with bar:
+        for index, item in enumerate(cases):
+            if spec.max_cases is not None and index >= spec.max_cases:
+                outputs.append(
+                    CaseOutput(case_id=item.case_id, draft=None, seconds=None, skipped=True)
                 )
-            )
-            continue
-        seconds = time.perf_counter() - start
-        if cache is not None:
-            cache.put(spec, key, item.case_id, draft, seconds)
-        outputs.append(CaseOutput(case_id=item.case_id, draft=draft, seconds=seconds))
-    return outputs
+                bar.update(1)
+                continue
+            key = OutputCache.key(spec, case_hash(item.case), prompt_version, code)
+            hit = cache.get(spec, key) if cache is not None else None
+            if hit is not None:
+                outputs.append(
+                    CaseOutput(case_id=item.case_id, draft=hit[0], seconds=hit[1], cached=True)
+                )
+                bar.update(1)
+                continue
+            outputs.append(None)
+            todo.append((index, item, key))
+        if todo:
+            drafter = factory(spec)
+            workers = concurrency if concurrency is not None else spec.concurrency
+            if workers is None:
+                workers = default_concurrency(spec)
+            if workers < 1:
+                raise ConfigurationError(f"eval concurrency must be at least 1, got {workers}")
+
+            ticks = threading.Lock()
+
+            def one(job: tuple[int, EvalCase, str]) -> tuple[int, CaseOutput]:
+                index, item, key = job
+                output = _draft_one(spec, item, key, drafter, cache)
+                with ticks:
+                    bar.update(1)
+                return index, output
+
+            if workers == 1 or len(todo) == 1:
+                for index, output in map(one, todo):
+                    outputs[index] = output
+            else:
+                with ThreadPoolExecutor(
+                    max_workers=min(workers, len(todo)), thread_name_prefix="rd-eval"
+                ) as pool:
+                    for index, output in pool.map(one, todo):
+                        outputs[index] = output
+    return [o for o in outputs if o is not None]
+
+
+def _draft_one(
+    spec: SystemSpec, item: EvalCase, key: str, drafter: Drafter, cache: OutputCache | None
+) -> CaseOutput:
+    """Draft one case, store a success in the cache, record a ``ReportDraftError``."""
+    start = time.perf_counter()
+    try:
+        draft = drafter(item.case)
+    except ReportDraftError as exc:
+        return CaseOutput(
+            case_id=item.case_id,
+            draft=None,
+            seconds=None,
+            error=exc.message,
+            error_code=exc.code,
+        )
+    seconds = time.perf_counter() - start
+    if cache is not None:
+        cache.put(spec, key, item.case_id, draft, seconds)
+    return CaseOutput(case_id=item.case_id, draft=draft, seconds=seconds)
 
 
 def pipeline_factory(
     template_dirs: Sequence[Path] = (),
     prompt_dirs: Mapping[str, Path | None] | None = None,
+    piece_concurrency: int | None = None,
 ) -> DrafterFactory:
     """A factory drafting through ``reportdraft.drafting`` with the suite's backends.
 
-    ``prompt_dirs`` maps a system name to its prompt folder (None or absent: bundled).
+    ``prompt_dirs`` maps a system name to its prompt folder (None or absent: bundled);
+    ``piece_concurrency`` is the pieces of one draft sent at once (None: the backend's).
     """
 
     def build(spec: SystemSpec) -> Drafter:
@@ -246,7 +308,9 @@ def pipeline_factory(
         library = TemplateLibrary.load(data_dir("templates"), *template_dirs)
 
         def draft(case: Case) -> Draft:
-            return drafting.draft_case(case, backend, library=library, prompts=prompts).draft
+            return drafting.draft_case(
+                case, backend, library=library, prompts=prompts, concurrency=piece_concurrency
+            ).draft
 
         return draft
 

@@ -28,7 +28,14 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from reportdraft.errors import ConfigurationError, InputError
 from reportdraft.models import Case, SectionKind
@@ -55,7 +62,11 @@ class SystemSpec(_Config):
     name: Name
     backend: Annotated[str, Field(min_length=1, max_length=40)]
     model: str | None = None
-    base_url: str | None = None
+    base_url: str | None = Field(
+        default=None,
+        description="The model server's URL; replicas of one model as a list (or one string "
+        "separated by commas): requests are spread over them.",
+    )
     dialect: Literal["vllm", "llamacpp"] | None = None
     prompt_version: str | None = None
     prompts: str | None = Field(
@@ -68,6 +79,21 @@ class SystemSpec(_Config):
         description="Draft only the first N cases with this system (a slow model in CI); "
         "the others are skipped, not failed, and comparisons pair only the shared cases.",
     )
+    concurrency: Annotated[int, Field(ge=1, le=1024)] | None = Field(
+        default=None,
+        description="Cases drafted at once (default: the backend's, 1 for a model in "
+        "process, 8 for a server; `reportdraft eval --concurrency` overrides it). Not part "
+        "of the cache key: it changes how fast drafts come, not what they say.",
+    )
+
+    @field_validator("base_url", mode="before")
+    @classmethod
+    def _replicas(cls, value: object) -> object:
+        """A YAML list of replica URLs is kept as one comma-separated string, the form the
+        backend options and the cache fingerprint take."""
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            return ",".join(v.strip() for v in value)
+        return value
 
 
 class Threshold(_Config):

@@ -20,22 +20,25 @@ exist: the same ``NotFoundError``, the same unknown cursor, no gap after a LIMIT
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections.abc import Set
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, select, update
+from sqlalchemy import ColumnElement, Select, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from reportdraft.errors import ConflictError, InputError, NotFoundError
 from reportdraft.models import Case, Draft, Priority
-from reportdraft.models.report import Report
+from reportdraft.models.report import SIGNED_STATUSES, Report
 from reportdraft.store import audit_trail, jobs
 from reportdraft.store.db import Database
 from reportdraft.store.tables import IdempotencyRow, ReportRow
+
+_Q = TypeVar("_Q", bound=Any)
 
 QUEUED = "queued"
 DRAFTING = "drafting"
@@ -128,7 +131,7 @@ def _visible(facilities: Set[str]) -> ColumnElement[bool]:
     return ReportRow.facility.is_not(None) & ReportRow.facility.in_(sorted(facilities))
 
 
-def _scoped(query: Select[ReportRow], facilities: Set[str] | None) -> Select[ReportRow]:
+def _scoped(query: Select[_Q], facilities: Set[str] | None) -> Select[_Q]:
     return query if facilities is None else query.where(_visible(facilities))
 
 
@@ -399,3 +402,145 @@ def same_accession(
 def count(session: Session) -> int:
     """How many reports there are."""
     return int(session.scalar(select(func.count()).select_from(ReportRow)) or 0)
+
+
+SIGNED_STATES = frozenset(status.value for status in SIGNED_STATUSES)
+"""Report states of a signed report (the lifecycle's signed statuses)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorklistEntry:
+    """One worklist row: what a reading radiologist scans, without validating payloads.
+
+    The worklist lists up to a few hundred reports on every refresh; reading (let alone
+    validating) each report's whole case, draft and signed chain would cost more than
+    the page may take (``bench/web_ttfb.py``: decoding the JSON of 200 reports alone took
+    about 200 ms), so the database extracts these few fields from the stored JSON (JSON
+    path operators on SQLite and PostgreSQL alike). Everything a radiologist acts on is
+    read through :func:`get` with full validation.
+
+    ``open_flags`` and ``alerts`` are those of the first version: the draft, which is
+    edited in place until it is signed and is what the worklist is for. A signed report
+    has nothing open to act on (its flags were resolved to sign it); the page shows no
+    clock for it.
+    """
+
+    id: str
+    accession: str
+    priority: Priority
+    state: str
+    critical_open: bool
+    created_at: datetime
+    acquired_at: datetime
+    modality: str
+    procedure: str
+    patient: str
+    alerts: int
+    open_flags: int
+
+
+def _patient_name(name: dict[str, Any] | None) -> str:
+    name = name or {}
+    given = " ".join(str(g) for g in name.get("given") or [])
+    family = str(name.get("family") or "")
+    return f"{family}, {given}".strip(", ") if given else family
+
+
+_CASE_PATHS = (
+    ("study", "acquisition_time"),
+    ("study", "modality"),
+    ("study", "procedure", "display"),
+    ("patient", "name"),
+)
+_DRAFT_PATHS = (
+    ("versions", 0, "draft", "flags"),
+    ("versions", 0, "acknowledgements"),
+    ("versions", 0, "critical"),
+)
+
+
+def _json_paths(
+    session: Session, column: Any, paths: tuple[tuple[str | int, ...], ...], label: str
+) -> list[Any]:
+    """Select ``paths`` of a JSON ``column``: on SQLite one ``json_extract`` with every
+    path (the document is parsed once, and the answer is a JSON array of the values);
+    elsewhere one path operator each (PostgreSQL)."""
+    if session.get_bind().dialect.name == "sqlite":
+        texts = [
+            "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+            for path in paths
+        ]
+        return [func.json_extract(column, *texts).label(label)]
+    return [column[path].label(f"{label}_{i}") for i, path in enumerate(paths)]
+
+
+def _values(row: Any, label: str, count: int) -> list[Any]:
+    """The values :func:`_json_paths` selected, in order, whichever form they came in."""
+    if hasattr(row, label):  # SQLite: one JSON array (NULL while there is no report)
+        packed = getattr(row, label)
+        return list(json.loads(packed)) if packed else [None] * count
+    return [getattr(row, f"{label}_{i}") for i in range(count)]
+
+
+def _entry(row: Any) -> WorklistEntry:
+    acquired, modality, procedure, patient = _values(row, "case_fields", len(_CASE_PATHS))
+    flags, acks, critical = _values(row, "draft_fields", len(_DRAFT_PATHS))
+    acknowledged = {a.get("flag_id") for a in acks or []}
+    return WorklistEntry(
+        id=row.id,
+        accession=row.accession,
+        priority=Priority(row.priority),
+        state=row.state,
+        critical_open=row.critical_open,
+        created_at=row.created_at,
+        acquired_at=datetime.fromisoformat(str(acquired)),
+        modality=str(modality or ""),
+        procedure=str(procedure or ""),
+        patient=_patient_name(patient),
+        alerts=sum(1 for m in critical or [] if m.get("alert")),
+        open_flags=sum(1 for f in flags or [] if f.get("id") not in acknowledged),
+    )
+
+
+def worklist(
+    session: Session,
+    *,
+    facilities: Set[str] | None,
+    states: Set[str] | None = None,
+    priority: Priority | None = None,
+    limit: int = 200,
+) -> list[WorklistEntry]:
+    """The reports to read, STAT first, then oldest first (longest waiting on top).
+
+    ``states`` None lists every state. Scoped like every reader (``facilities``). The
+    order uses the row's creation time (when the workstation sent the case), which
+    follows the acquisition closely and is indexed; the page shows the time since
+    acquisition itself.
+    """
+    picked = _scoped(select(ReportRow.id), facilities)
+    if states is not None:
+        picked = picked.where(ReportRow.state.in_(sorted(states)))
+    if priority is not None:
+        picked = picked.where(ReportRow.priority == priority.value)
+    stat_first = case((ReportRow.priority == Priority.STAT.value, 0), else_=1)
+    ids = list(
+        session.scalars(
+            picked.order_by(stat_first, ReportRow.created_at, ReportRow.id).limit(limit)
+        )
+    )
+    if not ids:
+        return []
+    # The JSON paths are read for the listed rows only (a sort over every matching row
+    # would otherwise carry them all), each document parsed once per row.
+    query = select(
+        ReportRow.id,
+        ReportRow.accession,
+        ReportRow.priority,
+        ReportRow.state,
+        ReportRow.critical_open,
+        ReportRow.created_at,
+        *_json_paths(session, ReportRow.case_doc, _CASE_PATHS, "case_fields"),
+        *_json_paths(session, ReportRow.report_doc, _DRAFT_PATHS, "draft_fields"),
+    ).where(ReportRow.id.in_(ids))
+    rows = {row.id: row for row in session.execute(query)}
+    return [_entry(rows[i]) for i in ids if i in rows]

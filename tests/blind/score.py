@@ -48,6 +48,7 @@ SETS = {
     "default_conflicts": HERE / "default_conflicts_blind.yaml",
     "verifier_anatomy": HERE / "verifier_anatomy_blind.yaml",
     "communication_records": HERE / "communication_records.yaml",
+    "guidelines": HERE / "guidelines.yaml",
 }
 
 
@@ -427,6 +428,117 @@ def score_communication(items: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _recommend(case: dict[str, Any]) -> dict[str, Any]:
+    """What ``reportdraft recommend`` prints for ``case`` (the public CLI, run in process)."""
+    import contextlib
+    import io
+    import tempfile
+
+    from reportdraft.cli import main as cli_main
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "case.json"
+        path.write_text(json.dumps(case, default=str), encoding="utf-8")
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+            try:
+                code = cli_main(["recommend", str(path)])
+            except SystemExit as exit_:  # argparse refuses an unknown command this way
+                code = exit_.code
+    if code not in (0, None):
+        raise RuntimeError(f"recommend exited {code}")
+    result: dict[str, Any] = json.loads(out.getvalue())
+    return result
+
+
+def _interval(value: Any) -> list[float] | None:
+    return None if value is None else [float(v) for v in value]
+
+
+def _matches(rec: dict[str, Any], field: str, expect: dict[str, Any]) -> bool:
+    """Whether recommendation ``rec`` agrees with the case's expectation on ``field``."""
+    if field == "category":
+        return bool(rec.get("category") == expect.get("category"))
+    if field == "action":
+        return bool(rec.get("action") == expect.get("action"))
+    if field == "interval":
+        return _interval(rec.get("interval_months")) == _interval(expect.get("interval_months"))
+    return "optional" not in expect or bool(rec.get("optional") == expect["optional"])
+
+
+def score_guidelines(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each case's expected recommendation among the output (or the guideline not applicable).
+
+    A case is right when one recommendation of the expected guideline has the expected
+    category, action and first interval (and ``optional`` where the case names it); a
+    not-applicable case is right when the guideline is listed as not applicable with a reason
+    and recommends nothing. Category, action and interval are also counted on their own, over
+    the applicable cases whose guideline fired at all.
+    """
+    right = fired = applicable = category_ok = action_ok = interval_ok = 0
+    na_total = na_right = 0
+    per_guideline: dict[str, Counter[str]] = defaultdict(Counter)
+    errors = []
+    for item in items:
+        expect = item["expect"]
+        guideline = expect["guideline"]
+        try:
+            result = _recommend(item["case"])
+        except Exception as exc:  # a crash is a wrong answer, listed with its reason
+            errors.append(f"{item['id']}: recommend failed: {exc}")
+            per_guideline[guideline]["cases"] += 1
+            continue
+        recs = [r for r in result.get("recommendations", []) if r.get("guideline") == guideline]
+        per_guideline[guideline]["cases"] += 1
+        if expect.get("not_applicable"):
+            na_total += 1
+            listed = any(
+                n.get("guideline") == guideline and n.get("reason")
+                for n in result.get("not_applicable", [])
+            )
+            ok = listed and not recs
+            na_right += ok
+        else:
+            applicable += 1
+            fields = ("category", "action", "interval", "optional")
+            if recs:
+                fired += 1
+                category_ok += any(_matches(r, "category", expect) for r in recs)
+                action_ok += any(_matches(r, "action", expect) for r in recs)
+                interval_ok += any(_matches(r, "interval", expect) for r in recs)
+            ok = any(all(_matches(r, f, expect) for f in fields) for r in recs)
+        right += ok
+        per_guideline[guideline]["right"] += ok
+        if not ok:
+            got = [
+                (r.get("category"), r.get("action"), r.get("interval_months"), r.get("optional"))
+                for r in recs
+            ]
+            na = [
+                n.get("reason")
+                for n in result.get("not_applicable", [])
+                if n.get("guideline") == guideline
+            ]
+            errors.append(
+                f"{item['id']}: expected {expect} got {got or 'no recommendation'}"
+                + (f" not_applicable={na}" if na else "")
+                + (" [writer unsure]" if item.get("unsure") or expect.get("unsure") else "")
+            )
+    return {
+        "items": len(items),
+        "accuracy": _ratio(right, len(items)),
+        "applicable_fired": _ratio(fired, applicable),
+        "category_right": _ratio(category_ok, fired),
+        "action_right": _ratio(action_ok, fired),
+        "interval_right": _ratio(interval_ok, fired),
+        "not_applicable_right": _ratio(na_right, na_total),
+        "per_guideline": {
+            g: {"cases": c["cases"], "right": c["right"]} for g, c in sorted(per_guideline.items())
+        },
+        "errors": errors,
+    }
+
+
 SCORERS: dict[str, Callable[[list[dict[str, Any]]], dict[str, Any]]] = {
     "critical_assertion": score_critical,
     "critical_temporality": score_critical,
@@ -434,6 +546,7 @@ SCORERS: dict[str, Callable[[list[dict[str, Any]]], dict[str, Any]]] = {
     "default_conflicts": score_defaults,
     "verifier_anatomy": score_verifier,
     "communication_records": score_communication,
+    "guidelines": score_guidelines,
 }
 
 

@@ -79,3 +79,23 @@ def test_eval_exits_1_naming_the_failed_threshold(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "FAIL rules.rouge_l min 101" in result.output
     assert "threshold_failed" in result.output
+
+
+def test_eval_concurrency_changes_no_result(tmp_path: Path) -> None:
+    suite = _small_suite(tmp_path, {"finding_f1": {"min": 0.0}})
+    lines = []
+    for workers in ("1", "3"):
+        result = CliRunner().invoke(
+            eval_command,
+            [
+                str(suite),
+                *("--out", str(tmp_path / f"out{workers}"), "-q", "--no-html"),
+                *("--no-injection", "--concurrency", workers),
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        lines.append([line for line in result.output.splitlines() if "finding F1" in line])
+    assert lines[0] == lines[1]
+    assert "3 cases, 0 failed" in lines[0][0]
+    refused = CliRunner().invoke(eval_command, [str(suite), "--concurrency", "0"])
+    assert refused.exit_code == 2
