@@ -3,7 +3,7 @@
 Scored on the trap set, the held-out trap items and the issue-12 mechanism cases
 (tests/critical/language_cases.yaml: clause boundaries, negated signs, temporality and the
 alert policy, organ context, bounded sections). Three systems with the same target lexicon
-(reportdraft/data/critical/lexicon.yaml):
+(reportdraft/data/vocab/critical_lexicon.yaml):
 
 - ours: blank English + regex sentence splitter + medspaCy target matcher + medspaCy
   ConText with our radiology rules, our cue resolution and section handling;

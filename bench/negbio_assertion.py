@@ -13,7 +13,7 @@ its concept is asserted (neither negated, hypothetical nor "no other X"; uncerta
 count as asserted, as the verifier treats them). Gold: 1 = present in the report (stable and
 persistent findings included), 0 = absent, negated or not mentioned.
 
-NegBio's findings map to our concepts (``reportdraft/data/verify/findings.yaml``) in
+NegBio's findings map to our concepts (``reportdraft/data/vocab/findings.yaml``) in
 :data:`TARGETS`. Where our vocabulary deliberately merges several NegBio labels into one
 concept (pneumonia, infiltrate and consolidation are one concept for the verifier, so that
 a paraphrase is not flagged), the mapping also names the surface words that select the

@@ -10,7 +10,9 @@ On top of the text diff each statement is classified for clinically significant 
 (:class:`ChangeKind`): negation flipped, laterality changed, a number or unit changed, a
 finding added or removed, the impression changed, a critical-finding alert added or
 removed (the last through ``reportdraft.critical.detect_text``).
-The lexicon behind the classes is data: ``reportdraft/data/redline/clinical.yaml``.
+The words behind the classes are the shared clinical vocabulary (:mod:`reportdraft.vocab`):
+negation cues (``negation.yaml``, its ``redline`` list), side words (``laterality.yaml``,
+the verifier's list too), number words and the units compared as written (``numbers.yaml``).
 
 Edit statistics (:class:`EditStats`) are the figures QA teams use to measure how much a
 draft saved: words added/deleted/changed, the share of statements accepted unchanged, the
@@ -29,13 +31,12 @@ from collections import Counter
 from collections.abc import Sequence
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Literal
 
-import yaml
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field
 
+from reportdraft import vocab
 from reportdraft.critical import DetectText, alerting_sections, detect_text
-from reportdraft.errors import ConfigurationError
 from reportdraft.models import (
     SECTION_TITLES,
     Draft,
@@ -45,7 +46,6 @@ from reportdraft.models import (
     Strict,
 )
 from reportdraft.models.report import ReportVersion
-from reportdraft.resources import package_data
 
 FINDING_SECTIONS = frozenset({SectionKind.FINDINGS, SectionKind.IMPRESSION})
 """Sections where an added or removed statement is a finding added or removed (the
@@ -53,28 +53,27 @@ redline's own change classes). Which sections *alert* is the critical package's 
 (:func:`reportdraft.critical.alerting_sections`), asked for separately."""
 
 
-class _Lexicon(Strict):
-    version: Literal[1]
-    negation_cues: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
-    laterality: dict[Literal["left", "right", "bilateral"], list[str]]
-    units: list[Annotated[str, Field(min_length=1, max_length=10)]]
-    number_words: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+class RedlineLexicon:
+    """Compiled patterns of the clinical-change classes, built from the shared vocabulary."""
 
-
-class Lexicon:
-    """Compiled patterns of the clinical-change lexicon."""
-
-    def __init__(self, spec: _Lexicon) -> None:
-        cues = sorted(spec.negation_cues, key=len, reverse=True)
+    def __init__(
+        self,
+        negation: vocab.NegationVocab,
+        laterality: vocab.LateralityVocab,
+        numbers: vocab.NumbersVocab,
+    ) -> None:
+        cues = sorted(negation.redline, key=len, reverse=True)
         self.negation = re.compile(
             r"(?<!\w)(?:" + "|".join(re.escape(c) for c in cues) + r")(?!\w)", re.I
         )
-        self.sides = {w.lower(): side for side, words in spec.laterality.items() for w in words}
+        self.sides = {term: side.value for term, side in laterality.side_of().items()}
+        # longest first, so "left-sided" is read whole and not as "left" plus "-sided"
+        terms = sorted(self.sides, key=len, reverse=True)
         self.side_pattern = re.compile(
-            r"(?<!\w)(" + "|".join(re.escape(w) for w in self.sides) + r")(?!\w)", re.I
+            r"(?<!\w)(" + "|".join(re.escape(w) for w in terms) + r")(?!\w)", re.I
         )
-        self.number_words = {w.lower(): v for w, v in spec.number_words.items()}
-        units = sorted(spec.units, key=len, reverse=True)
+        self.number_words = numbers.count_words()
+        units = sorted(numbers.redline_units, key=len, reverse=True)
         words = "|".join(re.escape(w) for w in self.number_words)
         number = r"\d+(?:\.\d+)?" + (f"|{words}" if words else "")
         self.numbers = re.compile(
@@ -107,14 +106,9 @@ class Lexicon:
 
 
 @functools.cache
-def default_lexicon() -> Lexicon:
-    """The bundled lexicon (validated on first use; a broken file fails loudly)."""
-    path = package_data("redline", "clinical.yaml")
-    try:
-        spec = _Lexicon.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
-        raise ConfigurationError(f"redline lexicon {path} is invalid: {exc}") from None
-    return Lexicon(spec)
+def default_lexicon() -> RedlineLexicon:
+    """The bundled vocabulary, compiled (validated on first use; a broken file fails loudly)."""
+    return RedlineLexicon(vocab.negation(), vocab.laterality(), vocab.numbers())
 
 
 class ChangeKind(StrEnum):
@@ -285,7 +279,7 @@ def _alerts(text: str | None, section: SectionKind | None, detect: DetectText) -
 
 
 def _classify(
-    diff: StatementDiff, lex: Lexicon, detect: DetectText | None
+    diff: StatementDiff, lex: RedlineLexicon, detect: DetectText | None
 ) -> list[tuple[ChangeKind, str]]:
     old, new = diff.old_text, diff.new_text
     found: list[tuple[ChangeKind, str]] = []
@@ -397,7 +391,7 @@ def redline(
     *,
     detect: DetectText | None = None,
     critical: bool = True,
-    lexicon: Lexicon | None = None,
+    lexicon: RedlineLexicon | None = None,
 ) -> Redline:
     """Compare the model's ``draft`` with the radiologist's ``final`` content.
 

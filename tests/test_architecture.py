@@ -34,6 +34,10 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1] / PACKAGE
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # Shared ground: the version, the exception tree, where bundled data lives, typed values.
     ("foundation", ("reportdraft", "errors", "resources", "models")),
+    # Clinical vocabulary every stage reads (negation cues, side words, numbers and units,
+    # synonyms, the stages' word lists) and its one validated loader: data over the
+    # foundation, below every stage.
+    ("vocabulary", ("vocab",)),
     # Configuration and the inputs of drafting: files, templates, the transcript and the
     # model runtimes.
     ("inputs", ("settings", "io", "templates", "dictation", "backends")),

@@ -672,8 +672,8 @@ def test_long_transcript_is_handled() -> None:
 
 def _copy_lexicons(tmp_path: Path, **changes: dict[str, object]) -> tuple[Path, Path]:
     paths = []
-    for name in ("commands", "numbers"):
-        data = yaml.safe_load(package_data("dictation", f"{name}.yaml").read_text("utf-8"))
+    for name, bundled in (("commands", "dictation_commands"), ("numbers", "numbers")):
+        data = yaml.safe_load(package_data("vocab", f"{bundled}.yaml").read_text("utf-8"))
         data.update(changes.get(name, {}))
         path = tmp_path / f"{name}.yaml"
         path.write_text(yaml.safe_dump(data), "utf-8")
@@ -689,14 +689,14 @@ def test_unknown_lexicon_keys_are_rejected(tmp_path: Path) -> None:
 
 def test_duplicate_command_phrases_are_rejected(tmp_path: Path) -> None:
     extra = {"phrases": ["comma"], "action": "period"}
-    data = yaml.safe_load(package_data("dictation", "commands.yaml").read_text("utf-8"))
+    data = yaml.safe_load(package_data("vocab", "dictation_commands.yaml").read_text("utf-8"))
     commands, numbers = _copy_lexicons(tmp_path, commands={"commands": [*data["commands"], extra]})
     with pytest.raises(ConfigurationError, match="listed twice"):
         load_lexicon(commands, numbers)
 
 
 def test_a_site_lexicon_changes_the_rules(tmp_path: Path) -> None:
-    data = yaml.safe_load(package_data("dictation", "commands.yaml").read_text("utf-8"))
+    data = yaml.safe_load(package_data("vocab", "dictation_commands.yaml").read_text("utf-8"))
     commands_list = [*data["commands"], {"phrases": ["stop here"], "action": "period"}]
     commands, numbers = _copy_lexicons(tmp_path, commands={"commands": commands_list})
     site = load_lexicon(commands, numbers)

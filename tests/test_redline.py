@@ -277,7 +277,7 @@ def test_critical_alert_classes_with_the_real_detector() -> None:
 @pytest.fixture
 def impression_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A site section lexicon in which only the Impression alerts, active for one test."""
-    bundled = package_data("critical", "sections.yaml").read_text(encoding="utf-8")
+    bundled = package_data("vocab", "sections.yaml").read_text(encoding="utf-8")
     site = bundled.replace("alerting: [findings, impression]", "alerting: [impression]")
     assert site != bundled
     path = tmp_path / "sections.yaml"
@@ -321,11 +321,13 @@ def test_html_escapes_text_and_marks_changes() -> None:
     assert 'class="badge laterality_changed"' in page
 
 
-def test_lexicon_loads_and_rejects_unknown_keys(tmp_path: object) -> None:
-    from reportdraft.redline import _Lexicon
+def test_lexicon_loads_and_rejects_unknown_keys(tmp_path: Path) -> None:
+    """The redline's words are the shared vocabulary's; its loader rejects unknown keys."""
+    from reportdraft.errors import ConfigurationError
+    from reportdraft.vocab import NegationVocab, load_file, vocab_path
 
     assert default_lexicon().negated("not seen")
-    with pytest.raises(ValueError, match="extra"):
-        _Lexicon.model_validate(
-            {"version": 1, "negation_cues": ["no"], "laterality": {}, "units": [], "typo": 1}
-        )
+    bad = tmp_path / "negation.yaml"
+    bad.write_text(vocab_path("negation.yaml").read_text("utf-8") + "\ntypo: 1\n", "utf-8")
+    with pytest.raises(ConfigurationError, match="typo: Extra inputs"):
+        load_file(bad, NegationVocab, "negation cues")

@@ -7,8 +7,10 @@ historical, hypothetical) and its temporality (new, worsening, unchanged, improv
 resolved, chronic, known) with the cues that decided them, and whether it alerts: present
 or uncertain, in Findings, Impression or text without sections, and allowed by the alert
 policy (an improving finding, an unchanged nodule, expected post-operative free air do not
-alert). Lexicon, rules, section headers and the alert policy are data files under
-``reportdraft/data/critical/``; sites override them with :func:`configure_site`
+alert). Lexicon, rules and section headers are vocabulary (``reportdraft/data/vocab/``,
+read through :mod:`reportdraft.vocab`; the negation rules' phrases are the shared
+``negation.yaml``), the alert policy is ``reportdraft/data/critical/alert_policy.yaml``;
+sites override them with :func:`configure_site`
 (``REPORTDRAFT_CRITICAL_DIR``, read by the CLI and the service at start-up).
 
 Communication: deadlines per ACR category, the state of a communication record, the rule
@@ -57,7 +59,7 @@ from reportdraft.critical.detector import (
     detect_text,
     most_urgent_category,
 )
-from reportdraft.critical.finding_lexicon import Lexicon, LexiconEntry, load_lexicon
+from reportdraft.critical.finding_lexicon import CriticalLexicon, LexiconEntry, load_lexicon
 from reportdraft.critical.impression_gaps import lexicon_entry_for_ai_type, missing_from_impression
 from reportdraft.critical.policy import AlertPolicy, load_policy
 from reportdraft.models.critical import StudyScope
@@ -80,10 +82,10 @@ __all__ = [
     "AlertPolicy",
     "CommunicationProblem",
     "CommunicationRules",
+    "CriticalLexicon",
     "DeadlinePolicy",
     "DetectText",
     "Detector",
-    "Lexicon",
     "LexiconEntry",
     "Passage",
     "StudyScope",

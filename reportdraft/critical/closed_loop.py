@@ -23,12 +23,12 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
 from reportdraft.critical.detector import active_detector
-from reportdraft.critical.finding_lexicon import Lexicon, phrase_pattern, read_yaml
+from reportdraft.critical.finding_lexicon import CriticalLexicon, phrase_pattern
 from reportdraft.critical.policy import AlertPolicy
-from reportdraft.errors import ConfigurationError, InputError
+from reportdraft.errors import InputError
 from reportdraft.models.communication import (
     CommunicationMethod,
     CommunicationRecord,
@@ -39,6 +39,7 @@ from reportdraft.models.critical import Category, CriticalMention
 from reportdraft.models.primitives import Strict
 from reportdraft.resources import package_data
 from reportdraft.settings import DEFAULT_CLOCK_SKEW_S
+from reportdraft.vocab import load_file
 
 Window = Annotated[timedelta, Field(gt=timedelta(0))]
 
@@ -159,11 +160,7 @@ class CommunicationRules(Strict):
 def load_communication_rules(path: Path | None = None) -> CommunicationRules:
     """Load and validate a communication-rules file (default: the bundled one)."""
     source = path or package_data("critical", "communication.yaml")
-    data = read_yaml(source, "communication rules")
-    try:
-        return CommunicationRules.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigurationError(f"invalid communication rules {source}: {exc}") from exc
+    return load_file(source, CommunicationRules, "communication rules")
 
 
 @lru_cache(maxsize=1)
@@ -404,7 +401,7 @@ def blocks_signing(
     mentions: Iterable[CriticalMention],
     records: Iterable[CommunicationRecord],
     *,
-    lexicon: Lexicon | None = None,
+    lexicon: CriticalLexicon | None = None,
 ) -> list[str]:
     """Finding codes of Category 1/2 alerting mentions that lack a documented record.
 

@@ -1,7 +1,9 @@
 """ConText rules for radiology wording, and how their cues decide a mention's assertion.
 
-The rules are data (``reportdraft/data/critical/context_rules.yaml``); this module
-validates them and holds the decision logic, which is plain Python over cue records so it
+The rules are data (``reportdraft/data/vocab/context_rules.yaml``), and the phrases of the
+negation rules are the shared negation vocabulary (``reportdraft/data/vocab/negation.yaml``,
+which the verifier reads too; each cue there names the rule it joins). This module merges
+and validates them and holds the decision logic, which is plain Python over cue records so it
 can be tested without spaCy. medspaCy's ConText finds the cues and their scopes; the
 *choice* among several cues reaching one finding is ours, because medspaCy only sets
 independent flags (``is_negated`` and ``is_uncertain`` at once) and a radiologist needs one
@@ -17,13 +19,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from reportdraft.critical.finding_lexicon import CODE_PATTERN, Phrase, TokenPattern, read_yaml
+from reportdraft import vocab
+from reportdraft.critical.finding_lexicon import CODE_PATTERN, Phrase, TokenPattern
 from reportdraft.errors import ConfigurationError
 from reportdraft.models.critical import Assertion, ContextTrigger, Temporality
 from reportdraft.models.primitives import Strict
-from reportdraft.resources import package_data
 
 
 class CueCategory(StrEnum):
@@ -185,8 +187,8 @@ class ClauseBreaks(Strict):
     connectors: list[Word] = Field(default_factory=list)
 
 
-class RuleSet(Strict):
-    """A validated rule file."""
+class ContextRuleSet(Strict):
+    """A validated rule file (with the negation phrases of ``negation.yaml`` merged in)."""
 
     schema_id: Literal["reportdraft.critical.context/1"] = Field(alias="schema")
     rules: list[ContextRuleSpec] = Field(min_length=1)
@@ -197,7 +199,7 @@ class RuleSet(Strict):
     """Short answers that stay in the question's sentence ("Pneumothorax? No.")."""
 
     @model_validator(mode="after")
-    def _unique_ids(self) -> RuleSet:
+    def _unique_ids(self) -> ContextRuleSet:
         seen: set[str] = set()
         for rule in self.rules:
             if rule.id in seen:
@@ -213,18 +215,53 @@ class RuleSet(Strict):
         return dict(sorted(counter.items()))
 
 
-def load_rules(path: Path | None = None) -> RuleSet:
-    """Load and validate a ConText rule file (default: the bundled one)."""
-    source = path or package_data("critical", "context_rules.yaml")
-    data = read_yaml(source, "ConText rule file")
-    try:
-        return RuleSet.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigurationError(f"invalid ConText rule file {source}: {exc}") from exc
+def load_rules(
+    path: Path | None = None, *, negation: vocab.NegationVocab | None = None
+) -> ContextRuleSet:
+    """Load and validate a ConText rule file (default: the bundled one).
+
+    Each rule that ``negation`` (default: the bundled ``negation.yaml``) names gets the
+    cues listed for it there, before its own phrases (duplicates dropped). The bundled rule
+    file lists no phrases of its own under those rules, so each negation cue is written
+    once; a site's rule file keeps its phrases and gains the shared cues of the rule ids it
+    has. A cue naming a rule that is not a negation rule, or (in the bundled file) no rule
+    at all, is a ConfigurationError.
+    """
+    source = path or vocab.vocab_path("context_rules.yaml")
+    data = vocab.read_yaml(source, "ConText rule file")
+    cues = (negation or vocab.negation()).context_phrases()
+    if isinstance(data, dict) and isinstance(data.get("rules"), list):
+        data = {**data, "rules": [_with_cues(rule, cues) for rule in data["rules"]]}
+    ruleset = vocab.validate(data, ContextRuleSet, source, "ConText rule file")
+    categories = {rule.id: rule.category for rule in ruleset.rules}
+    for rule_id in cues:
+        category = categories.get(rule_id)
+        if category is None and path is None:
+            raise ConfigurationError(
+                f"negation.yaml names ConText rule {rule_id!r}, not in {source}"
+            )
+        if category is not None and category is not CueCategory.NEGATED:
+            raise ConfigurationError(
+                f"negation.yaml names ConText rule {rule_id!r}, a {category.value} rule in {source}"
+            )
+    return ruleset
+
+
+def _with_cues(rule: object, cues: dict[str, list[str]]) -> object:
+    """``rule`` (raw YAML) with the negation cues named for its id put before its phrases."""
+    if not isinstance(rule, dict) or rule.get("id") not in cues:
+        return rule
+    own = rule.get("phrases") or []
+    if not isinstance(own, list):
+        return rule  # validation reports it
+    merged = list(cues[rule["id"]])
+    known = {vocab.normal(p) for p in merged}
+    merged += [p for p in own if not (isinstance(p, str) and vocab.normal(p) in known)]
+    return {**rule, "phrases": merged}
 
 
 @lru_cache(maxsize=1)
-def default_rules() -> RuleSet:
+def default_rules() -> ContextRuleSet:
     """The bundled rules, loaded once per process."""
     return load_rules()
 

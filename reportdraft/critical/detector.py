@@ -20,16 +20,16 @@ from typing import TYPE_CHECKING, Any
 
 from reportdraft.critical.clauses import ClauseSplitter, Token, crosses
 from reportdraft.critical.context_rules import (
+    ContextRuleSet,
     Cue,
     CueCategory,
-    RuleSet,
     decide,
     default_rules,
     load_rules,
     time_course,
 )
 from reportdraft.critical.finding_lexicon import (
-    Lexicon,
+    CriticalLexicon,
     LexiconEntry,
     default_lexicon,
     load_lexicon,
@@ -98,8 +98,8 @@ class Detector:
     def __init__(
         self,
         *,
-        lexicon: Lexicon | None = None,
-        rules: RuleSet | None = None,
+        lexicon: CriticalLexicon | None = None,
+        rules: ContextRuleSet | None = None,
         sections: SectionLexicon | None = None,
         policy: AlertPolicy | None = None,
     ) -> None:
@@ -385,7 +385,7 @@ def alerting_sections() -> frozenset[SectionKind]:
     """The report sections whose present or uncertain mentions alert.
 
     The one home of this rule is the active detector's section lexicon (``alerting`` in
-    ``reportdraft/data/critical/sections.yaml``, or a site file): attestation and the
+    ``reportdraft/data/vocab/sections.yaml``, or a site file): attestation and the
     redline ask here instead of keeping a copy.
     """
     return frozenset(active_detector().sections.alerting)

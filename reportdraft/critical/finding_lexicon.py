@@ -1,6 +1,7 @@
 """The critical-finding lexicon: which findings the detector looks for, and how urgent each is.
 
-The lexicon is data (``reportdraft/data/critical/lexicon.yaml``), validated on load so that
+The lexicon is data (``reportdraft/data/vocab/critical_lexicon.yaml``, read through
+:mod:`reportdraft.vocab`), validated on load so that
 a typo in a site's file fails at start-up with the offending field named, not as a silently
 missed finding. Sites extend or override the default with a file of the same schema.
 Nothing here imports spaCy: the API and the comparison with AI findings need the lexicon
@@ -14,13 +15,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import Field, PrivateAttr, ValidationError, model_validator
 
 from reportdraft.errors import ConfigurationError
 from reportdraft.models.critical import Category, MentionCode
 from reportdraft.models.primitives import Strict
-from reportdraft.resources import package_data
+from reportdraft.vocab import load_file, vocab_path
 
 CODE_PATTERN = r"^[a-z][a-z0-9_]{1,60}$"
 LEXICON_SCHEMA = "reportdraft.critical.lexicon/1"
@@ -90,7 +90,7 @@ class LexiconFile(Strict):
     remove: list[Code] = Field(default_factory=list)
 
 
-class Lexicon(Strict):
+class CriticalLexicon(Strict):
     """A validated set of critical findings with lookups by code and by AI finding type."""
 
     version: str
@@ -100,7 +100,7 @@ class Lexicon(Strict):
     _by_ai_type: dict[str, LexiconEntry] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
-    def _index(self) -> Lexicon:
+    def _index(self) -> CriticalLexicon:
         for entry in self.entries:
             if entry.code in self._by_code:
                 raise ValueError(f"duplicate finding code {entry.code!r}")
@@ -157,31 +157,18 @@ def phrase_pattern(phrases: list[str]) -> re.Pattern[str] | None:
     return re.compile("|".join(parts), re.IGNORECASE)
 
 
-def read_yaml(path: Path, what: str) -> Any:
-    """Read a YAML data file, turning I/O and syntax errors into a ConfigurationError."""
-    try:
-        with path.open(encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigurationError(f"cannot read {what} {path}: {exc}") from exc
-
-
 def _parse_file(path: Path) -> LexiconFile:
-    data = read_yaml(path, "critical-finding lexicon")
-    try:
-        return LexiconFile.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigurationError(f"invalid critical-finding lexicon {path}: {exc}") from exc
+    return load_file(path, LexiconFile, "critical-finding lexicon")
 
 
-def load_lexicon(path: Path | None = None, *, site: Path | None = None) -> Lexicon:
+def load_lexicon(path: Path | None = None, *, site: Path | None = None) -> CriticalLexicon:
     """Load the lexicon at ``path`` (default: the bundled one), then apply a ``site`` file.
 
     A site file's entries replace default entries with the same code and add new ones;
     its ``remove`` list drops default codes; its ``organs`` replace organ contexts of the
     same name. Raises ConfigurationError on any invalid file.
     """
-    base = _parse_file(path or package_data("critical", "lexicon.yaml"))
+    base = _parse_file(path or vocab_path("critical_lexicon.yaml"))
     entries = {e.code: e for e in base.findings}
     organs = dict(base.organs)
     version = base.version
@@ -197,12 +184,12 @@ def load_lexicon(path: Path | None = None, *, site: Path | None = None) -> Lexic
         organs |= override.organs
         version = f"{version}+{override.version}"
     try:
-        return Lexicon(version=version, entries=list(entries.values()), organs=organs)
+        return CriticalLexicon(version=version, entries=list(entries.values()), organs=organs)
     except ValidationError as exc:
         raise ConfigurationError(f"invalid critical-finding lexicon: {exc}") from exc
 
 
 @lru_cache(maxsize=1)
-def default_lexicon() -> Lexicon:
+def default_lexicon() -> CriticalLexicon:
     """The bundled lexicon, loaded once per process."""
     return load_lexicon()

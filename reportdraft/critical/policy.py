@@ -16,13 +16,13 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from reportdraft.critical.finding_lexicon import Code, read_yaml
-from reportdraft.errors import ConfigurationError
+from reportdraft.critical.finding_lexicon import Code
 from reportdraft.models.critical import ALERTING, Assertion, Category, Temporality
 from reportdraft.models.primitives import Strict
 from reportdraft.resources import package_data
+from reportdraft.vocab import load_file
 
 UNSTATED = "unstated"
 """Stands for "no time course stated" in a category's ``silent_when`` list."""
@@ -172,11 +172,7 @@ def _number(word: str) -> int:
 def load_policy(path: Path | None = None) -> AlertPolicy:
     """Load and validate an alert-policy file (default: the bundled one)."""
     source = path or package_data("critical", "alert_policy.yaml")
-    data = read_yaml(source, "alert policy")
-    try:
-        return AlertPolicy.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigurationError(f"invalid alert policy {source}: {exc}") from exc
+    return load_file(source, AlertPolicy, "alert policy")
 
 
 @lru_cache(maxsize=1)

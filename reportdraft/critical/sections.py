@@ -17,14 +17,13 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from reportdraft.critical.finding_lexicon import phrase_pattern, read_yaml
-from reportdraft.errors import ConfigurationError
+from reportdraft.critical.finding_lexicon import phrase_pattern
 from reportdraft.models.critical import Assertion
 from reportdraft.models.draft import SectionKind
 from reportdraft.models.primitives import Strict
-from reportdraft.resources import package_data
+from reportdraft.vocab import load_file, vocab_path
 
 HeaderWord = Annotated[str, Field(min_length=2, max_length=60, pattern=r"^[A-Za-z][A-Za-z /&-]*$")]
 Wording = Annotated[str, Field(min_length=1, max_length=60)]
@@ -103,12 +102,7 @@ class SectionLexicon(Strict):
 
 def load_sections(path: Path | None = None) -> SectionLexicon:
     """Load and validate a section lexicon (default: the bundled one)."""
-    source = path or package_data("critical", "sections.yaml")
-    data = read_yaml(source, "section lexicon")
-    try:
-        return SectionLexicon.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigurationError(f"invalid section lexicon {source}: {exc}") from exc
+    return load_file(path or vocab_path("sections.yaml"), SectionLexicon, "section lexicon")
 
 
 @lru_cache(maxsize=1)

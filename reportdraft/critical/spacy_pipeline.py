@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from reportdraft.critical.context_rules import CueCategory, Direction, RuleSet
-from reportdraft.critical.finding_lexicon import Lexicon
+from reportdraft.critical.context_rules import ContextRuleSet, CueCategory, Direction
+from reportdraft.critical.finding_lexicon import CriticalLexicon
 from reportdraft.critical.sections import scan_headers, sentence_starts
 from reportdraft.errors import ConfigurationError
 
@@ -111,7 +111,7 @@ def expand_first(pattern: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return [[{"LOWER": str(value).lower()}, *pattern[1:]] for value in values["IN"]]
 
 
-def target_rules(lexicon: Lexicon) -> list[Any]:
+def target_rules(lexicon: CriticalLexicon) -> list[Any]:
     """medspaCy ``TargetRule``s for every term, abbreviation, pattern and exclusion."""
     from medspacy.target_matcher import TargetRule
 
@@ -135,7 +135,7 @@ def target_rules(lexicon: Lexicon) -> list[Any]:
     return rules
 
 
-def context_rules(ruleset: RuleSet) -> list[Any]:
+def context_rules(ruleset: ContextRuleSet) -> list[Any]:
     """medspaCy ``ConTextRule``s, each carrying our rule id and category as metadata."""
     from medspacy.context import ConTextRule
 
@@ -174,7 +174,9 @@ def context_rules(ruleset: RuleSet) -> list[Any]:
     return rules
 
 
-def build_pipeline(lexicon: Lexicon, ruleset: RuleSet, header_words: list[str]) -> Language:
+def build_pipeline(
+    lexicon: CriticalLexicon, ruleset: ContextRuleSet, header_words: list[str]
+) -> Language:
     """The detector's pipeline. Raises ConfigurationError when a pattern is malformed."""
     import medspacy  # noqa: F401  (registers the medspaCy factories)
     import spacy

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field
 
-from reportdraft.critical.finding_lexicon import Code, read_yaml
-from reportdraft.errors import ConfigurationError
+from reportdraft.critical.finding_lexicon import Code
 from reportdraft.models.critical import Assertion, Category, StudyScope, Temporality
 from reportdraft.models.draft import SectionKind
 from reportdraft.models.primitives import Strict
+from reportdraft.vocab import load_file
 
 
 class Expected(Strict):
@@ -62,10 +62,7 @@ class TrapSet(Strict):
 
 def load_trap_set(path: Path) -> TrapSet:
     """Load and validate a trap-set YAML file."""
-    try:
-        return TrapSet.model_validate(read_yaml(path, "trap set"))
-    except ValidationError as exc:
-        raise ConfigurationError(f"invalid trap set {path}: {exc}") from exc
+    return load_file(path, TrapSet, "trap set")
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,8 +27,10 @@ punctuation) is removed; a marked sentence keeps its text and id, so the radiolo
 exactly what was set aside. The hidden characters removed in pass 0 are listed in one low
 ``hidden_characters`` flag (:func:`~reportdraft.dictation.hidden.hidden_characters_flag`).
 The lexicons and cues are data in
-``reportdraft/data/dictation/``; a site can load its own with :func:`load_lexicon` /
-:func:`load_instructions` and pass them to :func:`normalize`.
+``reportdraft/data/vocab/`` (``dictation_commands.yaml``, ``dictation_instructions.yaml``
+and the shared ``numbers.yaml``), read through :mod:`reportdraft.vocab`; a site can load
+its own with :func:`load_lexicon` / :func:`load_instructions` and pass them to
+:func:`normalize`.
 """
 
 from __future__ import annotations

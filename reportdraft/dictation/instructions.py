@@ -8,7 +8,7 @@ steer what gets signed. This module finds those sentences so that the drafter ne
 them, no prompt contains them, and the verifier lists them for the radiologist, each with
 the reason it was singled out.
 
-The cues are data (``reportdraft/data/dictation/instructions.yaml``, validated on load with
+The cues are data (``reportdraft/data/vocab/dictation_instructions.yaml``, validated on load with
 unknown keys rejected): word lists, and regular expressions that name the lists as
 ``{name}``. Each sentence is matched on a *folded* copy (:meth:`InstructionDetector.fold`)
 so that look-alike letters, zero-width characters, full-width forms and letter spacing do
@@ -34,12 +34,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Final, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from reportdraft.errors import ConfigurationError
 from reportdraft.models.dictation import DictationSentence, InstructionMark
-from reportdraft.resources import package_data
+from reportdraft.vocab import load_file, vocab_path
 
 CueKind = Literal["marker", "address", "request"]
 """``address`` cues mark the next sentence when they are a sentence's only cues."""
@@ -110,7 +109,7 @@ class InstructionsFile(_Schema):
 
 
 @dataclass(frozen=True, slots=True)
-class Cue:
+class InstructionCue:
     """A compiled cue."""
 
     id: str
@@ -124,7 +123,7 @@ class Cue:
 class Hit:
     """One cue that matched a folded sentence, with the span it matched there."""
 
-    cue: Cue
+    cue: InstructionCue
     start: int
     end: int
     text: str
@@ -178,7 +177,7 @@ class InstructionDetector:
             for pattern in spec_cue.patterns:
                 self._check_folded(pattern, source, f"cue {spec_cue.id!r}")
             cues.append(
-                Cue(
+                InstructionCue(
                     id=spec_cue.id,
                     kind=spec_cue.kind,
                     reason=spec_cue.reason,
@@ -188,7 +187,7 @@ class InstructionDetector:
                     ),
                 )
             )
-        self.cues: tuple[Cue, ...] = tuple(cues)
+        self.cues: tuple[InstructionCue, ...] = tuple(cues)
 
     def _check_folded(self, pattern: str, source: str, where: str) -> None:
         odd = sorted(
@@ -395,23 +394,12 @@ def _compile(pattern: str, names: dict[str, str], source: str, where: str) -> re
         raise ConfigurationError(f"{source}: {where} has an invalid pattern: {exc}") from exc
 
 
-def _read_yaml(path: Path) -> object:
-    try:
-        with path.open(encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigurationError(f"cannot read instruction cues {path}: {exc}") from exc
-
-
 def load_instructions(path: Path | None = None) -> InstructionDetector:
     """Load, validate and compile the instruction cues (the bundled file by default).
 
     A malformed file (unknown key, bad regex, unknown ``{list}``, an item not in folded
     form) raises :class:`~reportdraft.errors.ConfigurationError` naming the file.
     """
-    path = path or package_data("dictation", "instructions.yaml")
-    try:
-        spec = InstructionsFile.model_validate(_read_yaml(path))
-    except ValidationError as exc:
-        raise ConfigurationError(f"invalid instruction cues {path}: {exc}") from exc
+    path = path or vocab_path("dictation_instructions.yaml")
+    spec = load_file(path, InstructionsFile, "instruction cues")
     return InstructionDetector(spec, source=str(path))

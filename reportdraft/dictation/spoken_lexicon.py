@@ -1,6 +1,7 @@
 """The dictation lexicons: spoken commands, section headers, abbreviations, numbers, units.
 
-They are data (``reportdraft/data/dictation/*.yaml``) because voice engines and sites
+They are data (``reportdraft/data/vocab/dictation_commands.yaml`` and the shared
+``numbers.yaml``, read through :mod:`reportdraft.vocab`) because voice engines and sites
 differ in what they say ("full stop" or "period", "cc" or "mL") and because the traps
 ("postpartum period", "sigmoid colon") are lists a radiologist can read and extend without
 touching code. Each file is validated on load with unknown keys rejected, then compiled
@@ -15,12 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from reportdraft.errors import ConfigurationError
 from reportdraft.models.draft import SectionKind
-from reportdraft.resources import package_data
+from reportdraft.vocab import NumbersVocab, load_file, vocab_path
 
 Action = Literal[
     "period",
@@ -93,34 +92,6 @@ class CommandsFile(_Schema):
         return self
 
 
-class NumbersFile(_Schema):
-    """Schema of ``numbers.yaml``."""
-
-    version: Literal[1]
-    ones: dict[Word, Annotated[int, Field(ge=0, le=19)]]
-    tens: dict[Word, Annotated[int, Field(ge=20, le=90, multiple_of=10)]]
-    hundred: list[Word] = Field(min_length=1)
-    thousand: list[Word] = Field(min_length=1)
-    decimal_point: list[Word] = Field(min_length=1)
-    decimal_digits: dict[Word, Annotated[int, Field(ge=0, le=9)]] = Field(default_factory=dict)
-    dimension: list[Word] = Field(min_length=1)
-    percent: list[Phrase] = Field(min_length=1)
-    point_not_after: list[Word] = Field(default_factory=list)
-    units: dict[Annotated[str, Field(min_length=1, max_length=10)], list[Phrase]]
-    count_nouns: list[Word] = Field(default_factory=list)
-    spine_letters: list[Annotated[str, Field(pattern=r"^[a-z]$")]] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _unique_units(self) -> NumbersFile:
-        seen: set[str] = set()
-        for phrases in self.units.values():
-            for phrase in phrases:
-                if phrase in seen:
-                    raise ValueError(f"unit phrase {phrase!r} is listed twice")
-                seen.add(phrase)
-        return self
-
-
 @dataclass(frozen=True, slots=True)
 class DictationLexicon:
     """The compiled lexicons: phrase tables keyed by word tuples and the tokenizer regex.
@@ -157,14 +128,6 @@ class DictationLexicon:
     def is_number_word(self, word: str) -> bool:
         """True for a word that can start a spoken number ("two", "twenty", "point")."""
         return word in self.ones or word in self.tens or word in self.decimal_point
-
-
-def _read_yaml(path: Path) -> object:
-    try:
-        with path.open(encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigurationError(f"cannot read dictation lexicon {path}: {exc}") from exc
 
 
 def _tokenizer(abbreviations: AbbreviationSpec) -> re.Pattern[str]:
@@ -206,16 +169,10 @@ def load_lexicon(
     malformed file raises :class:`~reportdraft.errors.ConfigurationError` naming the file,
     so a bad override fails at start-up rather than mid-read.
     """
-    cpath = commands_path or package_data("dictation", "commands.yaml")
-    npath = numbers_path or package_data("dictation", "numbers.yaml")
-    try:
-        cmds = CommandsFile.model_validate(_read_yaml(cpath))
-    except ValidationError as exc:
-        raise ConfigurationError(f"invalid dictation lexicon {cpath}: {exc}") from exc
-    try:
-        nums = NumbersFile.model_validate(_read_yaml(npath))
-    except ValidationError as exc:
-        raise ConfigurationError(f"invalid dictation lexicon {npath}: {exc}") from exc
+    cpath = commands_path or vocab_path("dictation_commands.yaml")
+    npath = numbers_path or vocab_path("numbers.yaml")
+    cmds = load_file(cpath, CommandsFile, "dictation lexicon")
+    nums = load_file(npath, NumbersVocab, "number vocabulary")
 
     commands = {tuple(p.split()): spec for spec in cmds.commands for p in spec.phrases}
     headers = {tuple(p.split()): kind for kind, items in cmds.headers.items() for p in items}

@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from reportdraft import vocab
 from reportdraft.drafting.impression import SeverityOf, plan_impression
 from reportdraft.guidelines import impression_additions
 from reportdraft.models import (
@@ -48,17 +49,6 @@ from reportdraft.verification.sources import render_ai_finding
 
 _WORD = re.compile(r"[a-z]{3,}")
 _STOP = frozenset({"the", "and", "with", "left", "right", "bilateral", "finding", "lobe"})
-_SYNONYMS = {
-    "hemorrhage": {"hemorrhage", "hematoma", "bleed", "hemorrhagic", "ich"},
-    "embolism": {"embolism", "embolus", "emboli", "embolic", "thrombus"},
-    "nodule": {"nodule", "nodular", "mass", "lesion"},
-    "fracture": {"fracture", "fractured"},
-    "pneumothorax": {"pneumothorax"},
-    "pneumoperitoneum": {"pneumoperitoneum", "free air", "free intraperitoneal air"},
-    "torsion": {"torsion", "torsed"},
-    "tear": {"tear", "torn"},
-    "occlusion": {"occlusion", "occluded", "cutoff", "lvo"},
-}
 
 
 def draft_with_rules(
@@ -277,7 +267,7 @@ def ai_finding_text(finding: AIFinding) -> str:
 def _terms(text: str) -> set[str]:
     words = {w for w in _WORD.findall(text.lower()) if w not in _STOP}
     expanded = set(words)
-    for canonical, variants in _SYNONYMS.items():
+    for canonical, variants in vocab.synonyms().items():
         if (
             words & variants
             or canonical in words

@@ -9,7 +9,7 @@ One home for the rules drafter's impression logic (:func:`plan_impression`, call
 - **Otherwise it summarises the Findings by clinical significance**: critical findings first
   (the critical-finding package decides which, most urgent ACR category first), then
   actionable findings, then chronic ones; incidental, old, stable and treated findings are
-  left out (classes: ``data/drafting/impression.yaml``; old/stable cues: the verifier's
+  left out (classes: ``data/vocab/impression.yaml``; old/stable cues: the verifier's
   ``impression_exempt``, so drafter and verifier agree on what may be left out).
 - **Duplicates are merged**: a statement asserting only findings (concept and side) that an
   earlier impression item already states is not repeated; its sources join that item.
@@ -33,16 +33,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from functools import cache
+from pathlib import Path
 from typing import Annotated
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from reportdraft.errors import ConfigurationError
 from reportdraft.models import DictationSentence, Laterality, Statement, Template
-from reportdraft.resources import package_data
 from reportdraft.verification import exempt_from_impression, extract_facts, is_incidental
 from reportdraft.verification.vocabularies import lexicon
+from reportdraft.vocab import load_file, vocab_path
 
 SeverityOf = Callable[[str], int | None]
 """ACR category (1 most urgent) of the alerting critical finding in a sentence, or None."""
@@ -65,8 +65,15 @@ class _Minor(BaseModel):
     cues: list[str]
 
 
+def load_impression_rules(path: Path) -> ImpressionRules:
+    """``path`` read and validated as impression rules, checked against the verifier's ids."""
+    rules = load_file(path, ImpressionRules, "impression rules")
+    validate_rules(rules)
+    return rules
+
+
 class ImpressionRules(BaseModel):
-    """``data/drafting/impression.yaml``: the classes and the condensing vocabulary."""
+    """``data/vocab/impression.yaml``: the classes and the condensing vocabulary."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -129,13 +136,8 @@ def validate_rules(rules: ImpressionRules) -> None:
 
 @cache
 def impression_rules() -> _Compiled:
-    """The validated, compiled impression rules (loaded once)."""
-    path = package_data("drafting", "impression.yaml")
-    try:
-        rules = ImpressionRules.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
-        raise ConfigurationError(f"{path.name}: invalid impression rules: {exc}") from exc
-    validate_rules(rules)
+    """The validated, compiled impression rules (loaded once, through the vocab loader)."""
+    rules = load_impression_rules(vocab_path("impression.yaml"))
     return _Compiled(
         rules=rules,
         actionable=frozenset(rules.actionable),

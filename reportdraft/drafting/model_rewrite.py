@@ -34,12 +34,11 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
+from reportdraft import vocab
 from reportdraft.backends import Backend, ChatMessage, GenerationRequest
 from reportdraft.critical import most_urgent_category
 from reportdraft.drafting.deterministic import draft_with_rules
@@ -59,7 +58,6 @@ from reportdraft.models import (
     Template,
     Usage,
 )
-from reportdraft.resources import package_data
 from reportdraft.verification import source_texts, verify
 
 MAX_REASKS = 1
@@ -371,21 +369,13 @@ class _ModelDrafter:
 _WORDS = re.compile(r"[A-Za-z][A-Za-z\-']*")
 
 
-@cache
-def _glue_words() -> frozenset[str]:
-    loaded = yaml.safe_load(package_data("drafting", "glue_words.yaml").read_text("utf-8"))
-    if set(loaded) != {"words"}:
-        raise ConfigurationError("glue_words.yaml: expected exactly the key 'words'")
-    return frozenset(str(w).lower() for w in loaded["words"])
-
-
 def novel_words(text: str, sources: Sequence[str]) -> list[str]:
     """Words of four or more letters in ``text`` that no source uses (glue words excepted).
 
     The model's job is to *restate* its sources; a new content word is either an invented
     finding, a misspelling, or meta text, and the deterministic statement is safer.
     """
-    known = {w.lower() for src in sources for w in _WORDS.findall(src)} | _glue_words()
+    known = {w.lower() for src in sources for w in _WORDS.findall(src)} | vocab.glue_words()
     return [w for w in _WORDS.findall(text) if len(w) >= 4 and w.lower() not in known]
 
 

@@ -13,7 +13,7 @@ from reportdraft.models.primitives import Strict
 class InstructionMark(Strict):
     """Why a dictated sentence was read as addressed to the drafting system, not as content.
 
-    ``cue`` is the id of the cue in ``reportdraft/data/dictation/instructions.yaml`` that
+    ``cue`` is the id of the cue in ``reportdraft/data/vocab/dictation_instructions.yaml`` that
     matched first (``continuation`` for a sentence marked only because the sentence before
     it, ``continues``, addressed the system and left the instruction open); ``reason`` is
     the sentence shown to the radiologist, with the words that matched. Such a sentence is

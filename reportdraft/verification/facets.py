@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from reportdraft.verification.quantities import NumberScan, time_readings
-from reportdraft.verification.vocabularies import Lexicon
+from reportdraft.verification.vocabularies import VerifierLexicon
 
 Facet = tuple[str, str]
 """``(axis, value)``."""
@@ -73,7 +73,7 @@ class FacetHit:
     value: str
 
 
-def facet_hits(work: str, numbers: NumberScan, lex: Lexicon) -> list[FacetHit]:
+def facet_hits(work: str, numbers: NumberScan, lex: VerifierLexicon) -> list[FacetHit]:
     """Every anatomical / temporal qualifier of ``work``, left to right."""
     hits = [
         FacetHit(s, e, lex.axis_of[value], value)

@@ -11,7 +11,7 @@ Usage::
     [(f.term, f.negated, f.laterality) for f in facts.findings]
     # [('effusion', False, Laterality.LEFT), ('pneumothorax', True, None)]
 
-What is extracted (vocabularies in ``reportdraft/data/verify/``):
+What is extracted (vocabularies in ``reportdraft/data/vocab/``):
 
 - ``findings``: one :class:`FindingFact` per finding mention, with its canonical concept
   (``term``), whether it is negated / uncertain / hypothetical, its side, the anatomy named
@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from reportdraft.models import Laterality
+from reportdraft.models.critical import Temporality
 from reportdraft.verification.assertion_context import (
     Scope,
     Span,
@@ -57,7 +58,7 @@ from reportdraft.verification.assertion_context import (
 )
 from reportdraft.verification.facets import Facet, FacetHit, anchored, direction_spans, facet_hits
 from reportdraft.verification.quantities import Quantity, scan_numbers
-from reportdraft.verification.vocabularies import Lexicon, Temporality, lexicon
+from reportdraft.verification.vocabularies import VerifierLexicon, lexicon
 
 __all__ = [
     "Facts",
@@ -180,7 +181,7 @@ def exempt_from_impression(text: str) -> bool:
     return lexicon().impression_exempt.pattern.search(text) is not None
 
 
-def _expand(text: str, lex: Lexicon) -> str:
+def _expand(text: str, lex: VerifierLexicon) -> str:
     return lex.abbreviations.sub(lambda m: lex.expansions[m.group(0)], text)
 
 
@@ -222,7 +223,7 @@ class _Hits:
     facets: list[FacetHit] = field(default_factory=list)
 
 
-def _hits(work: str, lex: Lexicon, facets: list[FacetHit]) -> _Hits:
+def _hits(work: str, lex: VerifierLexicon, facets: list[FacetHit]) -> _Hits:
     anatomy = list(lex.anatomy.finditer(work))
     findings = list(lex.findings.finditer(work))
     taken = [(s, e) for s, e, *_rest in anatomy] + [(s, e) for s, e, *_rest in findings]
@@ -258,7 +259,7 @@ class _Collected:
 
 
 def _temporality(
-    mention_start: int, clause: list[tuple[int, str]], negations: list[Span], lex: Lexicon
+    mention_start: int, clause: list[tuple[int, str]], negations: list[Span], lex: VerifierLexicon
 ) -> Temporality | None:
     """The mention's course in time: resolved when a resolution cue negates it, else the
     temporal qualifier of its clause nearest to it ("stable", "new", "worsening")."""
@@ -271,7 +272,10 @@ def _temporality(
 
 
 def _composed(
-    hits: _Hits, clause: tuple[int, int], mentions: list[tuple[int, int, str, str]], lex: Lexicon
+    hits: _Hits,
+    clause: tuple[int, int],
+    mentions: list[tuple[int, int, str, str]],
+    lex: VerifierLexicon,
 ) -> list[tuple[int, int, int, str]]:
     """Findings said as organ + predicate in one clause ("the heart is mildly enlarged"):
     ``(start, end, predicate start, concept)``. Only in a clause without another finding,
@@ -389,7 +393,9 @@ def _sentence(
         )
 
 
-def _questions(work: str, ranges: list[tuple[int, int]], lex: Lexicon) -> list[Scope | None]:
+def _questions(
+    work: str, ranges: list[tuple[int, int]], lex: VerifierLexicon
+) -> list[Scope | None]:
     """Per sentence: ``UNCERTAIN`` for an unanswered question ("Pneumothorax?"),
     ``NEGATED`` for one the next sentence answers no ("Pneumothorax? No."), else ``None``."""
     states: list[Scope | None] = []

@@ -1,4 +1,4 @@
-"""The is-a hierarchy of findings and the part-of hierarchy of places (``verify/hierarchy.yaml``).
+"""The is-a hierarchy of findings and the part-of hierarchy of places (``vocab/hierarchy.yaml``).
 
 Why: the verifier's finding concepts (``findings.yaml``) are deliberately coarse, so that a
 paraphrase is never flagged ("hematoma" for "hemorrhage"). Whether a template default is
@@ -19,12 +19,11 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from reportdraft.errors import ConfigurationError
-from reportdraft.resources import package_data
-from reportdraft.verification.vocabularies import Lexicon, Vocabulary, lexicon
+from reportdraft.verification.vocabularies import VerifierLexicon, Vocabulary, lexicon
+from reportdraft.vocab import load_file, vocab_path
 
 Term = Annotated[str, Field(min_length=1, max_length=80)]
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,40}$")]
@@ -348,7 +347,7 @@ def _closure(graph: dict[str, set[str]], what: str) -> dict[str, frozenset[str]]
     return out
 
 
-def _check(raw: HierarchyFile, lex: Lexicon) -> None:
+def _check(raw: HierarchyFile, lex: VerifierLexicon) -> None:
     """Cross-file checks: every id named must exist; refinements need a concept."""
     concepts = set(lex.findings.ids.values())
     anatomy = set(lex.anatomy.ids.values())
@@ -404,7 +403,7 @@ def _check(raw: HierarchyFile, lex: Lexicon) -> None:
             raise ValueError(f"levels/regions/lumped: unknown place {value!r}")
 
 
-def _compile(raw: HierarchyFile, lex: Lexicon) -> Hierarchy:
+def _compile(raw: HierarchyFile, lex: VerifierLexicon) -> Hierarchy:
     _check(raw, lex)
     concepts = set(lex.findings.ids.values())
     entries = {k.id: k for k in raw.kinds}
@@ -479,16 +478,16 @@ def _compile(raw: HierarchyFile, lex: Lexicon) -> Hierarchy:
     )
 
 
-def load_hierarchy(path: Path | None = None, lex: Lexicon | None = None) -> Hierarchy:
+def load_hierarchy(path: Path | None = None, lex: VerifierLexicon | None = None) -> Hierarchy:
     """Load, validate and compile ``hierarchy.yaml`` (default: the bundled one).
 
     Raises :class:`~reportdraft.errors.ConfigurationError` naming the file and the problem.
     """
-    path = path or package_data("verify", "hierarchy.yaml")
+    path = path or vocab_path("hierarchy.yaml")
+    raw = load_file(path, HierarchyFile, "verifier vocabulary")
     try:
-        raw = HierarchyFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
         return _compile(raw, lex or lexicon())
-    except (OSError, yaml.YAMLError, ValidationError, ValueError) as exc:
+    except ValueError as exc:
         raise ConfigurationError(f"verifier vocabulary {path.name} is invalid: {exc}") from exc
 
 

@@ -22,28 +22,17 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from reportdraft import vocab
+
 _NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+"
 
-# surface pattern -> (canonical unit, dimension, factor to the dimension's base unit).
-# Longer spellings first: "cm/s" before "cm", "mGy-cm" before "mGy", "mm2" before "mm".
+# Units and number words are data (``reportdraft/data/vocab/numbers.yaml``, shared with the
+# dictation normaliser and the redline). Each unit: its written spellings (longer first:
+# "cm/s" before "cm", "mGy-cm" before "mGy", "mm2" before "mm"), canonical unit, dimension and
+# factor to the dimension's base unit.
+_NUMBERS = vocab.numbers()
 _UNITS: list[tuple[str, str, str, float]] = [
-    (r"cm\s*/\s*s(?:ec)?|cm\s+per\s+second", "cm/s", "velocity", 1.0),
-    (r"m\s*/\s*s(?:ec)?", "m/s", "velocity", 100.0),
-    (r"mm2|mm²|sq\.?\s*mm|square\s+millimet(?:er|re)s?", "mm2", "area", 1.0),
-    (r"cm2|cm²|sq\.?\s*cm|square\s+centimet(?:er|re)s?", "cm2", "area", 100.0),
-    (r"cm3|cm³|cc|ml|milliliters?|millilitres?|cubic\s+centimet(?:er|re)s?", "mL", "volume", 1.0),
-    (r"mgy\s*[-*·.]?\s*cm", "mGy·cm", "dlp", 1.0),
-    (r"mgy", "mGy", "dose", 1.0),
-    (r"msv", "mSv", "effective_dose", 1.0),
-    (r"mci|millicuries?", "mCi", "activity", 37.0),
-    (r"mbq", "MBq", "activity", 1.0),
-    (r"mm|millimet(?:er|re)s?", "mm", "length", 1.0),
-    (r"cm|centimet(?:er|re)s?", "cm", "length", 10.0),
-    (r"hu|hounsfield\s+units?", "HU", "density", 1.0),
-    (r"%|percent", "%", "percent", 1.0),
-    (r"kg|kilograms?", "kg", "mass", 1000.0),
-    (r"g|grams?", "g", "mass", 1.0),
-    (r"bpm|beats\s+per\s+minute", "bpm", "rate", 1.0),
+    (u.pattern, u.unit, u.dimension, u.factor) for u in _NUMBERS.measurement_units
 ]
 _UNIT_RE = re.compile(
     "|".join(f"(?P<u{i}>{pattern})" for i, (pattern, *_rest) in enumerate(_UNITS)), re.IGNORECASE
@@ -73,19 +62,9 @@ _TIME = re.compile(
     r"|\b(?P<hh>[01]\d|2[0-3])(?P<mm>[0-5]\d)\s*(?:hours|hrs)\b",
     re.IGNORECASE,
 )
-_WORDS = {
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-}
+# Spelled-out counts ("two nodules"). "one" is left out of the bare numbers (it is a pronoun
+# as often as a count: "one of the nodules") but read in intervals ("in one year").
+_WORDS = {word: value for word, value in _NUMBERS.count_words().items() if value >= 2}
 _WORD_RE = re.compile(rf"\b({'|'.join(_WORDS)})\b", re.IGNORECASE)
 _COUNT = rf"\d+(?:\.\d+)?|one|{'|'.join(_WORDS)}"
 _INTERVAL = re.compile(

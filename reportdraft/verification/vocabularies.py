@@ -1,9 +1,13 @@
-"""The verifier's vocabularies, loaded from ``reportdraft/data/verify/*.yaml``.
+"""The verifier's vocabularies, read from ``reportdraft/data/vocab/`` by :mod:`reportdraft.vocab`.
 
 Why data files: findings, anatomy, qualifiers and context cues are clinical knowledge that a
 site (or the eval team) tunes without touching code, the way medspaCy ships its ConText rules
 as JSON. Each file is validated on load (unknown keys rejected, duplicate terms rejected), so
 a typo in a site override fails loudly instead of silently weakening the safety net.
+
+The negation cues (``negation.yaml``, shared with the critical detector's ConText rules) and
+the side words (``laterality.yaml``, shared with the redline) are :mod:`reportdraft.vocab`'s
+shared lists; the other files are the verifier's own, with their schemas here.
 
 Each vocabulary compiles to one regular expression with its terms longest-first, so the
 longest term wins at a position ("pleural effusion" over "effusion"), and a lookup table
@@ -15,17 +19,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from enum import StrEnum
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from reportdraft.errors import ConfigurationError
-from reportdraft.models import Laterality
-from reportdraft.resources import package_data
+from reportdraft.models.critical import Temporality
+from reportdraft.vocab import LateralityVocab, NegationVocab, load_file, vocab_dir
 
 Term = Annotated[str, Field(min_length=1, max_length=80)]
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,40}$")]
@@ -107,17 +108,6 @@ class AnatomyFile(_File):
         return self
 
 
-class Temporality(StrEnum):
-    """How a finding stands in time, apart from whether it is asserted (issue 12, point 4)."""
-
-    NEW = "new"
-    WORSENING = "worsening"
-    UNCHANGED = "unchanged"
-    IMPROVING = "improving"
-    RESOLVED = "resolved"
-    CHRONIC = "chronic"
-
-
 class QualifierGroup(BaseModel):
     """Synonymous qualifiers ("unchanged", "stable", "no interval change")."""
 
@@ -126,6 +116,8 @@ class QualifierGroup(BaseModel):
     id: Slug
     terms: list[Term] = Field(min_length=1)
     temporality: Temporality | None = None
+    """How the group places a finding in time, apart from whether it is asserted (issue 12,
+    point 4); one enum with the critical detector's time courses."""
 
 
 class Axis(BaseModel):
@@ -167,17 +159,18 @@ class Answers(BaseModel):
     positive: list[Term] = Field(default_factory=list)
 
 
-class NegationFile(_File):
-    """``negation.yaml``: NegEx-style context cues, links, signs and scope breakers."""
+class VerifierCuesFile(_File):
+    """``verifier_cues.yaml``: NegEx-style context cues, links, signs and scope breakers.
+
+    The negation cues themselves are in ``negation.yaml``
+    (:class:`~reportdraft.vocab.NegationVocab`).
+    """
 
     pseudo: list[Term] = Field(default_factory=list)
     uncertain_pre: list[Term] = Field(default_factory=list)
     uncertain_post: list[Term] = Field(default_factory=list)
     uncertain_both: list[Term] = Field(default_factory=list)
     hypothetical_pre: list[Term] = Field(default_factory=list)
-    post_negation: list[Term] = Field(min_length=1)
-    pre_negation_other: list[Term] = Field(default_factory=list)
-    pre_negation: list[Term] = Field(min_length=1)
     terminators: list[Term] = Field(default_factory=list)
     links: list[Term] = Field(default_factory=list)
     hedged_links: list[Term] = Field(default_factory=list)
@@ -186,17 +179,6 @@ class NegationFile(_File):
     answers: Answers = Field(default_factory=Answers)
     resolution: list[Term] = Field(default_factory=list)
     polarity_stopwords: list[Term] = Field(default_factory=list)
-
-
-class LateralityFile(_File):
-    """``laterality.yaml``."""
-
-    sides: dict[Laterality, list[Term]]
-
-    @model_validator(mode="after")
-    def _unique(self) -> LateralityFile:
-        _no_duplicates([(side.value, terms) for side, terms in self.sides.items()], "side")
-        return self
 
 
 class CoverageFile(_File):
@@ -304,7 +286,7 @@ class Cues:
 
 
 @dataclass(frozen=True)
-class Lexicon:
+class VerifierLexicon:
     """Every vocabulary the extractor uses, compiled once."""
 
     findings: Vocabulary
@@ -332,11 +314,7 @@ FileT = TypeVar("FileT", bound=_File)
 
 
 def _load(path: Path, model: type[FileT]) -> FileT:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return model.model_validate(raw)
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
-        raise ConfigurationError(f"verifier vocabulary {path.name} is invalid: {exc}") from exc
+    return load_file(path, model, "verifier vocabulary")
 
 
 def _answer(terms: list[str]) -> re.Pattern[str]:
@@ -352,18 +330,21 @@ def _cue_vocabulary(ident: str, terms: list[str]) -> Vocabulary:
     return Vocabulary.build([(ident, terms)], plural=False)
 
 
-def load_lexicon(directory: Path | None = None) -> Lexicon:
+def load_lexicon(directory: Path | None = None) -> VerifierLexicon:
     """Load and compile the vocabularies from ``directory`` (default: the bundled ones).
 
+    ``directory`` holds the verifier's files and the shared ``negation.yaml`` and
+    ``laterality.yaml`` (a copy of ``reportdraft/data/vocab/`` with a site's changes).
     Raises :class:`~reportdraft.errors.ConfigurationError` naming the file when one is
     malformed.
     """
-    base = directory or package_data("verify")
+    base = directory or vocab_dir()
     findings = _load(base / "findings.yaml", FindingsFile)
     anatomy = _load(base / "anatomy.yaml", AnatomyFile)
     qualifiers = _load(base / "qualifiers.yaml", QualifiersFile)
-    negation = _load(base / "negation.yaml", NegationFile)
-    laterality = _load(base / "laterality.yaml", LateralityFile)
+    context = _load(base / "verifier_cues.yaml", VerifierCuesFile)
+    shared = load_file(base / "negation.yaml", NegationVocab, "negation cues")
+    laterality = load_file(base / "laterality.yaml", LateralityVocab, "laterality vocabulary")
     abbreviations = _load(base / "abbreviations.yaml", AbbreviationsFile)
     coverage = _load(base / "coverage.yaml", CoverageFile)
     names = (
@@ -372,26 +353,27 @@ def load_lexicon(directory: Path | None = None) -> Lexicon:
         "uncertain_post",
         "uncertain_both",
         "hypothetical_pre",
-        "post_negation",
-        "pre_negation_other",
-        "pre_negation",
         "terminators",
         "links",
         "hedged_links",
     )
-    cue_words = {w for name in names for t in getattr(negation, name) for w in t.lower().split()}
+    lists: dict[str, list[str]] = {name: list(getattr(context, name)) for name in names}
+    lists["post_negation"] = shared.verifier_cues("post")
+    lists["pre_negation_other"] = shared.verifier_cues("other")
+    lists["pre_negation"] = shared.verifier_cues("pre")
+    cue_words = {w for terms in lists.values() for t in terms for w in t.lower().split()}
     cues = Cues(
-        **{name: _cue_vocabulary(name, list(getattr(negation, name))) for name in names},
-        signs=Vocabulary.build([("sign", list(negation.signs))]),
-        stopwords=frozenset(w.lower() for w in negation.polarity_stopwords) | cue_words,
-        breakers=frozenset(w.lower() for w in negation.scope_breakers),
-        negative_answer=_answer(negation.answers.negative),
-        positive_answer=_answer(negation.answers.positive),
-        resolution=frozenset(_normal(t) for t in negation.resolution),
+        **{name: _cue_vocabulary(name, terms) for name, terms in lists.items()},
+        signs=Vocabulary.build([("sign", list(context.signs))]),
+        stopwords=frozenset(w.lower() for w in context.polarity_stopwords) | cue_words,
+        breakers=frozenset(w.lower() for w in context.scope_breakers),
+        negative_answer=_answer(context.answers.negative),
+        positive_answer=_answer(context.answers.positive),
+        resolution=frozenset(_normal(t) for t in context.resolution),
     )
     expansions = dict(abbreviations.expand)
     keys = sorted(expansions, key=len, reverse=True)
-    return Lexicon(
+    return VerifierLexicon(
         findings=Vocabulary.build([(c.id, c.terms) for c in findings.concepts]),
         significant=frozenset(c.id for c in findings.concepts if c.significant),
         generic=frozenset(c.id for c in findings.concepts if c.generic),
@@ -428,6 +410,6 @@ def load_lexicon(directory: Path | None = None) -> Lexicon:
 
 
 @cache
-def lexicon() -> Lexicon:
+def lexicon() -> VerifierLexicon:
     """The bundled lexicon, loaded once per process."""
     return load_lexicon()

@@ -1,4 +1,4 @@
-"""The is-a and part-of data (``verify/hierarchy.yaml``), its loader, and what every template
+"""The is-a and part-of data (``vocab/hierarchy.yaml``), its loader, and what every template
 default denies."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from reportdraft.verification.claims import Claim, claims_of, denies, facts_of
 from reportdraft.verification.defaults import parse_default, plan_default
 from reportdraft.verification.hierarchy import hierarchy, load_hierarchy
 
-BUNDLED = package_data("verify", "hierarchy.yaml")
+BUNDLED = package_data("vocab", "hierarchy.yaml")
 
 
 def kinds_of(text: str) -> set[str]:

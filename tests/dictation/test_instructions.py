@@ -137,7 +137,7 @@ def test_text_ids_and_offsets_are_unchanged_by_marking() -> None:
 
 def _bundled() -> dict[str, object]:
     loaded: dict[str, object] = yaml.safe_load(
-        package_data("dictation", "instructions.yaml").read_text(encoding="utf-8")
+        package_data("vocab", "dictation_instructions.yaml").read_text(encoding="utf-8")
     )
     return loaded
 

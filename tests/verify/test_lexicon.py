@@ -15,7 +15,7 @@ from reportdraft.verification.vocabularies import lexicon, load_lexicon
 @pytest.fixture
 def copy(tmp_path: Path) -> Path:
     target = tmp_path / "verify"
-    shutil.copytree(package_data("verify"), target)
+    shutil.copytree(package_data("vocab"), target)
     return target
 
 
