@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from reportdraft.evaluation.metrics import MetricInfo
 from reportdraft.evaluation.metrics.grounding import ERROR_KINDS
-from reportdraft.evaluation.metrics.recommendations import recommendation_miss
+from reportdraft.evaluation.metrics.guideline_concordance import recommendation_miss
 from reportdraft.evaluation.runner import CaseOutput
 from reportdraft.evaluation.scope import Candidate, CaseContext, reference_scope
 from reportdraft.evaluation.scoring import Scores

@@ -9,7 +9,7 @@ import pytest
 
 from reportdraft import drafting
 from reportdraft.backends import BackendOptions, create_backend
-from reportdraft.evaluation.metrics.recommendations import (
+from reportdraft.evaluation.metrics.guideline_concordance import (
     RecommendationGroup,
     concordance,
     hallucinated,

@@ -5,8 +5,8 @@ from reportdraft.evaluation.metrics import (  # noqa: F401 - imported to registe
     edits,
     findings,
     grounding,
+    guideline_concordance,
     lexical,
-    recommendations,
     structure,
     usage,
 )
