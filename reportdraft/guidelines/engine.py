@@ -14,7 +14,8 @@ from reportdraft.dictation import normalize
 from reportdraft.guidelines.abdomen import adrenal, bosniak
 from reportdraft.guidelines.breast import birads
 from reportdraft.guidelines.dictated import attribute, concordant, expected_text, statement_text
-from reportdraft.guidelines.lung import fleischner, lung_rads
+from reportdraft.guidelines.fleischner import fleischner
+from reportdraft.guidelines.lung_rads import lung_rads
 from reportdraft.guidelines.outcome import FindingOutcome, GuidelineOutcome
 from reportdraft.guidelines.patient_context import read_context
 from reportdraft.guidelines.reading import is_recommendation
