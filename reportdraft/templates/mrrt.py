@@ -1,12 +1,10 @@
 """IHE MRRT (RSNA RadReport) templates imported into template data.
 
-An MRRT template is an HTML5 file: ``<meta name="dcterms.*">`` for its title and identifier,
-a ``<script type="text/xml">`` holding ``<template_attributes>`` with coded terms (RadLex,
-LOINC), and a ``<body>`` of ``<section>`` elements (``data-section-name`` or a
-``<header>``) holding text, ``<textarea>``/``<input>`` fields and ``<select>`` pick-lists.
-
-The import maps what our template model can hold and reports everything else, so a site
-sees what it must finish by hand:
+The HTML (``dcterms`` metadata, coded terms, ``<section>`` elements with their text,
+fields and pick-lists) is read by :mod:`reportdraft.templates.mrrt_parse`; this module
+decides what that structure becomes in a template and writes it. The import maps what our
+template model can hold and reports everything else, so a site sees what it must finish by
+hand:
 
 - sections: Procedure/Technique → ``technique``; Comparison → ``comparison_default``;
   Findings → findings subsections (each nested section, or each labelled field of the
@@ -29,7 +27,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +36,14 @@ from pydantic import ValidationError
 from reportdraft.errors import TemplateError
 from reportdraft.models import Modality, Template
 from reportdraft.templates.library import TemplateLibrary
+from reportdraft.templates.mrrt_parse import (
+    MrrtField,
+    MrrtParser,
+    MrrtSection,
+    all_fields,
+    coded_terms,
+    top_sections,
+)
 from reportdraft.templates.procedure_codes import LOINC, RADLEX
 from reportdraft.templates.routing import norm_term
 from reportdraft.templates.validation import check_template, read_template
@@ -90,27 +95,6 @@ _VAGUE = frozenset(
 
 
 @dataclass
-class _Field:
-    """One template field: its label, kind, normal text and pick-list options."""
-
-    ident: str
-    label: str
-    kind: str  # text | select | input
-    default: str | None = None
-    options: list[tuple[str, str]] = field(default_factory=list)  # (name, text)
-    selected: str | None = None
-
-
-@dataclass
-class _Section:
-    name: str
-    level: int
-    text: list[str] = field(default_factory=list)
-    fields: list[_Field] = field(default_factory=list)
-    children: list[_Section] = field(default_factory=list)
-
-
-@dataclass
 class ImportResult:
     """One imported file: the template written (or None) and what could not be mapped."""
 
@@ -120,117 +104,6 @@ class ImportResult:
     mapped: list[str] = field(default_factory=list)
     unmapped: list[str] = field(default_factory=list)
     error: str | None = None
-
-
-class _MrrtParser(HTMLParser):
-    """Sections, fields and metadata of one MRRT file (the stdlib parser: no dependency,
-    and it tolerates the unclosed tags real templates carry)."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.meta: dict[str, str] = {}
-        self.title = ""
-        self.script_xml: list[str] = []
-        self.root = _Section("(body)", 0)
-        self._stack: list[_Section] = [self.root]
-        self._in: str | None = None  # title | script | header | textarea | option | label
-        self._buffer: list[str] = []
-        self._field: _Field | None = None
-        self._option: tuple[str, bool] | None = None
-        self._label_for: str | None = None
-        self._labels: dict[str, str] = {}
-        self._pending_label: str | None = None
-
-    # -- tags -------------------------------------------------------------------------
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k: (v or "") for k, v in attrs}
-        if tag == "meta" and "name" in a:
-            self.meta.setdefault(a["name"].lower(), a.get("content", ""))
-        elif tag == "title":
-            self._begin("title")
-        elif tag == "script" and a.get("type", "").lower() == "text/xml":
-            self._begin("script")
-        elif tag == "section":
-            level = len(self._stack)
-            section = _Section(a.get("data-section-name", ""), level)
-            self._stack[-1].children.append(section)
-            self._stack.append(section)
-        elif tag == "header":
-            self._begin("header")
-        elif tag == "label":
-            self._label_for = a.get("for") or None
-            self._begin("label")
-        elif tag == "textarea":
-            self._field = _Field(a.get("id", ""), self._label(a), "text")
-            self._begin("textarea")
-        elif tag == "input":
-            kind = a.get("type", "text").lower()
-            value = a.get("value", "").strip() or None
-            if kind == "checkbox":
-                value = a.get("value") or a.get("name") if "checked" in a else None
-            self._add_field(_Field(a.get("id", ""), self._label(a), "input", default=value))
-        elif tag == "select":
-            self._field = _Field(a.get("id", ""), self._label(a), "select")
-        elif tag == "option" and self._field is not None:
-            self._option = (a.get("name") or a.get("value") or "", "selected" in a)
-            self._begin("option")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "title" and self._in == "title":
-            self.title = self._end()
-        elif tag == "script" and self._in == "script":
-            self.script_xml.append(self._end())
-        elif tag == "section" and len(self._stack) > 1:
-            self._stack.pop()
-        elif tag == "header" and self._in == "header":
-            name = self._end()
-            if not self._stack[-1].name:
-                self._stack[-1].name = name
-        elif tag == "label" and self._in == "label":
-            text = _clean_label(self._end())
-            if self._label_for:
-                self._labels[self._label_for] = text
-            else:
-                self._pending_label = text
-        elif tag == "textarea" and self._in == "textarea" and self._field is not None:
-            self._field.default = self._end() or None
-            self._add_field(self._field)
-            self._field = None
-        elif tag == "option" and self._in == "option" and self._field is not None:
-            text = self._end()
-            name, selected = self._option or ("", False)
-            self._field.options.append((name or text, text))
-            if selected:
-                self._field.selected = text
-            self._option = None
-        elif tag == "select" and self._field is not None:
-            self._field.default = self._field.selected
-            self._add_field(self._field)
-            self._field = None
-
-    def handle_data(self, data: str) -> None:
-        if self._in is not None:
-            self._buffer.append(data)
-        elif data.strip() and len(self._stack) > 1:
-            self._stack[-1].text.append(" ".join(data.split()))
-
-    # -- helpers ----------------------------------------------------------------------
-    def _begin(self, what: str) -> None:
-        self._in, self._buffer = what, []
-
-    def _end(self) -> str:
-        text = " ".join("".join(self._buffer).split())
-        self._in, self._buffer = None, []
-        return text
-
-    def _label(self, attrs: dict[str, str]) -> str:
-        ident = attrs.get("id", "")
-        label = self._labels.get(ident) or self._pending_label or attrs.get("name", "") or ident
-        self._pending_label = None
-        return _clean_label(label)
-
-    def _add_field(self, item: _Field) -> None:
-        self._stack[-1].fields.append(item)
 
 
 def import_mrrt(
@@ -256,7 +129,7 @@ def import_mrrt(
     except (OSError, UnicodeDecodeError) as exc:
         result.error = f"cannot read: {exc}"
         return result
-    parser = _MrrtParser()
+    parser = MrrtParser()
     parser.feed(text)
     parser.close()
     try:
@@ -335,10 +208,10 @@ def _unclaimed(
 
 
 def _template_doc(
-    parser: _MrrtParser, path: Path, result: ImportResult, modality: Modality | None
+    parser: MrrtParser, path: Path, result: ImportResult, modality: Modality | None
 ) -> dict[str, Any]:
     title = parser.meta.get("dcterms.title") or parser.title or path.stem
-    terms = _coded_terms(" ".join(parser.script_xml))
+    terms = coded_terms(" ".join(parser.script_xml))
     codes, body_parts, found_modality = [], [], None
     for meaning, value, scheme in terms:
         system = _SCHEMES.get(scheme.lower())
@@ -365,7 +238,7 @@ def _template_doc(
 
     technique, comparison, impression = None, None, None
     findings: list[dict[str, Any]] = []
-    for section in _top_sections(parser.root):
+    for section in top_sections(parser.root):
         name = section.name.lower().strip(" :")
         if name in _TECHNIQUE:
             technique = _section_text(section)
@@ -418,15 +291,7 @@ def _template_doc(
     return doc
 
 
-def _top_sections(root: _Section) -> list[_Section]:
-    """Report sections: the body's sections, or the children of one wrapping section."""
-    sections = root.children
-    if len(sections) == 1 and not sections[0].name and sections[0].children:
-        return sections[0].children
-    return sections
-
-
-def _section_text(section: _Section) -> str | None:
+def _section_text(section: MrrtSection) -> str | None:
     parts = [*section.text, *(f.default for f in section.fields if f.default)]
     for child in section.children:
         child_text = _section_text(child)
@@ -436,15 +301,15 @@ def _section_text(section: _Section) -> str | None:
     return _sentence(text) if text else None
 
 
-def _subsections(section: _Section, result: ImportResult) -> list[dict[str, Any]]:
+def _subsections(section: MrrtSection, result: ImportResult) -> list[dict[str, Any]]:
     """Findings subsections: nested sections first, else each field of the section."""
     out: list[dict[str, Any]] = []
     if section.children:
         for child in section.children:
             default = _section_text(child)
             title = child.name or "Findings"
-            options = [name for f in _all_fields(child) for name, _t in f.options]
-            blank = [f for f in _all_fields(child) if f.kind == "select" and f.default is None]
+            options = [name for f in all_fields(child) for name, _t in f.options]
+            blank = [f for f in all_fields(child) if f.kind == "select" and f.default is None]
             out.append(_subsection(title, default, options))
             _report_subsection(title, default, blank, result)
         if section.fields:
@@ -466,7 +331,7 @@ def _subsections(section: _Section, result: ImportResult) -> list[dict[str, Any]
 
 
 def _report_subsection(
-    title: str, default: str | None, blank: list[_Field], result: ImportResult
+    title: str, default: str | None, blank: list[MrrtField], result: ImportResult
 ) -> None:
     result.mapped.append(f"subsection {title!r} -> findings")
     if not default and not blank:
@@ -478,17 +343,13 @@ def _report_subsection(
         result.unmapped.append(f"[ ] pick-list {title!r} has no selected option: {options}"[:400])
 
 
-def _note_picklists(section: _Section, where: str, result: ImportResult) -> None:
-    for item in _all_fields(section):
+def _note_picklists(section: MrrtSection, where: str, result: ImportResult) -> None:
+    for item in all_fields(section):
         if item.kind == "select" and item.default is None:
             options = " | ".join(text for _n, text in item.options)
             result.unmapped.append(
                 f"[ ] pick-list in {where} has no selected option: {options}"[:400]
             )
-
-
-def _all_fields(section: _Section) -> list[_Field]:
-    return [*section.fields, *(f for c in section.children for f in _all_fields(c))]
 
 
 def _subsection(title: str, default: str | None, options: list[str]) -> dict[str, Any]:
@@ -536,26 +397,6 @@ def _unique_codes(codes: list[dict[str, str]]) -> list[dict[str, str]]:
     return out
 
 
-_CODE = re.compile(r"<code\b([^>]*)>", re.IGNORECASE)
-_ATTR = re.compile(r'(\w+)\s*=\s*"([^"]*)"')
-_CODED_CONTENT = re.compile(r"<coded_content\b.*?</coded_content>", re.IGNORECASE | re.DOTALL)
-
-
-def _coded_terms(xml: str) -> list[tuple[str, str, str]]:
-    """(meaning, value, scheme) of the template-level ``<term><code .../></term>`` entries.
-
-    Read with a pattern, not an XML parser: published templates carry unclosed ``<code>``
-    tags inside an HTML comment. Codes of ``<coded_content>`` (field-level) are left out.
-    """
-    top = _CODED_CONTENT.sub(" ", xml)
-    out = []
-    for match in _CODE.finditer(top):
-        attrs = {k.lower(): v for k, v in _ATTR.findall(match.group(1))}
-        if attrs.get("value"):
-            out.append((attrs.get("meaning", ""), attrs["value"], attrs.get("scheme", "")))
-    return out
-
-
 def _modality_of(meaning: str) -> Modality | None:
     low = meaning.lower()
     return next((m for word, m in _MODALITY_WORDS if word in low), None)
@@ -579,7 +420,7 @@ def _body_part_from_title(title: str) -> str | None:
     return low[:60] or None
 
 
-def _header(path: Path, parser: _MrrtParser, result: ImportResult) -> str:
+def _header(path: Path, parser: MrrtParser, result: ImportResult) -> str:
     lines = [f"# Imported by `reportdraft templates import` from {path.name}."]
     for key in ("dcterms.identifier", "dcterms.publisher", "dcterms.rights", "dcterms.license"):
         if parser.meta.get(key):
@@ -591,10 +432,6 @@ def _header(path: Path, parser: _MrrtParser, result: ImportResult) -> str:
         )
         lines += [f"#   {u}" for u in blank]
     return "\n".join(lines) + "\n"
-
-
-def _clean_label(text: str) -> str:
-    return " ".join(text.split()).strip(" :")
 
 
 def _sentence(text: str) -> str:
