@@ -5,7 +5,9 @@ a few lines of script for keyboard shortcuts), so a group can review, edit and s
 with no other front end, offline. The pages add no rule of their own: every change goes
 through the API's endpoint functions (``reportdraft.api.routes``) and every read through
 its scoped loader. Sessions, CSRF and security headers: :mod:`reportdraft.web.sessions`;
-routes: :mod:`reportdraft.web.pages`; what a page shows: :mod:`reportdraft.web.views`.
+routes: :mod:`reportdraft.web.pages` (reads) and :mod:`reportdraft.web.form_actions`
+(changes), over :mod:`reportdraft.web.page_kit`; what a page shows:
+:mod:`reportdraft.web.views`.
 """
 
 from __future__ import annotations
