@@ -6,8 +6,9 @@ BIN    := $(VENV)/bin
 # CPUs (docs/ARCHITECTURE.md#model-runtimes).
 export CMAKE_ARGS := -DGGML_NATIVE=OFF
 
-# pytest's workers: one per core. The tests that run the embedded model stay on one of them
-# (their xdist group, tests/conftest.py); PYTEST_ARGS=-n0 runs everything in one process.
+# pytest's workers for the tests that do not run the embedded model: one per core. The
+# tests that do (marked embedded_model by tests/conftest.py) run afterwards in one process,
+# with one model load; PYTEST_ARGS=-n0 runs the first part in one process too.
 PYTEST_ARGS ?= -n auto
 
 .PHONY: demo test install-dev lint pytest eval-examples bench clean
@@ -55,7 +56,8 @@ lint: $(VENV)/.dev-installed
 test: install-dev lint pytest eval-examples
 
 pytest: $(VENV)/.dev-installed
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(PYTEST_ARGS) -m "not embedded_model"
+	$(BIN)/pytest -p no:xdist -m embedded_model
 
 # The QA suite over the examples (rules + embedded model); exits non-zero on a failed gate.
 eval-examples: $(VENV)/.dev-installed

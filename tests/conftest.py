@@ -13,11 +13,13 @@ behind a ``llama_cpp.server`` subprocess) are different on two counts:
 So every such test asks for :func:`embedded_llama` (or ``llama_server``,
 ``tests/backends/conftest.py``) or, when it runs the model some other way (the transformers
 backend on the same GGUF), carries the ``embedded_model`` mark; and
-:func:`pytest_collection_modifyitems` puts every test that does either into the xdist group
-``embedded_model``: under ``--dist loadgroup`` they
-all run on one worker, which loads the model once (the default options, the same key the
-CLI, the API's workers and the evaluation get, so their ``create_backend("llamacpp", ...)``
-calls reuse it) and starts one server, while the other workers run everything else.
+:func:`pytest_collection_modifyitems` gives every test that does either the
+``embedded_model`` mark. ``make test`` then runs pytest twice: ``-m "not embedded_model"``
+on every core, and ``-m embedded_model`` in one process, which loads the model once (the
+default options, the same key the CLI, the API's workers and the evaluation get, so their
+``create_backend("llamacpp", ...)`` calls reuse it) and starts one server. (An xdist group
+under ``--dist loadgroup`` was tried first: with pytest 9 and xdist 3.8 it did not keep the
+group on one worker, and both workers drafted every example.)
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ import pytest
 from reportdraft.backends import BackendOptions, create_backend
 from reportdraft.backends.llamacpp import LlamaCppBackend
 
-MODEL_GROUP = "embedded_model"
-"""The xdist group of every test that runs the embedded model."""
+MODEL_MARK = "embedded_model"
+"""The mark of every test that runs the embedded model (``make test`` runs them apart)."""
 
 MODEL_FIXTURES = frozenset({"embedded_llama", "llama_server"})
 """Fixtures whose users load the embedded model (in process or in a server subprocess)."""
@@ -42,10 +44,9 @@ def embedded_llama() -> LlamaCppBackend:
     return made
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist turns the group marks into node ids
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` selects on the marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Put every test that uses the embedded model in the ``embedded_model`` xdist group."""
+    """Mark every test that uses the embedded model's fixtures ``embedded_model``."""
     for item in items:
-        uses_fixture = MODEL_FIXTURES & set(getattr(item, "fixturenames", ()))
-        if uses_fixture or item.get_closest_marker(MODEL_GROUP) is not None:
-            item.add_marker(pytest.mark.xdist_group(MODEL_GROUP))
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(getattr(pytest.mark, MODEL_MARK))
