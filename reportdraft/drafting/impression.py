@@ -171,7 +171,10 @@ def significance(text: str, category: int | None = None) -> Significance | None:
     Otherwise the most significant class among the findings it asserts: old, stable or
     treated wording (the verifier's ``impression_exempt``) keeps only chronic concepts;
     minimal or subsegmental atelectasis and opacities are chronic; incidental concepts
-    (this file's and the verifier's) earn nothing; any other asserted concept is chronic.
+    (this file's and the verifier's) earn nothing; any other asserted concept is actionable:
+    a finding of no known class must never stand beside a normal "no acute abnormality"
+    line (a splenic laceration is not chronic just because the classes were written from
+    chest radiographs).
     """
     if category is not None:
         return Significance.CRITICAL
@@ -186,14 +189,20 @@ def significance(text: str, category: int | None = None) -> Significance | None:
     )
     if acute and not minor and not exempt:
         return Significance.ACTIONABLE
-    if terms & compiled.chronic:
-        return Significance.CHRONIC
-    stated = {
+    unknown = {
         t
         for t in terms
-        if t not in compiled.incidental and t not in compiled.actionable and not is_incidental(t)
+        if t not in compiled.incidental
+        and t not in compiled.actionable
+        and t not in compiled.chronic
+        and not is_incidental(t)
     }
-    if stated and not exempt:
+    if unknown and not exempt:
+        return Significance.ACTIONABLE
+    # This file's incidental concepts were written from chest radiographs; elsewhere they
+    # can be the finding (gallstones, a liver lesion, duct dilation). Only the verifier's
+    # own incidental concepts and old/stable wording earn nothing; these are stated last.
+    if terms & (compiled.chronic | compiled.incidental):
         return Significance.CHRONIC
     if minor and not exempt:  # minimal or subsegmental atelectasis, not called old or stable
         return Significance.CHRONIC
@@ -276,8 +285,6 @@ def plan_impression(
     # none) assumes nothing: its study gets only the lines the Findings earn.
     default = template.impression_default
     normal = [ImpressionItem(text=default, sources=(DEFAULT_SOURCE,))] if default else []
-    if not items:
-        return normal
-    if all(item.significance is Significance.CHRONIC for item in items):
-        return [*normal, *items]
-    return items
+    # The normal line only stands alone: beside a stated finding (even a chronic one) the
+    # verifier reads "No acute abnormality in the abdomen." as denying it (a hiatal hernia).
+    return items or normal
