@@ -14,8 +14,10 @@ and scores both impressions, and the constant one, with this checkout's evaluati
 all three). Differences are paired over the same cases (``evaluation/stats.py``
 ``paired_bootstrap``: the percentile-bootstrap CI of the mean difference and the
 approximate-randomisation p-value). It also counts the verifier's medium/high flags about
-impressions in both runs, so an impression that gets better scores by saying something
-its sources do not would show.
+impressions in both runs (impression consistency, a critical finding missing, and on
+impression statements: unsupported, default_conflict, negation), so an impression that
+gets better scores by saying something its sources do not, or a normal line that denies a
+finding, would show.
 
 The impression rules were written from the training split (``--split train``); the
 validate split is only reported.
@@ -70,7 +72,9 @@ from reportdraft.templates import default_library
 data, split = Path(sys.argv[1]), sys.argv[2]
 cases, _ = build_openi(data, library=default_library(), split=split)
 backend = create_backend("rules", BackendOptions())
-kinds = {"impression_consistency", "unsupported", "critical_not_in_impression"}
+kinds = {"impression_consistency", "unsupported", "critical_not_in_impression",
+         "default_conflict", "negation"}
+case_level = {"impression_consistency", "critical_not_in_impression"}
 for item in cases:
     start = time.perf_counter()
     draft = drafting.draft_case(item.case, backend).draft
@@ -79,7 +83,7 @@ for item in cases:
     flags = [
         f.kind.value for f in draft.flags
         if f.kind.value in kinds and f.severity.value in ("medium", "high")
-        and (f.statement_id in ids or f.kind.value != "unsupported")
+        and (f.statement_id in ids or f.kind.value in case_level)
     ]
     statements = draft.section(SectionKind.IMPRESSION)
     print(json.dumps({

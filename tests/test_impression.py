@@ -5,7 +5,8 @@
 - A finding dictated twice ("small left effusion" in two sentences) is one impression line
   citing both sentences.
 - A normal study keeps the template's normal impression ("No acute cardiopulmonary
-  abnormality."), cited ``T:impression``; a study with only chronic findings opens with it.
+  abnormality."), cited ``T:impression``; a study with only chronic findings opens with it
+  where the line says "no acute ..." and denies none of the case's findings.
 - A dictated impression is the radiologist's: kept word for word, never gaining a chronic
   or incidental finding they left out.
 - Every statement cites its sources and the verifier raises nothing against the impression.
@@ -25,6 +26,7 @@ from reportdraft.drafting.impression import (
     Significance,
     condense,
     impression_rules,
+    plan_impression,
     significance,
     validate_rules,
 )
@@ -32,6 +34,7 @@ from reportdraft.errors import ConfigurationError
 from reportdraft.io import load_case
 from reportdraft.models import Case, Draft, FlagKind, SectionKind, Severity, Statement
 from reportdraft.resources import data_dir
+from reportdraft.templates import default_library
 from reportdraft.verification import extract_facts
 from tests.factories import case_dict
 
@@ -47,6 +50,21 @@ def _draft(dictation: str) -> Draft:
     data["dictation"] = dictation
     backend = create_backend("rules", BackendOptions())
     return drafting.draft_case(Case.model_validate(data), backend).draft
+
+
+def _draft_on(template_id: str, dictation: str) -> Draft:
+    template = default_library().get(template_id)
+    code = template.procedure_codes[0]
+    data = case_dict(
+        procedure={"system": code.system, "code": code.code, "display": code.display},
+        modality=template.modality,
+    )
+    data["dictation"] = dictation
+    draft = drafting.draft_case(
+        Case.model_validate(data), create_backend("rules", BackendOptions())
+    ).draft
+    assert draft.template_id == template_id
+    return draft
 
 
 def _impression(draft: Draft) -> list[Statement]:
@@ -170,14 +188,66 @@ def test_incidental_and_old_findings_alone_give_the_normal_impression() -> None:
     assert [(st.text, st.sources) for st in _impression(draft)] == [(NORMAL, ["T:impression"])]
 
 
-def test_chronic_findings_alone_are_stated_without_the_normal_impression() -> None:
-    """The normal line never stands beside a stated finding: the verifier reads a template's
-    "No acute abnormality in the abdomen." as denying a hiatal hernia (tests/defaults)."""
+def test_chronic_findings_alone_open_with_the_no_acute_line() -> None:
+    """ "No acute cardiopulmonary abnormality. Stable cardiomegaly." is how radiologists
+    write it, and the verifier does not read the line as denying a chronic finding."""
     draft = _draft("Stable cardiomegaly. The lungs are clear. No pleural effusion.")
     impression = _impression(draft)
-    assert [st.text for st in impression] == ["Stable cardiomegaly."]
-    assert impression[0].sources == [_dictation_id(draft, "cardiomegaly")]
+    assert [st.text for st in impression] == [NORMAL, "Stable cardiomegaly."]
+    assert impression[0].sources == ["T:impression"]
+    assert impression[1].sources == [_dictation_id(draft, "cardiomegaly")]
     assert _impression_problems(draft) == []
+    assert not [f for f in draft.flags if f.kind is FlagKind.DEFAULT_CONFLICT]
+
+
+def test_a_normal_line_that_denies_a_finding_is_not_written() -> None:
+    """Gallstones are stated last on an abdominal CT, and "No acute abnormality in the
+    abdomen or pelvis." would deny them (verify's default_conflict): the line goes."""
+    draft = _draft_on("ct_abd_pelvis_w", "Cholelithiasis. Small hiatal hernia.")
+    texts = _texts(draft)
+    assert "No acute abnormality in the abdomen or pelvis." not in texts
+    assert texts == ["Cholelithiasis.", "Small hiatal hernia."]
+    assert not [f for f in draft.flags if f.kind is FlagKind.DEFAULT_CONFLICT]
+
+
+def test_a_hiatal_hernia_alone_keeps_the_no_acute_line() -> None:
+    draft = _draft_on("ct_abd_pelvis_w", "Small hiatal hernia.")
+    assert _texts(draft) == [
+        "No acute abnormality in the abdomen or pelvis.",
+        "Small hiatal hernia.",
+    ]
+    assert not [f for f in draft.flags if f.kind is FlagKind.DEFAULT_CONFLICT]
+
+
+@pytest.mark.parametrize(
+    ("default", "opens"),
+    [
+        ("No acute cardiopulmonary abnormality.", True),
+        ("No acute intracranial abnormality. No abnormal enhancement.", False),
+        ("Normal ultrasound of the abdomen.", False),
+        ("No pulmonary embolism. No acute cardiopulmonary abnormality.", False),
+    ],
+)
+def test_only_a_no_acute_line_opens_a_list_of_chronic_findings(default: str, opens: bool) -> None:
+    template = (
+        default_library().get("xr_chest_2v").model_copy(update={"impression_default": default})
+    )
+    chronic = [Statement(id="S9", subsection="heart", text="Emphysema.", sources=["D1"])]
+    texts = [item.text for item in plan_impression(template, [], chronic)]
+    assert texts == ([default, "Emphysema."] if opens else ["Emphysema."])
+
+
+def test_chest_incidental_findings_are_chest_radiograph_knowledge() -> None:
+    """The incidental list was measured on chest radiographs: there it earns no line,
+    elsewhere it is stated last (gallstones are the finding of an abdominal study)."""
+    chest = "xr_chest_2v"
+    assert significance("The lungs are mildly hyperinflated.", template_id=chest) is None
+    assert significance("Calcified nodule in the left upper lobe.", template_id=chest) is None
+    assert significance("Cholelithiasis.", template_id=chest) is None
+    assert significance("Cholelithiasis.", template_id="us_abd_complete") is Significance.CHRONIC
+    assert significance("A 6 mm nodule in the right upper lobe.", template_id=chest) is (
+        Significance.ACTIONABLE
+    )
 
 
 # --- a dictated impression --------------------------------------------------------------
@@ -285,12 +355,13 @@ def test_rules_reject_unknown_or_conflicting_concepts() -> None:
     with pytest.raises(ConfigurationError, match="two classes"):
         validate_rules(
             ImpressionRules.model_validate(
-                rules.model_dump() | {"incidental": [*rules.incidental, "cardiomegaly"]}
+                rules.model_dump() | {"incidental": {"templates": [], "concepts": ["cardiomegaly"]}}
             )
         )
     with pytest.raises(ConfigurationError, match="significant"):
         validate_rules(
             ImpressionRules.model_validate(
-                rules.model_dump() | {"incidental": [*rules.incidental, "hydrocephalus"]}
+                rules.model_dump()
+                | {"incidental": {"templates": [], "concepts": ["hydrocephalus"]}}
             )
         )

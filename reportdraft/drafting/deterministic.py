@@ -38,6 +38,7 @@ from reportdraft.models import (
     Template,
 )
 from reportdraft.templates import render_technique, route_sentence
+from reportdraft.verification.claims import Fact
 from reportdraft.verification.defaults import (
     case_facts,
     contradiction_flag,
@@ -80,11 +81,18 @@ def draft_with_rules(
             kind=SectionKind.CLINICAL_HISTORY, statements=_history(builder, case, by_section)
         ),
     ]
-    findings = _findings(builder, case, template, by_section)
+    # The positive facts of every Findings/Impression sentence and confirmed AI finding:
+    # what template defaults, normal impression included, must never deny.
+    dictated = [*by_section[SectionKind.FINDINGS], *by_section[SectionKind.IMPRESSION]]
+    facts = case_facts(case, dictated, template)
+    findings = _findings(builder, case, template, by_section, facts)
     sections.append(DraftSection(kind=SectionKind.FINDINGS, statements=findings))
-    impression = _impression(
-        builder, case, template, by_section[SectionKind.IMPRESSION], findings, severity_of
-    )
+    impression = [
+        builder.statement(item.text, item.sources)
+        for item in plan_impression(
+            template, by_section[SectionKind.IMPRESSION], findings, severity_of, facts
+        )
+    ]
     # Guideline follow-up recommendations the radiologist did not dictate (issue 16).
     impression += [builder.statement(t, s) for t, s in impression_additions(case, dictation)]
     sections.append(DraftSection(kind=SectionKind.IMPRESSION, statements=impression))
@@ -182,6 +190,7 @@ def _findings(
     case: Case,
     template: Template,
     by_section: dict[SectionKind, list[DictationSentence]],
+    facts: list[Fact],
 ) -> list[Statement]:
     """Findings statements, subsection by subsection in template order.
 
@@ -202,7 +211,6 @@ def _findings(
             finding
         )
     dictated = [*sentences, *by_section[SectionKind.IMPRESSION]]
-    facts = case_facts(case, dictated, template)
     plans = plan_defaults(template, facts)
 
     statements: list[Statement] = []
@@ -232,21 +240,6 @@ def _findings(
         citing = next((st.id for st in statements if item.sentence.id in st.sources), None)
         builder.flags.append(contradiction_flag(item, citing, texts))
     return statements
-
-
-def _impression(
-    builder: _Builder,
-    case: Case,
-    template: Template,
-    dictated: list[DictationSentence],
-    findings: list[Statement],
-    severity_of: SeverityOf | None,
-) -> list[Statement]:
-    """The Impression: as dictated, else built from the Findings (:mod:`.impression`)."""
-    return [
-        builder.statement(item.text, item.sources)
-        for item in plan_impression(template, dictated, findings, severity_of)
-    ]
 
 
 def ai_finding_text(finding: AIFinding) -> str:

@@ -40,7 +40,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from reportdraft.errors import ConfigurationError
 from reportdraft.models import DictationSentence, Laterality, Statement, Template
-from reportdraft.verification import exempt_from_impression, extract_facts, is_incidental
+from reportdraft.verification import (
+    Fact,
+    default_denies,
+    exempt_from_impression,
+    extract_facts,
+    is_incidental,
+)
 from reportdraft.verification.vocabularies import lexicon
 from reportdraft.vocab import load_file, vocab_path
 
@@ -56,6 +62,14 @@ class Significance(IntEnum):
     CRITICAL = 0
     ACTIONABLE = 1
     CHRONIC = 2
+
+
+class _Incidental(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    templates: list[str]
+    concepts: list[str]
+    when_qualified: dict[str, list[str]] = {}
 
 
 class _Minor(BaseModel):
@@ -80,8 +94,9 @@ class ImpressionRules(BaseModel):
     version: Annotated[int, Field(ge=1)]
     actionable: list[str]
     chronic: list[str]
-    incidental: list[str]
+    incidental: _Incidental
     minor: _Minor
+    normal_beside_chronic: list[str]
     normal_words: list[str]
     lead_phrases: list[str]
 
@@ -90,7 +105,8 @@ class ImpressionRules(BaseModel):
         return {
             "actionable": self.actionable,
             "chronic": self.chronic,
-            "incidental": self.incidental,
+            "incidental.concepts": self.incidental.concepts,
+            "incidental.when_qualified": list(self.incidental.when_qualified),
             "minor.concepts": self.minor.concepts,
         }
 
@@ -101,10 +117,13 @@ class _Compiled:
     actionable: frozenset[str]
     chronic: frozenset[str]
     incidental: frozenset[str]
+    incidental_templates: frozenset[str]
+    incidental_when: dict[str, frozenset[str]]
     minor_concepts: frozenset[str]
     minor_cue: re.Pattern[str]
     normal: re.Pattern[str]
     lead: re.Pattern[str]
+    beside_chronic: re.Pattern[str]
 
 
 def _words(terms: Sequence[str]) -> str:
@@ -122,12 +141,12 @@ def validate_rules(rules: ImpressionRules) -> None:
         unknown = sorted(set(ids) - known)
         if unknown:
             raise ConfigurationError(f"impression.yaml {name}: unknown finding ids {unknown}")
-    classes = [set(rules.actionable), set(rules.chronic), set(rules.incidental)]
+    classes = [set(rules.actionable), set(rules.chronic), set(rules.incidental.concepts)]
     for i, a in enumerate(classes):
         for b in classes[i + 1 :]:
             if a & b:
                 raise ConfigurationError(f"impression.yaml: {sorted(a & b)} in two classes")
-    significant = sorted(set(rules.incidental) & lex.significant)
+    significant = sorted(set(rules.incidental.concepts) & lex.significant)
     if significant:
         raise ConfigurationError(
             f"impression.yaml incidental: {significant} are significant to the verifier"
@@ -142,11 +161,17 @@ def impression_rules() -> _Compiled:
         rules=rules,
         actionable=frozenset(rules.actionable),
         chronic=frozenset(rules.chronic),
-        incidental=frozenset(rules.incidental),
+        incidental=frozenset(rules.incidental.concepts),
+        incidental_templates=frozenset(rules.incidental.templates),
+        incidental_when={
+            concept: frozenset(qualifiers)
+            for concept, qualifiers in rules.incidental.when_qualified.items()
+        },
         minor_concepts=frozenset(rules.minor.concepts),
         minor_cue=re.compile(rf"\b(?:{_words(rules.minor.cues)})\b", re.IGNORECASE),
         normal=re.compile(rf"\b(?:{_words(rules.normal_words)})\b", re.IGNORECASE),
         lead=re.compile(rf"^(?:{_words(rules.lead_phrases)})\s+", re.IGNORECASE),
+        beside_chronic=re.compile(rf"^(?:{_words(rules.normal_beside_chronic)})\b", re.IGNORECASE),
     )
 
 
@@ -164,24 +189,34 @@ def _asserted(text: str) -> set[tuple[str, Laterality | None]]:
     return {(f.term, f.laterality) for f in extract_facts(text).findings if f.asserted}
 
 
-def significance(text: str, category: int | None = None) -> Significance | None:
+def significance(
+    text: str, category: int | None = None, *, template_id: str | None = None
+) -> Significance | None:
     """The impression class of a Findings statement; None when it earns no line.
 
     ``category`` is the ACR category of its alerting critical finding, if any (critical).
     Otherwise the most significant class among the findings it asserts: old, stable or
     treated wording (the verifier's ``impression_exempt``) keeps only chronic concepts;
-    minimal or subsegmental atelectasis and opacities are chronic; incidental concepts
-    (this file's and the verifier's) earn nothing; any other asserted concept is actionable:
-    a finding of no known class must never stand beside a normal "no acute abnormality"
-    line (a splenic laceration is not chronic just because the classes were written from
-    chest radiographs).
+    minimal or subsegmental atelectasis and opacities are chronic; the verifier's
+    incidental concepts earn nothing, and so do this file's on the templates it was
+    measured on (``template_id`` in ``incidental.templates``; elsewhere they are chronic),
+    as do its ``when_qualified`` mentions there (a calcified nodule on a chest radiograph);
+    any other asserted concept is actionable: a finding of no known class must never stand
+    beside a normal "no acute abnormality" line (a splenic laceration is not chronic just
+    because the classes were written from chest radiographs).
     """
     if category is not None:
         return Significance.CRITICAL
-    terms = {f.term for f in extract_facts(text).findings if f.asserted}
+    compiled = impression_rules()
+    scoped = template_id in compiled.incidental_templates
+    terms = {
+        f.term
+        for f in extract_facts(text).findings
+        if f.asserted
+        and not (scoped and compiled.incidental_when.get(f.term, frozenset()) & set(f.qualifiers))
+    }
     if not terms:
         return None
-    compiled = impression_rules()
     exempt = exempt_from_impression(text)
     acute = terms & compiled.actionable
     minor = (
@@ -199,10 +234,10 @@ def significance(text: str, category: int | None = None) -> Significance | None:
     }
     if unknown and not exempt:
         return Significance.ACTIONABLE
-    # This file's incidental concepts were written from chest radiographs; elsewhere they
-    # can be the finding (gallstones, a liver lesion, duct dilation). Only the verifier's
-    # own incidental concepts and old/stable wording earn nothing; these are stated last.
-    if terms & (compiled.chronic | compiled.incidental):
+    stated_last = compiled.chronic
+    if not scoped:
+        stated_last = stated_last | compiled.incidental
+    if terms & stated_last:
         return Significance.CHRONIC
     if minor and not exempt:  # minimal or subsegmental atelectasis, not called old or stable
         return Significance.CHRONIC
@@ -241,6 +276,7 @@ def plan_impression(
     dictated: Sequence[DictationSentence],
     findings: Sequence[Statement],
     severity_of: SeverityOf | None = None,
+    facts: Sequence[Fact] = (),
 ) -> list[ImpressionItem]:
     """The Impression's statements, in order, each with its sources.
 
@@ -248,6 +284,9 @@ def plan_impression(
     ``findings``: the draft's Findings statements; template defaults are never summarised.
     ``severity_of`` finds critical findings (the pipeline passes
     :func:`reportdraft.critical.most_urgent_category`); without it none is critical.
+    ``facts``: the case's positive facts (:func:`reportdraft.verification.case_facts`); the
+    template's normal impression is written only where ``verify`` would not read it as
+    denying one of them.
     """
     if dictated:
         return [ImpressionItem(text=s.text, sources=(s.id,)) for s in dictated]
@@ -256,10 +295,50 @@ def plan_impression(
         if any(src.startswith("T:") for src in st.sources):
             continue
         category = severity_of(st.text) if severity_of else None
-        klass = significance(st.text, category)
+        klass = significance(st.text, category, template_id=template.id)
         if klass is not None:
             ranked.append((klass, category or 4, order, st))
-    ranked.sort(key=lambda item: item[:3])
+    items = _merged(sorted(ranked, key=lambda item: item[:3]))
+    # A template without a normal impression (the generic template may have none) assumes
+    # nothing: its study gets only the lines the Findings earn.
+    default = template.impression_default
+    if not default:
+        return items
+    denied = default_denies(default, facts)
+    if denied:
+        # "No acute abnormality in the abdomen." beside a hiatal hernia: the normal line
+        # would deny a finding. Without it, a study whose findings earned no line states
+        # the denied ones rather than say nothing.
+        sources = {f.source for f in denied}
+        return items or _merged(
+            [
+                (Significance.CHRONIC, 4, n, st)
+                for n, st in enumerate(findings)
+                if sources & set(st.sources)
+            ]
+        )
+    normal = ImpressionItem(text=default, sources=(DEFAULT_SOURCE,))
+    if not items:
+        return [normal]
+    # "No acute cardiopulmonary abnormality. Stable cardiomegaly.": only a "no acute ..."
+    # line opens an Impression of chronic findings ("Normal ultrasound of the abdomen."
+    # beside gallstones would say otherwise), and only one no fact contradicts (above).
+    chronic_only = all(item.significance is Significance.CHRONIC for item in items)
+    if chronic_only and _beside_chronic(default):
+        return [normal, *items]
+    return items
+
+
+def _beside_chronic(default: str) -> bool:
+    """Every sentence of the normal impression is worded as ``normal_beside_chronic``."""
+    beside = impression_rules().beside_chronic
+    parts = [p.strip() for p in re.split(r"(?<=\.)\s+", default.strip()) if p.strip()]
+    return bool(parts) and all(beside.match(p) for p in parts)
+
+
+def _merged(ranked: Sequence[tuple[Significance, int, int, Statement]]) -> list[ImpressionItem]:
+    """One condensed item per ranked statement, in order; a statement asserting only
+    findings (concept and side) an earlier item states joins that item's sources."""
     items: list[ImpressionItem] = []
     stated: list[set[tuple[str, Laterality | None]]] = []
     for klass, _category, _order, st in ranked:
@@ -281,10 +360,4 @@ def plan_impression(
             ImpressionItem(text=condense(st.text), sources=tuple(st.sources), significance=klass)
         )
         stated.append(said)
-    # A template without a normal impression (main's generic template, issue 18, may have
-    # none) assumes nothing: its study gets only the lines the Findings earn.
-    default = template.impression_default
-    normal = [ImpressionItem(text=default, sources=(DEFAULT_SOURCE,))] if default else []
-    # The normal line only stands alone: beside a stated finding (even a chronic one) the
-    # verifier reads "No acute abnormality in the abdomen." as denying it (a hiatal hernia).
-    return items or normal
+    return items

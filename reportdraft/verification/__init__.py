@@ -19,10 +19,12 @@ claims, the is-a hierarchy, and the statement, coverage and instruction checks.
 """
 
 from reportdraft.verification.check import verify
+from reportdraft.verification.claims import Fact
 from reportdraft.verification.defaults import (
     case_facts,
     contradiction_flag,
     contradictions,
+    default_denies,
     dropped_flags,
     plan_defaults,
 )
@@ -40,6 +42,7 @@ from reportdraft.verification.facts import (
 from reportdraft.verification.sources import render_ai_finding, source_texts
 
 __all__ = [
+    "Fact",
     "Facts",
     "FindingFact",
     "Quantity",
@@ -47,6 +50,7 @@ __all__ = [
     "case_facts",
     "contradiction_flag",
     "contradictions",
+    "default_denies",
     "dropped_flags",
     "exempt_from_impression",
     "extract_facts",

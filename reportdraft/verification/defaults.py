@@ -482,14 +482,25 @@ def check_defaults(ctx: Context) -> None:
         _statement(ctx, statement, facts)
 
 
+def default_claims(text: str, levels: frozenset[str] = frozenset()) -> list[Claim]:
+    """What a template default's ``text`` denies, read as :func:`check_defaults` reads a
+    statement citing a default (every droppable unit's claims, normal claims included)."""
+    return [c for s in parse_default(text, levels) for u in s.all_units() for c in u.claims]
+
+
+def default_denies(text: str, facts: Sequence[Fact]) -> list[Fact]:
+    """The ``facts`` a statement citing only the template default ``text`` (no subsection)
+    would be flagged for denying: the drafter asks before it writes the normal impression,
+    so that it never writes what ``verify`` calls a high default_conflict."""
+    claims = default_claims(text)
+    return [f for f in facts if any(denies(c, f, umbrella=True) for c in claims)]
+
+
 def _statement_claims(ctx: Context, statement: Statement) -> list[Claim]:
     if not _cites_default(statement):
         return list(claims_of(statement.text, normal=False))
     sub = ctx.template.subsection(statement.subsection or "")
-    levels = _title_levels(sub) if sub is not None else frozenset()
-    return [
-        c for s in parse_default(statement.text, levels) for u in s.all_units() for c in u.claims
-    ]
+    return default_claims(statement.text, _title_levels(sub) if sub is not None else frozenset())
 
 
 def _cites_default(statement: Statement) -> bool:

@@ -258,6 +258,29 @@ class _Collected:
     anatomy_facets: list[tuple[str, frozenset[Facet]]] = field(default_factory=list)
 
 
+def _postposed(
+    clauses: list[tuple[int, int]],
+    clause: tuple[int, int],
+    free: list[tuple[int, int]],
+    qualifiers: list[tuple[int, str]],
+    hits: _Hits,
+    lex: VerifierLexicon,
+) -> list[tuple[int, str]]:
+    """Temporal qualifiers said after a finding's clause, in the next clause of its
+    sentence when that clause names no finding and no structure: "Biapical pleural
+    thickening, unchanged from prior." and "Granuloma in the left midlung, stable." are
+    unchanged findings. Not when the finding's own clause already says how it changed."""
+    if any(clause[0] <= s < clause[1] and q in lex.temporality for s, q in qualifiers):
+        return []
+    later = [c for c in clauses if c[0] >= clause[1]]
+    if not later or later[0] not in free:
+        return []
+    lo, hi = later[0]
+    if any(lo <= s < hi for s, _e, _x, _i in hits.anatomy):
+        return []
+    return [(s, q) for s, q in qualifiers if lo <= s < hi and q in lex.temporality]
+
+
 def _temporality(
     mention_start: int, clause: list[tuple[int, str]], negations: list[Span], lex: VerifierLexicon
 ) -> Temporality | None:
@@ -372,6 +395,7 @@ def _sentence(
         ]
         negations = covering(spans, at, Scope.NEGATED)
         clause_qualifiers = [(s, q) for s, q in qualifiers if lo <= s < hi]
+        clause_qualifiers += _postposed(clauses, (lo, hi), free, qualifiers, hits, lex)
         out.findings.append(
             FindingFact(
                 term=term,

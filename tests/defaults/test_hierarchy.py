@@ -109,6 +109,22 @@ def _claim(text: str) -> Claim:
         ("The lungs are clear.", "Calcified granuloma in the right upper lobe.", False),
         ("The lungs are clear.", "Right lower lobe consolidation.", True),
         ("The sonographic Murphy sign is negative.", "Positive sonographic Murphy sign.", True),
+        # "no acute ..." beside what radiologists write after it (chronic by nature, old,
+        # or unchanged said after the finding), and beside what it does deny
+        ("No acute cardiopulmonary abnormality.", "Small hiatal hernia.", False),
+        ("No acute cardiopulmonary abnormality.", "Bibasilar subsegmental atelectasis.", False),
+        ("No acute cardiopulmonary abnormality.", "Biapical pleural thickening.", False),
+        ("No acute cardiopulmonary abnormality.", "Calcified right hilar nodules.", False),
+        ("No acute cardiopulmonary abnormality.", "Left basilar atelectasis, unchanged.", False),
+        ("No acute cardiopulmonary abnormality.", "Left basilar atelectasis.", True),
+        ("No acute cardiopulmonary abnormality.", "Nodular pleural thickening.", True),
+        ("No acute cardiopulmonary abnormality.", "A 6 mm right upper lobe nodule.", True),
+        ("No acute cardiopulmonary abnormality.", "Right lower lobe opacity.", True),
+        (
+            "No acute cardiopulmonary abnormality.",
+            "Left basilar atelectasis, stable mediastinal contours.",
+            True,
+        ),
     ],
 )
 def test_denials(default: str, fact: str, denied: bool) -> None:

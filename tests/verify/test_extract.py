@@ -122,6 +122,24 @@ def test_qualifiers_keep_their_polarity() -> None:
     assert "small" not in extract_facts("Small bowel obstruction.").qualifiers
 
 
+@pytest.mark.parametrize(
+    ("text", "temporal"),
+    [
+        ("Biapical pleural thickening, unchanged from prior.", "unchanged"),
+        ("Granuloma in the left midlung, stable.", "unchanged"),
+        ("Right lower lobe consolidation, new since the prior study.", "new"),
+        # the next clause names a structure: its "stable" is about that structure
+        ("Cardiomegaly, stable mediastinal contours.", None),
+        # the finding's own clause already says how it changed
+        ("New right effusion, unchanged from prior.", "new"),
+    ],
+)
+def test_a_temporal_clause_after_a_finding_qualifies_it(text: str, temporal: str | None) -> None:
+    (first, *_rest) = extract_facts(text).findings
+    said = {"unchanged", "new", "chronic", "increased", "decreased"} & set(first.qualifiers)
+    assert said == ({temporal} if temporal else set())
+
+
 def test_side_order_and_sited_anatomy() -> None:
     facts = extract_facts("Bilateral effusions, right greater than left. Left hilar node.")
     assert facts.side_order == {"right>left"}
