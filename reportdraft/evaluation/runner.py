@@ -297,7 +297,7 @@ def pipeline_factory(
         from reportdraft import drafting
         from reportdraft.backends import BackendOptions, create_backend
         from reportdraft.resources import data_dir
-        from reportdraft.templates import TemplateLibrary
+        from reportdraft.templates import TemplateLibrary, default_library
 
         folder = (prompt_dirs or {}).get(spec.name)
         prompts = drafting.load_prompts(folder) if folder is not None else None
@@ -305,7 +305,14 @@ def pipeline_factory(
             spec.backend,
             BackendOptions(model=spec.model, base_url=spec.base_url, dialect=spec.dialect),
         )
-        library = TemplateLibrary.load(data_dir("templates"), *template_dirs)
+        # The bundled library is parsed once per process (half a second of YAML), not once
+        # per system and run: an eval of several systems, or a bench of several levels,
+        # would otherwise pay it inside every timed run.
+        library = (
+            TemplateLibrary.load(data_dir("templates"), *template_dirs)
+            if template_dirs
+            else default_library()
+        )
 
         def draft(case: Case) -> Draft:
             return drafting.draft_case(
