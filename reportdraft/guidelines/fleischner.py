@@ -4,16 +4,27 @@ The nodules come from :mod:`.lung_nodules`; Fleischner measures the mean of the 
 short axis rounded to the nearest millimetre (5.6 -> 6, 8 x 6 -> 7). The patients the
 guidelines exclude (under 35, a known cancer, immunosuppression) and the screening CT
 (Lung-RADS applies) are named as not applicable rather than silently left out.
+
+A solid nodule the radiologist calls unchanged over at least two years needs no further
+follow-up (the guidelines' footnote: two years of stability means benign). The span is
+what the dictation says ("stable for more than 2 years", "unchanged since 2022") or, when
+it names none, the time since the comparison CT it was compared with: the one whose date
+the sentence names, else the most recent CT comparison (the shortest span, so never
+longer than what the radiologist compared). Subsolid nodules are followed for five years
+and are not released by this rule.
 """
 
 from __future__ import annotations
 
-from reportdraft.guidelines.lung_nodules import read_nodules, shows_lung
+import re
+from datetime import date
+
+from reportdraft.guidelines.lung_nodules import Nodule, read_nodules, shows_lung
 from reportdraft.guidelines.outcome import GuidelineOutcome, outcome_for
 from reportdraft.guidelines.patient_context import PatientContext
 from reportdraft.guidelines.reading import affirmed, round_mm
 from reportdraft.guidelines.rulebook import guideline
-from reportdraft.models import Case, DictationSentence
+from reportdraft.models import Case, DictationSentence, Modality
 
 FLEISCHNER = "fleischner-2017"
 
@@ -72,7 +83,10 @@ def fleischner(
     band = "lt6" if size < small else ("6to8" if size <= large else "gt8")
     count = "multiple" if multiple else "single"
     risk = "high" if high else "low"
-    if chosen.kind == "solid" or not subsolid:
+    stable_years = _stable_years(case, suspicious, sentences)
+    if stable_years is not None and stable_years >= book.threshold("stable_solid_years"):
+        rule = "solid-stable-2y"
+    elif chosen.kind == "solid" or not subsolid:
         rule = f"solid-{count}-{band}"
         if not (count == "single" and band == "gt8"):
             rule += f"-{risk}"
@@ -94,10 +108,11 @@ def fleischner(
     described = (
         f"{'multiple ' if multiple else 'single '}{kind_words} pulmonary "
         f"{'nodules, largest' if multiple else 'nodule'} {size} mm"
-        + (f", {risk} risk" if rule.startswith("solid") and rule != "solid-single-gt8" else "")
+        + (f", {risk} risk" if rule.endswith(("-low", "-high")) else "")
+        + (f", unchanged for {stable_years:.1f} years" if rule == "solid-stable-2y" else "")
     )
     sources = [src for n in suspicious for src in n.sources] + list(plural_sources)
-    if rule.startswith("solid") and rule != "solid-single-gt8":
+    if rule.endswith(("-low", "-high")):
         sources += list(risk_sources)
     out.findings.append(
         outcome_for(
@@ -110,3 +125,55 @@ def fleischner(
         )
     )
     return out
+
+
+_SPAN = re.compile(
+    r"\b(?:for|over)\s+(?:more than|over|at least|greater than|>)?\s*"
+    r"(\d+(?:\.\d+)?|two|three|four|five|six|seven|eight|nine|ten)\s+years?\b",
+    re.I,
+)
+_SINCE = re.compile(r"\bsince\s+(?:\w+\s+)?((?:19|20)\d\d)\b", re.I)
+_WORDS = {
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+}
+
+
+def _stable_years(
+    case: Case, nodules: list[Nodule], sentences: list[DictationSentence]
+) -> float | None:
+    """Years every one of ``nodules`` has been unchanged, when all are solid and called
+    stable; None when that is not so or no span can be read (see the module docstring)."""
+    if not nodules or any(n.kind != "solid" or n.status != "stable" for n in nodules):
+        return None
+    texts = {s.id: s.text for s in sentences}
+    acquired = case.study.acquisition_time.date()
+    ct_dates = sorted(c.date for c in case.study.comparisons if c.modality is Modality.CT)
+    spans = []
+    for nodule in nodules:
+        said = " ".join(texts[src] for src in nodule.sources if src in texts)
+        spans.append(_span_of(said, acquired, ct_dates))
+    if any(span is None for span in spans):
+        return None
+    return min(span for span in spans if span is not None)
+
+
+def _span_of(text: str, acquired: date, ct_dates: list[date]) -> float | None:
+    if (match := _SPAN.search(text)) is not None:
+        word = match.group(1).lower()
+        return float(_WORDS.get(word, 0) or word)
+    if (since := _SINCE.search(text)) is not None:
+        # "since 2024": counted from the end of that year, never longer than it can be
+        return (acquired - date(int(since.group(1)), 12, 31)).days / 365.25
+    named = [d for d in ct_dates if d.isoformat() in text]
+    compared = named[0] if named else (ct_dates[-1] if ct_dates else None)
+    if compared is None or compared > acquired:
+        return None
+    return (acquired - compared).days / 365.25
