@@ -84,7 +84,7 @@ def create_app(
     if keks is None:
         log.warning("no key-encryption key configured: radiologist keys cannot be created or used")
     # Leases come from a pool of their own: a report read takes its token while holding
-    # a connection of the main pool for its transaction (auth.authorize).
+    # a connection of the main pool for its transaction (auth.authorize_read).
     lease_db = db.sibling(pool_size=2)
     state = AppState(
         settings=settings,

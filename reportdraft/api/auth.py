@@ -35,8 +35,9 @@ from sqlalchemy.orm import Session
 from reportdraft.api.error_bodies import ApiError
 from reportdraft.api.limits import RateLimiter
 from reportdraft.api.state import AppState
+from reportdraft.errors import NotFoundError
 from reportdraft.models.report import Radiologist
-from reportdraft.store import principals
+from reportdraft.store import principals, reports
 from reportdraft.store.principals import FacilityScope, Role
 
 READERS = frozenset(Role)
@@ -99,7 +100,13 @@ def _bearer(request: Request) -> str:
 
 
 def _lookup(session: Session, token: str) -> tuple[principals.ApiKey, Radiologist | None]:
-    key = principals.authenticate(session, token)
+    return _live(session, principals.authenticate(session, token))
+
+
+def _live(
+    session: Session, key: principals.ApiKey | None
+) -> tuple[principals.ApiKey, Radiologist | None]:
+    """The key found for a bearer token (401 without one) and its radiologist profile."""
     if key is None:
         raise ApiError(401, "invalid API key", headers={"WWW-Authenticate": "Bearer"})
     profile = (
@@ -110,28 +117,26 @@ def _lookup(session: Session, token: str) -> tuple[principals.ApiKey, Radiologis
     return key, profile
 
 
-def authenticate(request: Request, session: Session | None = None) -> Principal:
-    """Resolve the bearer key to a principal and apply its rate limit.
-
-    ``session`` is the endpoint's read transaction when it has one (:func:`authorize`);
-    otherwise the lookup runs in a transaction of its own.
-    """
-    return authenticate_key(request, _bearer(request), session)
+def authenticate(request: Request) -> Principal:
+    """Resolve the bearer key to a principal and apply its rate limit."""
+    return authenticate_key(request, _bearer(request))
 
 
-def authenticate_key(request: Request, token: str, session: Session | None = None) -> Principal:
+def authenticate_key(request: Request, token: str) -> Principal:
     """Resolve the API key ``token`` to a principal and apply its rate limit.
 
     The one lookup behind the bearer header and the review pages' session (which keeps
     the key server-side and presents it here on every request, so a revoked key stops
     working at once in both).
     """
-    state = app_state(request)
-    if session is None:
-        with state.db.read() as own:
-            key, profile = _lookup(own, token)
-    else:
+    with app_state(request).db.read() as session:
         key, profile = _lookup(session, token)
+    return _admit(request, key, profile)
+
+
+def _admit(request: Request, key: principals.ApiKey, profile: Radiologist | None) -> Principal:
+    """The principal of a live ``key``, after its rate limit (429 when spent)."""
+    state = app_state(request)
     wait = state.limiter.take(key.id)
     if wait > 0:
         raise ApiError(
@@ -179,14 +184,22 @@ def require(*roles: Role) -> Callable[[Request], Principal]:
     return dependency
 
 
-def authorize(request: Request, session: Session, *roles: Role) -> Principal:
-    """:func:`require`'s checks inside the caller's read transaction ``session``.
+def authorize_read(
+    request: Request, session: Session, report_id: str, *roles: Role
+) -> tuple[Principal, int]:
+    """:func:`authorize` and the current version of ``report_id`` as the principal may see
+    it, with one statement for both (:func:`principals.authenticate_reading`).
 
-    For a read endpoint that looks the key up and reads in one transaction: one
-    round of BEGIN/queries/ROLLBACK per request instead of two. (A FastAPI dependency
-    with ``yield`` could share the session too, but it costs two more thread-pool hops
-    per request and holds the connection until its exit has run; in one noisy run it was
-    much slower with one worker at 32 clients and about even with two,
-    ``bench/results/api_load_yield_dependency.json``.)
+    The same answers in the same order: 401 (no or a revoked key), 429, 403, then 404 for
+    a report that is missing or outside the key's facilities (indistinguishable). Inside
+    the endpoint's read transaction rather than a dependency: a FastAPI dependency with
+    ``yield`` could share the session too, but it costs two more thread-pool hops per
+    request and holds the connection until its exit has run (in one noisy run it was much
+    slower with one worker at 32 clients, ``bench/results/api_load_yield_dependency.json``).
     """
-    return check_allowed(authenticate(request, session), frozenset(roles))
+    found, seen = principals.authenticate_reading(session, _bearer(request), report_id)
+    key, profile = _live(session, found)
+    principal = check_allowed(_admit(request, key, profile), frozenset(roles))
+    if seen is None or not reports.visible_to(seen.facility, principal.facilities):
+        raise NotFoundError(f"no report {report_id}")
+    return principal, seen.version

@@ -39,7 +39,13 @@ from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Resp
 
 from reportdraft import attest
 from reportdraft.api import service
-from reportdraft.api.auth import READERS, Principal, app_state, authorize, require
+from reportdraft.api.auth import (
+    READERS,
+    Principal,
+    app_state,
+    authorize_read,
+    require,
+)
 from reportdraft.api.error_bodies import ApiError
 from reportdraft.api.schemas import (
     CASE_EXAMPLE,
@@ -225,10 +231,11 @@ def list_reports(
 def get_report(request: Request, report_id: str) -> Response:
     """The report with its draft (sources, flags, critical mentions) and current version."""
     state = app_state(request)
-    # The key and the report in one read transaction (every role may read: READERS).
+    # The key and the report's version in one statement (every role may read: READERS).
+    report_id = path_id(report_id)
     with state.db.read() as session:
-        principal = authorize(request, session, *READERS)
-        body, etag = service.report_body(state, session, principal, path_id(report_id))
+        principal, version = authorize_read(request, session, report_id, *READERS)
+        body, etag = service.report_body(state, session, principal, report_id, version)
     # Already serialised from a validated ReportOut (service.report_body): returned as is.
     return Response(body, media_type="application/json", headers={"ETag": etag})
 

@@ -119,16 +119,15 @@ def load_report(session: Session, principal: Principal, report_id: str) -> Store
 
 
 def report_body(
-    state: AppState, session: Session, principal: Principal, report_id: str
+    state: AppState, session: Session, principal: Principal, report_id: str, version: int
 ) -> tuple[bytes, str]:
     """The JSON body of ``GET /v1/reports/{id}`` as ``principal`` may see it, and its ETag.
 
-    The scope and the current version come from the database on every call
-    (:func:`reportdraft.store.reports.visible_version`, in ``session``); the body is
+    ``version`` is the report's current version as the principal may see it, read from
+    the database in ``session`` on every call (``api.auth.authorize_read``); the body is
     serialised from the scoped loader only when this process has not already done so for
     that version (``api.read_cache``).
     """
-    version = reports.visible_version(session, report_id, facilities=principal.facilities)
     body = state.reads.get(report_id, version)
     if body is None:
         stored = load_report(session, principal, report_id)

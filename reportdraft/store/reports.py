@@ -131,6 +131,11 @@ def _visible(facilities: Set[str]) -> ColumnElement[bool]:
     return ReportRow.facility.is_not(None) & ReportRow.facility.in_(sorted(facilities))
 
 
+def visible_to(facility: str | None, facilities: Set[str] | None) -> bool:
+    """:func:`_visible` for a report already read: the same rule, in Python."""
+    return facilities is None or (facility is not None and facility in facilities)
+
+
 def _scoped(query: Select[_Q], facilities: Set[str] | None) -> Select[_Q]:
     return query if facilities is None else query.where(_visible(facilities))
 
@@ -154,22 +159,6 @@ def get(
     if row is None:
         raise NotFoundError(f"no report {report_id}")
     return _stored(row)
-
-
-def visible_version(session: Session, report_id: str, *, facilities: Set[str] | None) -> int:
-    """The version counter of ``report_id`` if visible within ``facilities``.
-
-    The same scope as :func:`get` (a report outside ``facilities`` raises the very
-    ``NotFoundError`` a missing one does), without reading or validating the payloads:
-    what a reader needs to know whether the body it has is current.
-    """
-    query = select(ReportRow.version).where(ReportRow.id == report_id)
-    if facilities is not None:
-        query = query.where(_visible(facilities))
-    version = session.scalars(query).first()
-    if version is None:
-        raise NotFoundError(f"no report {report_id}")
-    return int(version)
 
 
 def find(session: Session, report_id: str) -> StoredReport | None:
