@@ -99,10 +99,6 @@ def _bearer(request: Request) -> str:
     return token.strip()
 
 
-def _lookup(session: Session, token: str) -> tuple[principals.ApiKey, Radiologist | None]:
-    return _live(session, principals.authenticate(session, token))
-
-
 def _live(
     session: Session, key: principals.ApiKey | None
 ) -> tuple[principals.ApiKey, Radiologist | None]:
@@ -125,12 +121,18 @@ def authenticate(request: Request) -> Principal:
 def authenticate_key(request: Request, token: str) -> Principal:
     """Resolve the API key ``token`` to a principal and apply its rate limit.
 
-    The one lookup behind the bearer header and the review pages' session (which keeps
-    the key server-side and presents it here on every request, so a revoked key stops
-    working at once in both).
+    The one lookup behind the bearer header and the review pages' sign-in; a page
+    session then presents the key's hash on every request (:func:`authenticate_key_hash`),
+    so a revoked key stops working at once in both.
     """
+    return authenticate_key_hash(request, principals.key_hash(token))
+
+
+def authenticate_key_hash(request: Request, sha256: str) -> Principal:
+    """:func:`authenticate_key` for a key named by its stored hash (a review-page session
+    keeps only that)."""
     with app_state(request).db.read() as session:
-        key, profile = _lookup(session, token)
+        key, profile = _live(session, principals.authenticate_hash(session, sha256))
     return _admit(request, key, profile)
 
 

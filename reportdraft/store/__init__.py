@@ -15,7 +15,8 @@ Public API::
 Modules: ``db`` (engines, transactions), ``tables`` (ORM), ``migrate`` (Alembic),
 ``reports``, ``jobs`` (queue), ``audit_trail`` (hash chain), ``principals`` (API keys,
 radiologists), ``signing_keys`` (radiologists' sealed signing keys), ``outbox`` (webhooks),
-``rate_limits`` (API keys' token buckets, shared by every process).
+``rate_limits`` (API keys' token buckets, shared by every process), ``web_sessions``
+(review-page sessions, shared by every process).
 """
 
 from reportdraft.store import (
@@ -26,6 +27,7 @@ from reportdraft.store import (
     rate_limits,
     reports,
     signing_keys,
+    web_sessions,
 )
 from reportdraft.store.db import Database
 from reportdraft.store.migrate import current_revision, head_revision, upgrade
@@ -42,4 +44,5 @@ __all__ = [
     "reports",
     "signing_keys",
     "upgrade",
+    "web_sessions",
 ]

@@ -229,7 +229,13 @@ def _scope_for(role: Role, facilities: Iterable[str] | None, all_facilities: boo
 
 def authenticate(session: Session, secret: str) -> ApiKey | None:
     """The live key whose hash matches ``secret``, or None."""
-    row = session.scalars(select(ApiKeyRow).where(ApiKeyRow.key_sha256 == key_hash(secret))).first()
+    return authenticate_hash(session, key_hash(secret))
+
+
+def authenticate_hash(session: Session, sha256: str) -> ApiKey | None:
+    """The live key whose stored hash is ``sha256`` (a review-page session names its key
+    so, never by the secret), or None."""
+    row = session.scalars(select(ApiKeyRow).where(ApiKeyRow.key_sha256 == sha256)).first()
     if row is None or row.revoked:
         return None
     return _key(row)

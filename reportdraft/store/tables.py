@@ -259,3 +259,22 @@ class RateBucketRow(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     tokens: Mapped[float] = mapped_column(Float)
     at_s: Mapped[float] = mapped_column(Float)
+
+
+class WebSessionRow(Base):
+    """A review-page session, shared by every service process (``store.web_sessions``).
+
+    Keyed by the SHA-256 of the session id the browser holds, and naming the signed-in
+    API key by its SHA-256 (``api_keys.key_sha256``): neither secret is stored, so a
+    leaked database opens no session and yields no key. Times are seconds since the
+    epoch (the processes share no monotonic clock).
+    """
+
+    __tablename__ = "web_sessions"
+
+    id_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    key_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_s: Mapped[float] = mapped_column(Float)
+    seen_s: Mapped[float] = mapped_column(Float, index=True)
+    flash: Mapped[list[str]] = mapped_column(JSONDoc, default=list)

@@ -43,6 +43,7 @@ from reportdraft.web.page_kit import (
     page,
     redirect,
     review_page,
+    session_store,
     sign_status_for,
     signed_in,
 )
@@ -103,7 +104,7 @@ async def _action(
     if isinstance(outcome, Response):
         return outcome
     if outcome:
-        session.flash.append(outcome)
+        session_store(request).flash(session, outcome)
     return redirect(back + form.get("anchor", ""))
 
 

@@ -24,7 +24,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from reportdraft.api import routes, service
-from reportdraft.api.auth import Principal, app_state, authenticate_key, check_allowed
+from reportdraft.api.auth import Principal, app_state, authenticate_key_hash, check_allowed
 from reportdraft.api.error_bodies import ApiError
 from reportdraft.errors import NotFoundError
 from reportdraft.models.report import ReportStatus
@@ -65,9 +65,7 @@ def page(
     **context: Any,
 ) -> HTMLResponse:
     """Render template ``name`` with the pages' security headers."""
-    flash = list(session.flash) if session else []
-    if session:
-        session.flash.clear()
+    flash = session_store(request).take_flash(session) if session else []
     html = templates.get_template(name).render(
         session=session, flash=flash, csrf=session.csrf if session else "", **context
     )
@@ -82,10 +80,10 @@ def redirect(url: str) -> Response:
 def signed_in(request: Request) -> tuple[Session, Principal]:
     """The session and its principal, or :class:`SignedOut`."""
     session = session_of(request, session_store(request))
-    if session is None or session.api_key is None:
+    if session is None or session.key_sha256 is None:
         raise SignedOut
     try:
-        principal = authenticate_key(request, session.api_key)
+        principal = authenticate_key_hash(request, session.key_sha256)
         check_allowed(principal, PAGE_ROLES)
     except ApiError as exc:
         if exc.http_status == 429:

@@ -23,7 +23,7 @@ from reportdraft.api.auth import Principal, app_state, authenticate_key, check_a
 from reportdraft.api.error_bodies import ApiError
 from reportdraft.errors import NotFoundError, ReportDraftError
 from reportdraft.models import Priority
-from reportdraft.store import reports
+from reportdraft.store import principals, reports
 from reportdraft.web import form_actions, views
 from reportdraft.web.page_kit import (
     HERE,
@@ -65,7 +65,7 @@ router = APIRouter(include_in_schema=False)
 
 def install(app: FastAPI) -> None:
     """Mount the pages and their static files on the API ``app``."""
-    app.state.web_sessions = SessionStore()
+    app.state.web_sessions = SessionStore(app.state.rd.db)
 
     async def signed_out(request: Request, exc: SignedOut) -> Response:
         return redirect("/signin")
@@ -90,7 +90,7 @@ def static(name: str) -> Response:
 def root(request: Request) -> Response:
     """The worklist when signed in, else the sign-in page."""
     session = session_of(request, session_store(request))
-    return redirect("/worklist" if session and session.api_key else "/signin")
+    return redirect("/worklist" if session and session.key_sha256 else "/signin")
 
 
 @router.get("/signin")
@@ -125,7 +125,7 @@ async def signin(request: Request) -> Response:
     if error is not None:
         return page(request, "signin.html", 401, session=session, error=error)
     store.drop(session.id if session else None)
-    fresh = store.new(api_key=key)
+    fresh = store.new(key_sha256=principals.key_hash(key))
     response = redirect("/worklist")
     set_cookie(request, response, fresh)
     return response

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
@@ -37,3 +38,15 @@ def serving(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(20)
+
+
+LAUNCH = "import sys; from reportdraft.cli.serve import serve; sys.exit(serve())"
+"""``python -c LAUNCH ...`` runs ``reportdraft serve`` with the given arguments."""
+
+
+def children(pid: int) -> list[int]:
+    """The child processes of ``pid`` (Linux /proc): a ``serve --workers N``'s workers."""
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        out += [int(c) for c in (task / "children").read_text().split()]
+    return out

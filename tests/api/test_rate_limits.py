@@ -25,7 +25,7 @@ from reportdraft.store.rate_limits import Lease
 from reportdraft.store.signing_keys import KekRing, KeyEncryptionKey
 from tests.api.conftest import make_api
 from tests.api.helpers import seed_keys
-from tests.api.server import free_port
+from tests.api.server import LAUNCH, children, free_port
 from tests.store.dbfixtures import BACKENDS, PG_URL, PgSchema, close_database, open_database
 
 
@@ -180,18 +180,6 @@ def test_lease_hands_back_at_most_a_full_bucket(tmp_path: Path) -> None:
         close_database(db, handle)
 
 
-def _children(pid: int) -> list[int]:
-    """The child processes of ``pid`` (Linux /proc)."""
-    out: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        text = (task / "children").read_text().split()
-        out += [int(c) for c in text]
-    return out
-
-
-LAUNCH = "import sys; from reportdraft.cli.serve import serve; sys.exit(serve())"
-
-
 @pytest.mark.parametrize("kind", BACKENDS)
 def test_serve_with_two_workers_shares_one_budget(kind: str, tmp_path: Path) -> None:
     """Two uvicorn worker processes: together they admit the burst and the refill, no more."""
@@ -225,7 +213,7 @@ def test_serve_with_two_workers_shares_one_budget(kind: str, tmp_path: Path) -> 
             assert proc.poll() is None, log.read_text()[-2000:]
             assert time.monotonic() < deadline, "server did not start"
             time.sleep(0.2)
-        assert len(_children(proc.pid)) >= 2, "expected two worker processes"
+        assert len(children(proc.pid)) >= 2, "expected two worker processes"
         codes: list[int] = []
         lock = threading.Lock()
         started = time.monotonic()

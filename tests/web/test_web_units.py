@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from reportdraft.api import service
 from reportdraft.api.auth import authenticate_key
@@ -67,22 +68,78 @@ def test_dictation_segments_cover_the_raw_text() -> None:
     assert [s.sentence for s in segments if s.sentence] == ["D1", "D2"]
 
 
-def test_session_store_rotation_idle_and_csrf() -> None:
-    store = SessionStore(idle_s=0.0)
+@pytest.fixture(params=BACKENDS)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    db, handle = open_database(request.param, tmp_path)
+    try:
+        yield db
+    finally:
+        close_database(db, handle)
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_session_store_rotation_idle_age_and_csrf(database: Database) -> None:
+    clock = _Clock()
+    store = SessionStore(database, idle_s=60.0, max_age_s=600.0, clock=clock)
     anonymous = store.new()
     assert csrf_ok(anonymous, anonymous.csrf)
     assert not csrf_ok(anonymous, "x" + anonymous.csrf[1:])
     assert not csrf_ok(anonymous, None)
     assert not csrf_ok(None, anonymous.csrf)
-    signed = store.new(api_key="secret")
+    signed = store.new(key_sha256=principals.key_hash("rdk_secret"))
     assert signed.id != anonymous.id
     assert signed.csrf != anonymous.csrf
-    assert store.get(signed.id) is None  # idle timeout 0: already ended
-    live = SessionStore()
-    session = live.new(api_key="k")
-    assert live.get(session.id) is session
-    live.drop(session.id)
-    assert live.get(session.id) is None
+    clock.now += 59
+    found = store.get(signed.id)
+    assert found is not None
+    assert found.key_sha256 == signed.key_sha256
+    clock.now += 59  # used 59 s ago: still live, and its use was recorded
+    assert store.get(signed.id) is not None
+    clock.now += 61  # idle longer than a minute: ended
+    assert store.get(signed.id) is None
+    assert store.get(signed.id) is None
+    aging = store.new(key_sha256="0" * 64)
+    for _ in range(11):  # used every 55 s, but no session outlives max_age_s
+        clock.now += 55
+        last = store.get(aging.id)
+    assert last is None
+    store.drop(anonymous.id)
+    assert store.get(anonymous.id) is None
+    assert store.get("") is None
+    assert store.get(None) is None
+
+
+def test_sessions_are_shared_by_processes_and_hold_no_secret(database: Database) -> None:
+    """Two stores on one database are two ``serve`` workers: a browser signed in on one
+    is signed in on the other, its flash line follows it, and sign-out ends it for both.
+    The rows hold neither the session id nor the API key."""
+    first, second = SessionStore(database), SessionStore(database)
+    secret = "rdk_" + "s" * 40
+    session = first.new(key_sha256=principals.key_hash(secret))
+    seen = second.get(session.id)
+    assert seen is not None
+    assert (seen.csrf, seen.key_sha256) == (session.csrf, principals.key_hash(secret))
+    first.flash(session, "Signed preliminary.")
+    again = second.get(session.id)
+    assert again is not None
+    assert second.take_flash(again) == ["Signed preliminary."]
+    later = first.get(session.id)
+    assert later is not None
+    assert later.flash == []
+    with database.read() as tx:
+        rows = tx.execute(text("SELECT * FROM web_sessions")).all()
+    stored = " ".join(str(value) for row in rows for value in row)
+    assert session.id not in stored
+    assert secret not in stored
+    second.drop(session.id)
+    assert first.get(session.id) is None
 
 
 @pytest.fixture(params=BACKENDS)
