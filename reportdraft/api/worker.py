@@ -39,6 +39,7 @@ from reportdraft.backends import Backend, BackendOptions, create_backend
 from reportdraft.errors import ReportDraftError
 from reportdraft.models import Case, Draft, Flag, FlagKind, Severity
 from reportdraft.store import jobs, outbox, reports
+from reportdraft.templates import site_library
 
 log = logging.getLogger("reportdraft.api.worker")
 
@@ -70,6 +71,10 @@ class Drafter:
                 ),
             )
         )
+        # Site templates (REPORTDRAFT_TEMPLATES) on top of the bundled ones, loaded when
+        # the app is built: a bad site template stops the service from starting instead
+        # of failing every draft.
+        self.library = site_library(settings.template_dirs)
         self._backend: Backend | None = None
         self._backend_error: str | None = None
         self._build_lock = threading.Lock()
@@ -108,6 +113,7 @@ class Drafter:
                     return drafting.draft_case(
                         case,
                         backend,
+                        library=self.library,
                         now=self.state.clock(),
                         concurrency=self.state.settings.draft_concurrency,
                     ).draft
@@ -120,7 +126,9 @@ class Drafter:
             except Exception as exc:  # a crash in a model runtime must not lose the case
                 reason = f"{type(exc).__name__} in backend {backend.name}"
         rules = create_backend("rules", BackendOptions())
-        drafted = drafting.draft_case(case, rules, now=self.state.clock()).draft
+        drafted = drafting.draft_case(
+            case, rules, library=self.library, now=self.state.clock()
+        ).draft
         flag = Flag(
             id="F0",
             kind=FlagKind.FALLBACK,

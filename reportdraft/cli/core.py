@@ -18,7 +18,7 @@ from reportdraft.io import dump_json, load_case, load_draft, write_files
 from reportdraft.models import Case, Draft, Modality, Severity
 from reportdraft.resources import data_dir
 from reportdraft.settings import Settings
-from reportdraft.templates import TemplateLibrary
+from reportdraft.templates import TemplateLibrary, site_library
 
 
 def make_backend(
@@ -41,7 +41,7 @@ def make_backend(
 
 def library(settings: Settings) -> TemplateLibrary:
     """Bundled templates with the site's overrides on top."""
-    return TemplateLibrary.load(data_dir("templates"), *settings.template_dirs)
+    return site_library(settings.template_dirs)
 
 
 @click.command()

@@ -137,13 +137,13 @@ def eval_build(
     """
     from reportdraft.evaluation.builders import write_suite
     from reportdraft.resources import data_dir as bundled
-    from reportdraft.templates import TemplateLibrary
+    from reportdraft.templates import site_library
 
     settings = Settings.from_env()
     data = data_dir or (bundled("examples") if source == "examples" else settings.data_dir)
     if data is None:
         raise ConfigurationError("no data folder: pass --data DIR or set REPORTDRAFT_DATA")
-    library = TemplateLibrary.load(bundled("templates"), *settings.template_dirs)
+    library = site_library(settings.template_dirs)
     checkout = Path(__file__).resolve().parents[2]
     if source != "examples" and out_dir.resolve().is_relative_to(checkout):
         click.echo(

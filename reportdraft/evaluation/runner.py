@@ -296,8 +296,7 @@ def pipeline_factory(
     def build(spec: SystemSpec) -> Drafter:
         from reportdraft import drafting
         from reportdraft.backends import BackendOptions, create_backend
-        from reportdraft.resources import data_dir
-        from reportdraft.templates import TemplateLibrary, default_library
+        from reportdraft.templates import site_library
 
         folder = (prompt_dirs or {}).get(spec.name)
         prompts = drafting.load_prompts(folder) if folder is not None else None
@@ -305,14 +304,9 @@ def pipeline_factory(
             spec.backend,
             BackendOptions(model=spec.model, base_url=spec.base_url, dialect=spec.dialect),
         )
-        # The bundled library is parsed once per process (half a second of YAML), not once
-        # per system and run: an eval of several systems, or a bench of several levels,
-        # would otherwise pay it inside every timed run.
-        library = (
-            TemplateLibrary.load(data_dir("templates"), *template_dirs)
-            if template_dirs
-            else default_library()
-        )
+        # Without site templates the bundled library is parsed once per process (half a
+        # second of YAML), not inside every timed run of every system.
+        library = site_library(template_dirs)
 
         def draft(case: Case) -> Draft:
             return drafting.draft_case(

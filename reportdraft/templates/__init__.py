@@ -4,7 +4,7 @@ This package is the code; the templates themselves are data, ``templates/*.yaml`
 of the repository (``reportdraft/_bundled/templates`` in a wheel), found through
 :func:`reportdraft.resources.data_dir`. Callers import from here::
 
-    library = default_library()                 # or TemplateLibrary.load(dir, site_dir)
+    library = default_library()                 # or site_library([site_dir])
     template = library.select(study)            # by procedure code, else modality + body part
     library.explain(study)                      # which rule picked which template, or why none
     text = render_technique(template, study)    # the technique paragraph, placeholders filled
@@ -22,7 +22,12 @@ The modules behind it, one concern each:
   feed's spelling of the code system.
 """
 
-from reportdraft.templates.library import Selection, TemplateLibrary, default_library
+from reportdraft.templates.library import (
+    Selection,
+    TemplateLibrary,
+    default_library,
+    site_library,
+)
 from reportdraft.templates.routing import catch_all_key, route_sentence
 from reportdraft.templates.technique import PLACEHOLDERS, render_technique, technique_values
 from reportdraft.templates.validation import check_template
@@ -36,5 +41,6 @@ __all__ = [
     "default_library",
     "render_technique",
     "route_sentence",
+    "site_library",
     "technique_values",
 ]

@@ -285,6 +285,14 @@ def default_library() -> TemplateLibrary:
     return TemplateLibrary.load()
 
 
+def site_library(site_dirs: Iterable[Path] = ()) -> TemplateLibrary:
+    """The bundled templates with a site's directories on top (``REPORTDRAFT_TEMPLATES``,
+    ``Settings.template_dirs``); the cached bundled library when there are none. The one
+    way every entry point (CLI, eval, the API's drafting workers) builds its library."""
+    dirs = [Path(d) for d in site_dirs]
+    return TemplateLibrary.load(data_dir("templates"), *dirs) if dirs else default_library()
+
+
 def _norm_phrase(text: str) -> str:
     return " ".join(text.lower().replace("_", " ").split())
 
