@@ -111,6 +111,8 @@ def _claim(text: str) -> Claim:
         ("The sonographic Murphy sign is negative.", "Positive sonographic Murphy sign.", True),
         # "no acute ..." beside what radiologists write after it (chronic by nature, old,
         # or unchanged said after the finding), and beside what it does deny
+        ("The cervical cord is normal in signal.", "Moderate canal stenosis at C5-C6.", False),
+        ("The cervical cord is normal in signal.", "Myelomalacia of the cord at C4.", True),
         ("No acute cardiopulmonary abnormality.", "Small hiatal hernia.", False),
         ("No acute cardiopulmonary abnormality.", "Bibasilar subsegmental atelectasis.", False),
         ("No acute cardiopulmonary abnormality.", "Biapical pleural thickening.", False),
