@@ -180,6 +180,27 @@ def test_normal_study_keeps_the_normal_impression_cited_to_the_template() -> Non
     assert [(st.text, st.sources) for st in _impression(draft)] == [(NORMAL, ["T:impression"])]
 
 
+def test_a_normal_impression_beside_unclassified_findings_is_flagged_low() -> None:
+    """Words the vocabularies do not know may be an abnormality (a deep sulcus sign is a
+    pneumothorax on a supine film): the normal impression stays, flagged for a check."""
+    draft = _draft(
+        "Deep sulcus sign on the left in this supine patient, with hyperlucency at the left "
+        "costophrenic angle. The lungs are otherwise clear."
+    )
+    assert _texts(draft) == [NORMAL]
+    (flag,) = [
+        f
+        for f in draft.flags
+        if f.kind is FlagKind.IMPRESSION_CONSISTENCY and f.severity is Severity.LOW
+    ]
+    assert "Deep sulcus sign" in flag.message
+    assert flag.statement_id == _impression(draft)[0].id
+    quiet = _draft(
+        "The lungs are clear. No pneumothorax. The XXXX are intact. Lung volumes normal."
+    )
+    assert not [f for f in quiet.flags if f.kind is FlagKind.IMPRESSION_CONSISTENCY]
+
+
 def test_incidental_and_old_findings_alone_give_the_normal_impression() -> None:
     draft = _draft(
         "Calcified granuloma in the left upper lobe. Degenerative changes of the spine. "

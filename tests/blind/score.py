@@ -34,6 +34,8 @@ from reportdraft.models import (
     CommunicationRecord,
     Draft,
     Recipient,
+    SectionKind,
+    Severity,
     Statement,
 )
 from reportdraft.templates import default_library
@@ -49,6 +51,7 @@ SETS = {
     "verifier_anatomy": HERE / "verifier_anatomy_blind.yaml",
     "communication_records": HERE / "communication_records.yaml",
     "guidelines": HERE / "guidelines.yaml",
+    "impressions": HERE / "impression_blind.yaml",
 }
 
 
@@ -539,6 +542,85 @@ def score_guidelines(items: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+# ------------------------------------------------------------------------ impressions
+
+
+def score_impressions(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """The rules drafter's generated Impression (Findings dictated, no Impression) against a
+    radiologist's expectations: each ``must_mention`` group named (any of its words, as a
+    case-insensitive substring), no ``must_not_mention`` word, the template's normal line
+    where ``normal_line`` requires it and never where it forbids it, the ``first`` word in
+    the first sentence, and no high flag of ``verify`` against an Impression statement.
+    ``normal_forbidden_violations`` (the normal line beside a finding it must not sit
+    beside) is the safety figure, and ``normal_forbidden_unflagged`` how many of them the
+    draft does not flag for the radiologist (no impression_consistency flag); the rest is
+    completeness and brevity.
+    """
+    counts: Counter[str] = Counter()
+    errors: list[str] = []
+    for item in items:
+        result = _draft(_case(item["findings"]), item["template"])
+        impression = result.draft.section(SectionKind.IMPRESSION)
+        text = " ".join(st.text for st in impression).lower()
+        normal = (result.template.impression_default or "").strip()
+        has_normal = bool(normal) and any(st.text.strip() == normal for st in impression)
+        groups = item.get("must_mention") or []
+        missing = [g for g in groups if not any(str(w).lower() in text for w in g)]
+        unwanted = [str(w) for w in item.get("must_not_mention") or [] if str(w).lower() in text]
+        rule = item.get("normal_line", "either")
+        normal_ok = {"required": has_normal, "forbidden": not has_normal}.get(rule, True)
+        first = item.get("first")
+        first_ok = first is None or (
+            bool(impression) and str(first).lower() in impression[0].text.lower()
+        )
+        ids = {st.id for st in impression}
+        high = [
+            f.kind.value
+            for f in result.draft.flags
+            if f.severity is Severity.HIGH and f.statement_id in ids
+        ]
+        counts["groups"] += len(groups)
+        counts["groups_found"] += len(groups) - len(missing)
+        counts["unwanted_words"] += len(item.get("must_not_mention") or [])
+        counts["unwanted_present"] += len(unwanted)
+        counts[f"normal_{rule}"] += 1
+        counts[f"normal_{rule}_right"] += normal_ok
+        counts["normal_forbidden_flagged"] += rule == "forbidden" and not normal_ok and any(
+            f.kind.value == "impression_consistency" for f in result.draft.flags
+        )
+        counts["first_items"] += first is not None
+        counts["first_right"] += first is not None and first_ok
+        counts["high_flag_items"] += bool(high)
+        ok = not missing and not unwanted and normal_ok and first_ok and not high
+        counts["items_right"] += ok
+        if not ok:
+            errors.append(
+                f"{item['id']} ({item['template']}): missing={missing} unwanted={unwanted}"
+                f" normal_line={rule}/{'present' if has_normal else 'absent'}"
+                f" first_ok={first_ok} high={high} impression={text[:200]!r}"
+                + (" [writer unsure]" if item.get("unsure") else "")
+            )
+    return {
+        "items": len(items),
+        "items_right": _ratio(counts["items_right"], len(items)),
+        "must_mention_found": _ratio(counts["groups_found"], counts["groups"]),
+        "must_not_mention_absent": _ratio(
+            counts["unwanted_words"] - counts["unwanted_present"], counts["unwanted_words"]
+        ),
+        "normal_required_right": _ratio(
+            counts["normal_required_right"], counts["normal_required"]
+        ),
+        "normal_forbidden_violations": counts["normal_forbidden"]
+        - counts["normal_forbidden_right"],
+        "normal_forbidden_unflagged": counts["normal_forbidden"]
+        - counts["normal_forbidden_right"]
+        - counts["normal_forbidden_flagged"],
+        "first_right": _ratio(counts["first_right"], counts["first_items"]),
+        "high_flag_items": counts["high_flag_items"],
+        "errors": errors,
+    }
+
+
 SCORERS: dict[str, Callable[[list[dict[str, Any]]], dict[str, Any]]] = {
     "critical_assertion": score_critical,
     "critical_temporality": score_critical,
@@ -547,6 +629,7 @@ SCORERS: dict[str, Callable[[list[dict[str, Any]]], dict[str, Any]]] = {
     "verifier_anatomy": score_verifier,
     "communication_records": score_communication,
     "guidelines": score_guidelines,
+    "impressions": score_impressions,
 }
 
 

@@ -36,12 +36,24 @@ FLOORS: dict[str, dict[str, float]] = {
     "communication_records": {"accuracy": 0.98, "refused_caught": 1.0, "accepted_kept": 0.96},
     # First scored untuned at 105/123 (bench/results/blind_guidelines_untuned.json); 115/123
     # after fixing the error patterns it exposed (no longer a blind figure).
-    "guidelines": {"accuracy": 0.93, "category_right": 1.0, "not_applicable_right": 0.8},
+    "guidelines": {"accuracy": 0.94, "category_right": 1.0, "not_applicable_right": 0.8},
+    # First scored untuned at 57/78 (bench/results/blind_impressions_untuned.json).
+    "impressions": {
+        "items_right": 0.73,
+        "must_mention_found": 0.82,
+        "must_not_mention_absent": 0.93,
+        "normal_required_right": 0.87,
+    },
 }
 CEILINGS: dict[str, dict[str, float]] = {
     "instructions": {"ordinary_flagged": 0.032, "ordinary_dropped": 0.032},
     "default_conflicts": {"internal_contradiction_false": 0},
     "verifier_anatomy": {"faithful_flagged": 0.061},
+    "impressions": {
+        "normal_forbidden_violations": 2,
+        "normal_forbidden_unflagged": 0,
+        "high_flag_items": 0,
+    },
 }
 
 
