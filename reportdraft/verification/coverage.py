@@ -37,7 +37,6 @@ from reportdraft.models import (
     Statement,
 )
 from reportdraft.verification.claims import claims_of
-from reportdraft.verification.hierarchy import hierarchy
 from reportdraft.verification.facts import (
     FindingFact,
     exempt_from_impression,
@@ -45,6 +44,7 @@ from reportdraft.verification.facts import (
     is_generic,
     is_significant,
 )
+from reportdraft.verification.hierarchy import hierarchy
 from reportdraft.verification.run_context import Context, Union, matching, quote, side_supported
 from reportdraft.verification.vocabularies import lexicon
 

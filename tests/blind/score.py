@@ -585,8 +585,10 @@ def score_impressions(items: list[dict[str, Any]]) -> dict[str, Any]:
         counts["unwanted_present"] += len(unwanted)
         counts[f"normal_{rule}"] += 1
         counts[f"normal_{rule}_right"] += normal_ok
-        counts["normal_forbidden_flagged"] += rule == "forbidden" and not normal_ok and any(
-            f.kind.value == "impression_consistency" for f in result.draft.flags
+        counts["normal_forbidden_flagged"] += (
+            rule == "forbidden"
+            and not normal_ok
+            and any(f.kind.value == "impression_consistency" for f in result.draft.flags)
         )
         counts["first_items"] += first is not None
         counts["first_right"] += first is not None and first_ok
@@ -607,9 +609,7 @@ def score_impressions(items: list[dict[str, Any]]) -> dict[str, Any]:
         "must_not_mention_absent": _ratio(
             counts["unwanted_words"] - counts["unwanted_present"], counts["unwanted_words"]
         ),
-        "normal_required_right": _ratio(
-            counts["normal_required_right"], counts["normal_required"]
-        ),
+        "normal_required_right": _ratio(counts["normal_required_right"], counts["normal_required"]),
         "normal_forbidden_violations": counts["normal_forbidden"]
         - counts["normal_forbidden_right"],
         "normal_forbidden_unflagged": counts["normal_forbidden"]
