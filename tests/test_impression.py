@@ -260,12 +260,19 @@ def test_only_a_no_acute_line_opens_a_list_of_chronic_findings(default: str, ope
 
 def test_chest_incidental_findings_are_chest_radiograph_knowledge() -> None:
     """The incidental list was measured on chest radiographs: there it earns no line,
-    elsewhere it is stated last (gallstones are the finding of an abdominal study)."""
+    elsewhere it is of no class (gallstones or fat stranding are the finding of an
+    abdominal study)."""
     chest = "xr_chest_2v"
     assert significance("The lungs are mildly hyperinflated.", template_id=chest) is None
     assert significance("Calcified nodule in the left upper lobe.", template_id=chest) is None
     assert significance("Cholelithiasis.", template_id=chest) is None
-    assert significance("Cholelithiasis.", template_id="us_abd_complete") is Significance.CHRONIC
+    abdomen = "ct_abd_pelvis_w"
+    assert significance("Cholelithiasis.", template_id=abdomen) is Significance.ACTIONABLE
+    fat_stranding = "The appendix is dilated to 12 mm with periappendiceal fat stranding."
+    assert significance(fat_stranding, template_id=abdomen) is Significance.ACTIONABLE
+    # of no class, but chronic or benign by nature in the verifier's hierarchy: stated last
+    assert significance("Small hepatic cyst.", template_id=abdomen) is Significance.CHRONIC
+    assert significance("Biapical pleural thickening.", template_id=chest) is (Significance.CHRONIC)
     assert significance("A 6 mm nodule in the right upper lobe.", template_id=chest) is (
         Significance.ACTIONABLE
     )

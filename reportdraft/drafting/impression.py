@@ -42,6 +42,7 @@ from reportdraft.errors import ConfigurationError
 from reportdraft.models import DictationSentence, Laterality, Statement, Template
 from reportdraft.verification import (
     Fact,
+    facts_of,
     default_denies,
     exempt_from_impression,
     extract_facts,
@@ -199,11 +200,12 @@ def significance(
     treated wording (the verifier's ``impression_exempt``) keeps only chronic concepts;
     minimal or subsegmental atelectasis and opacities are chronic; the verifier's
     incidental concepts earn nothing, and so do this file's on the templates it was
-    measured on (``template_id`` in ``incidental.templates``; elsewhere they are chronic),
-    as do its ``when_qualified`` mentions there (a calcified nodule on a chest radiograph);
-    any other asserted concept is actionable: a finding of no known class must never stand
-    beside a normal "no acute abnormality" line (a splenic laceration is not chronic just
-    because the classes were written from chest radiographs).
+    measured on (``template_id`` in ``incidental.templates``), as do its ``when_qualified``
+    mentions there (a calcified nodule on a chest radiograph); any other asserted concept
+    is actionable unless the verifier's hierarchy calls it chronic or benign by nature (a
+    hepatic cyst is stated last; a splenic laceration, dilated bowel or fat stranding on
+    an abdominal CT is not chronic just because the classes were written from chest
+    radiographs).
     """
     if category is not None:
         return Significance.CRITICAL
@@ -224,20 +226,27 @@ def significance(
     )
     if acute and not minor and not exempt:
         return Significance.ACTIONABLE
+    # This file's incidental list holds on the chest radiograph only; elsewhere those
+    # concepts are of no known class (dilated bowel, fat stranding, a stone can be the
+    # finding there).
+    incidental = compiled.incidental if scoped else frozenset()
     unknown = {
         t
         for t in terms
-        if t not in compiled.incidental
+        if t not in incidental
         and t not in compiled.actionable
         and t not in compiled.chronic
         and not is_incidental(t)
     }
     if unknown and not exempt:
+        # Of no known class: actionable, unless the verifier's hierarchy calls every fact
+        # of the text chronic or benign by nature (a hepatic cyst, steatosis, smooth
+        # pleural thickening), which is stated last.
+        facts = facts_of("", text)
+        if facts and all(f.not_acute or f.benign for f in facts):
+            return Significance.CHRONIC
         return Significance.ACTIONABLE
-    stated_last = compiled.chronic
-    if not scoped:
-        stated_last = stated_last | compiled.incidental
-    if terms & stated_last:
+    if terms & (compiled.chronic | unknown):
         return Significance.CHRONIC
     if minor and not exempt:  # minimal or subsegmental atelectasis, not called old or stable
         return Significance.CHRONIC

@@ -19,7 +19,7 @@ claims, the is-a hierarchy, and the statement, coverage and instruction checks.
 """
 
 from reportdraft.verification.check import verify
-from reportdraft.verification.claims import Fact
+from reportdraft.verification.claims import Fact, facts_of
 from reportdraft.verification.defaults import (
     case_facts,
     contradiction_flag,
@@ -54,6 +54,7 @@ __all__ = [
     "dropped_flags",
     "exempt_from_impression",
     "extract_facts",
+    "facts_of",
     "is_generic",
     "is_incidental",
     "is_significant",
