@@ -42,10 +42,10 @@ from reportdraft.errors import ConfigurationError
 from reportdraft.models import DictationSentence, Laterality, Statement, Template
 from reportdraft.verification import (
     Fact,
-    facts_of,
     default_denies,
     exempt_from_impression,
     extract_facts,
+    facts_of,
     is_incidental,
 )
 from reportdraft.verification.vocabularies import lexicon
