@@ -197,7 +197,8 @@ def significance(
 
     ``category`` is the ACR category of its alerting critical finding, if any (critical).
     Otherwise the most significant class among the findings it asserts: old, stable or
-    treated wording (the verifier's ``impression_exempt``) keeps only chronic concepts;
+    treated wording (the verifier's ``impression_exempt``) keeps only chronic concepts and
+    those of no class, stated last;
     minimal or subsegmental atelectasis and opacities are chronic; the verifier's
     incidental concepts earn nothing, and so do this file's on the templates it was
     measured on (``template_id`` in ``incidental.templates``), as do its ``when_qualified``

@@ -25,6 +25,7 @@ from reportdraft.guidelines.patient_context import PatientContext
 from reportdraft.guidelines.reading import affirmed, round_mm
 from reportdraft.guidelines.rulebook import guideline
 from reportdraft.models import Case, DictationSentence, Modality
+from reportdraft.vocab.shared import numbers
 
 FLEISCHNER = "fleischner-2017"
 
@@ -129,21 +130,10 @@ def fleischner(
 
 _SPAN = re.compile(
     r"\b(?:for|over)\s+(?:more than|over|at least|greater than|>)?\s*"
-    r"(\d+(?:\.\d+)?|two|three|four|five|six|seven|eight|nine|ten)\s+years?\b",
+    r"(\d+(?:\.\d+)?|[a-z]+)\s+years?\b",
     re.I,
 )
 _SINCE = re.compile(r"\bsince\s+(?:\w+\s+)?((?:19|20)\d\d)\b", re.I)
-_WORDS = {
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-}
 
 
 def _stable_years(
@@ -168,7 +158,10 @@ def _stable_years(
 def _span_of(text: str, acquired: date, ct_dates: list[date]) -> float | None:
     if (match := _SPAN.search(text)) is not None:
         word = match.group(1).lower()
-        return float(_WORDS.get(word, 0) or word)
+        if word[0].isdigit():
+            return float(word)
+        if word in (counts := numbers().count_words()):
+            return float(counts[word])
     if (since := _SINCE.search(text)) is not None:
         # "since 2024": counted from the end of that year, never longer than it can be
         return (acquired - date(int(since.group(1)), 12, 31)).days / 365.25
