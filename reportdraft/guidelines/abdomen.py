@@ -161,6 +161,7 @@ _CLASSES = {
 }
 _NOT_ENH = r"(?<!non)(?<!non-)(?<!non )"
 _PAREN = r"(?:\s*\([^)]*\))?"
+"""An optional parenthetical ("two thin (1 mm) smooth septa"), allowed after each word."""
 _FEATURE_CLASSES: tuple[tuple[str, str], ...] = (
     (
         "IV",
@@ -183,9 +184,12 @@ _FEATURE_CLASSES: tuple[tuple[str, str], ...] = (
         "IIF",
         r"\bminimal(?:ly)? thicken\w*"
         r"|\b(?:many|multiple|numerous|innumerable|(?:four|4|five|5|six|6) or more"
+        r"|four|five|six|seven|eight|nine|ten|[4-9]"
         r"|more than (?:three|3)|(?:≥|>=)\s*4)\b"
         + _PAREN
-        + r"(?:\s+(?:smooth|thin|fine|enhancing|non-?enhancing))*\s+sept\w*"
+        + r"(?:\s+(?:smooth|thin|fine|enhancing|non-?enhancing)"
+        + _PAREN
+        + r")*\s+sept\w*"
         r"|heterogeneous(?:ly)?\s+t1[- ]?hyperintens\w*"
         r"|heterogeneous(?:ly)?\s+(?:hyperintens\w*|high[- ]signal)[^,;.]{0,50}\bt1\b",
     ),
@@ -193,7 +197,9 @@ _FEATURE_CLASSES: tuple[tuple[str, str], ...] = (
         "II",
         r"\b(?:few|one|two|three|single|a|1\s*-\s*3|1 to 3)\b"
         + _PAREN
-        + r"(?:\s+(?:smooth|thin|fine|hairline|enhancing|non-?enhancing))*\s+sept\w*"
+        + r"(?:\s+(?:smooth|thin|fine|hairline|enhancing|non-?enhancing)"
+        + _PAREN
+        + r")*\s+sept\w*"
         r"|\bthin (?:smooth |enhancing )*sept\w*|calcif\w*|hyperdense|hyperattenuating"
         r"|high[- ]attenuation|too small to characteri[sz]e|proteinaceous|hemorrhagic cyst"
         r"|homogeneous(?:ly)?\s+(?:markedly\s+)?t1[- ]?hyperintens\w*"
