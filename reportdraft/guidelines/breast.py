@@ -39,11 +39,16 @@ def birads(case: Case, sentences: list[DictationSentence]) -> GuidelineOutcome:
     if not seen:
         out.skip(BIRADS, "no BI-RADS assessment category was dictated")
         return out
+    # A probably benign finding seen on ultrasound alone is followed with ultrasound.
+    ultrasound = case.study.modality is Modality.US
     for category, ids in seen.items():
+        rule = f"category-{category[0]}"
+        if rule == "category-3" and ultrasound:
+            rule = "category-3-us"
         out.findings.append(
             outcome_for(
                 BIRADS,
-                f"category-{category[0]}",
+                rule,
                 sources=tuple(ids),
                 sentences=tuple(ids),
                 category=category,
