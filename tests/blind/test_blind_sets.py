@@ -34,7 +34,7 @@ FLOORS: dict[str, dict[str, float]] = {
     },
     "verifier_anatomy": {"accuracy": 0.97, "changed_fact_caught": 1.0},
     "communication_records": {"accuracy": 0.98, "refused_caught": 1.0, "accepted_kept": 0.96},
-    # First scored untuned at 105/123 (bench/results/blind_guidelines_untuned.json); 115/123
+    # First scored untuned at 105/123 (bench/results/blind_guidelines_untuned.json); 119/123
     # after fixing the error patterns it exposed (no longer a blind figure).
     "guidelines": {"accuracy": 0.96, "category_right": 1.0, "not_applicable_right": 0.8},
     # First scored untuned at 57/78 (bench/results/blind_impressions_untuned.json).
