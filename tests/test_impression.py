@@ -196,7 +196,8 @@ def test_a_normal_impression_beside_unclassified_findings_is_flagged_low() -> No
     assert "Deep sulcus sign" in flag.message
     assert flag.statement_id == _impression(draft)[0].id
     quiet = _draft(
-        "The lungs are clear. No pneumothorax. The XXXX are intact. Lung volumes normal."
+        "Low lung volumes. The patient is slightly rotated. The lungs are clear. "
+        "No pneumothorax. The XXXX are intact."
     )
     assert not [f for f in quiet.flags if f.kind is FlagKind.IMPRESSION_CONSISTENCY]
 

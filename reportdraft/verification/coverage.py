@@ -302,14 +302,15 @@ def check_impression(ctx: Context) -> None:
 
 def unclassified(text: str) -> bool:
     """A Findings text that names no finding the vocabularies know, has no normal word
-    ("intact", "clear") and no negation, marks nothing old or stable and is not mere
-    dictation filler."""
+    ("intact", "clear") and no negation, marks nothing old or stable, makes no remark on
+    the examination (``coverage.yaml`` remarks) and is not mere dictation filler."""
     facts = extract_facts(text)
     return not (
         facts.findings
         or facts.negations
         or hierarchy().normal.search(text)
         or exempt_from_impression(text)
+        or lexicon().remarks.pattern.search(text)
         or claims_of(text)
         or ignorable(text)
     )

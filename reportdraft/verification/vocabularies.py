@@ -187,6 +187,7 @@ class CoverageFile(_File):
 
     ignorable: list[Annotated[str, Field(min_length=1, max_length=200)]]
     impression_exempt: list[Term] = Field(default_factory=list)
+    remarks: list[Term] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _compiles(self) -> CoverageFile:
@@ -308,6 +309,7 @@ class VerifierLexicon:
     expansions: dict[str, str]
     ignorable: re.Pattern[str]
     impression_exempt: Vocabulary
+    remarks: Vocabulary
 
 
 FileT = TypeVar("FileT", bound=_File)
@@ -406,6 +408,7 @@ def load_lexicon(directory: Path | None = None) -> VerifierLexicon:
             "|".join(f"(?:{p})" for p in coverage.ignorable) or r"(?!)", re.IGNORECASE
         ),
         impression_exempt=_cue_vocabulary("exempt", list(coverage.impression_exempt)),
+        remarks=_cue_vocabulary("remark", list(coverage.remarks)),
     )
 
 
