@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import uvicorn
 from fastapi import FastAPI
 
@@ -42,6 +46,33 @@ def serving(app: FastAPI) -> Iterator[str]:
 
 LAUNCH = "import sys; from reportdraft.cli.serve import serve; sys.exit(serve())"
 """``python -c LAUNCH ...`` runs ``reportdraft serve`` with the given arguments."""
+
+
+@contextmanager
+def serve_process(url: str, log: Path, *options: str) -> Iterator[tuple[str, int]]:
+    """``reportdraft serve`` on ``url``'s database in a process of its own (rules backend),
+    with ``options``; yields the base URL and the process id once ``/health`` answers, and
+    stops it after the block."""
+    port = free_port()
+    cmd = [sys.executable, "-c", LAUNCH, "--port", str(port), "--database-url", url, *options]
+    env = {**os.environ, "REPORTDRAFT_BACKEND": "rules"}
+    proc = subprocess.Popen(cmd, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"server did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.2)
+        yield base, proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(30)
 
 
 def children(pid: int) -> list[int]:

@@ -7,9 +7,6 @@ and a real ``reportdraft serve --workers 2`` whose two processes share one budge
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import time
 from contextlib import ExitStack
@@ -25,7 +22,7 @@ from reportdraft.store.rate_limits import Lease
 from reportdraft.store.signing_keys import KekRing, KeyEncryptionKey
 from tests.api.conftest import make_api
 from tests.api.helpers import seed_keys
-from tests.api.server import LAUNCH, children, free_port
+from tests.api.server import children, serve_process
 from tests.store.dbfixtures import BACKENDS, PG_URL, PgSchema, close_database, open_database
 
 
@@ -194,55 +191,43 @@ def test_serve_with_two_workers_shares_one_budget(kind: str, tmp_path: Path) -> 
     db = Database(url)
     upgrade(db)
     keys = seed_keys(db, KekRing(KeyEncryptionKey.generate()))
-    port = free_port()
-    log = tmp_path / "serve.log"
-    env = {**os.environ, "REPORTDRAFT_BACKEND": "rules"}
-    cmd = [sys.executable, "-c", LAUNCH, "--port", str(port), "--database-url", url]
-    cmd += ["--workers", "2", "--no-drafting", "--rate", "2", "--rate-burst", "10"]
-    cmd += ["--log-level", "warning"]
-    proc = subprocess.Popen(cmd, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    options = ["--workers", "2", "--no-drafting", "--rate", "2", "--rate-burst", "10"]
+    options += ["--log-level", "warning"]
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, log.read_text()[-2000:]
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.2)
-        assert len(children(proc.pid)) >= 2, "expected two worker processes"
-        codes: list[int] = []
-        lock = threading.Lock()
-        started = time.monotonic()
-
-        def client() -> None:
-            # Fresh connections, several at once, so the kernel spreads them over both
-            # processes (which one serves a connection is not observable from here).
-            for _ in range(8):
-                response = httpx.get(f"{base}/v1/reports", headers=keys["qa"], timeout=10)
-                with lock:
-                    codes.append(response.status_code)
-
-        clients = [threading.Thread(target=client) for _ in range(5)]
-        for t in clients:
-            t.start()
-        for t in clients:
-            t.join()
-        elapsed = time.monotonic() - started
-        admitted = codes.count(200)
-        assert set(codes) <= {200, 429}
-        # Burst 10 plus 2/s of refill in all; two per-process buckets would admit up to
-        # twice that (20 + 4·t).
-        assert 10 <= admitted <= 10 + 2 * elapsed + 1
+        with serve_process(url, tmp_path / "serve.log", *options) as (base, pid):
+            _count_admitted(base, pid, keys["qa"])
     finally:
-        proc.terminate()
-        proc.wait(30)
         db.dispose()
         if schema is not None:
             schema.drop()
+
+
+def _count_admitted(base: str, pid: int, headers: dict[str, str]) -> None:
+    """40 reads over fresh connections: the two workers admit the burst and refill, no more."""
+    assert len(children(pid)) >= 2, "expected two worker processes"
+    codes: list[int] = []
+    lock = threading.Lock()
+    started = time.monotonic()
+
+    def client() -> None:
+        # Fresh connections, several at once, so the kernel spreads them over both
+        # processes (which one serves a connection is not observable from here).
+        for _ in range(8):
+            response = httpx.get(f"{base}/v1/reports", headers=headers, timeout=10)
+            with lock:
+                codes.append(response.status_code)
+
+    clients = [threading.Thread(target=client) for _ in range(5)]
+    for t in clients:
+        t.start()
+    for t in clients:
+        t.join()
+    elapsed = time.monotonic() - started
+    admitted = codes.count(200)
+    assert set(codes) <= {200, 429}
+    # Burst 10 plus 2/s of refill in all; two per-process buckets would admit up to
+    # twice that (20 + 4·t).
+    assert 10 <= admitted <= 10 + 2 * elapsed + 1
 
 
 def test_a_lease_needs_no_connection_of_the_main_pool(tmp_path: Path) -> None:

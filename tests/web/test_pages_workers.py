@@ -8,12 +8,8 @@ worklist on fresh connections, several at once, so both workers serve it.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -21,7 +17,7 @@ import httpx
 from reportdraft.store import Database, upgrade
 from reportdraft.store.signing_keys import KekRing, KeyEncryptionKey
 from tests.api.helpers import seed_keys
-from tests.api.server import LAUNCH, children, free_port
+from tests.api.server import children, serve_process
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -32,25 +28,9 @@ def test_a_signed_in_browser_stays_signed_in_on_every_worker(tmp_path: Path) -> 
     upgrade(db)
     secret = seed_keys(db, KekRing(KeyEncryptionKey.generate()))["qa"]["Authorization"][7:]
     db.dispose()
-    port = free_port()
-    log = tmp_path / "serve.log"
-    cmd = [sys.executable, "-c", LAUNCH, "--port", str(port), "--database-url", url]
-    cmd += ["--workers", "2", "--no-drafting", "--log-level", "warning"]
-    env = {**os.environ, "REPORTDRAFT_BACKEND": "rules"}
-    proc = subprocess.Popen(cmd, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, log.read_text()[-2000:]
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.2)
-        assert len(children(proc.pid)) >= 2, "expected two worker processes"
+    options = ("--workers", "2", "--no-drafting", "--log-level", "warning")
+    with serve_process(url, tmp_path / "serve.log", *options) as (base, pid):
+        assert len(children(pid)) >= 2, "expected two worker processes"
         form = httpx.get(f"{base}/signin", timeout=10)
         match = CSRF.search(form.text)
         assert match is not None
@@ -78,6 +58,3 @@ def test_a_signed_in_browser_stays_signed_in_on_every_worker(tmp_path: Path) -> 
         for t in threads:
             t.join()
         assert codes == [200] * 24  # a signed-out page is a 303 to /signin
-    finally:
-        proc.terminate()
-        proc.wait(30)
