@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import case, delete, select, update
 from sqlalchemy.orm import Session
 
 from reportdraft.store.tables import WebSessionRow
@@ -78,12 +78,19 @@ def remove(session: Session, id_sha256: str) -> None:
 
 def prune(session: Session, *, seen_before: float, created_before: float, keep: int) -> None:
     """Delete sessions idle since ``seen_before`` or created before ``created_before``,
-    then all but the ``keep`` most recently used (a flood of anonymous sign-in visits
-    cannot grow the table without bound)."""
+    then all but ``keep``: signed-in ones first, most recently used first (a flood of
+    anonymous sign-in visits neither grows the table without bound nor signs anyone out)."""
     session.execute(
         delete(WebSessionRow).where(
             (WebSessionRow.seen_s < seen_before) | (WebSessionRow.created_s < created_before)
         )
     )
-    newest = select(WebSessionRow.id_sha256).order_by(WebSessionRow.seen_s.desc()).limit(keep)
+    # Signed-in sessions outrank anonymous ones (a sign-in form's CSRF holder), so a flood
+    # of anonymous visits evicts only anonymous sessions while signed-in ones fit.
+    signed_in = case((WebSessionRow.key_sha256.is_(None), 0), else_=1)
+    newest = (
+        select(WebSessionRow.id_sha256)
+        .order_by(signed_in.desc(), WebSessionRow.seen_s.desc())
+        .limit(keep)
+    )
     session.execute(delete(WebSessionRow).where(WebSessionRow.id_sha256.not_in(newest)))

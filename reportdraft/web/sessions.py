@@ -14,7 +14,8 @@ token also covers older browsers and same-site subdomains.
 Sessions live in the database (``store.web_sessions``), so every process of
 ``reportdraft serve --workers N``, or several hosts on one database, serves the same
 sessions without sticky routing, and a restart signs nobody out. Their limits: an hour
-idle, twelve hours in all, and at most ``MAX_SESSIONS`` (least recently used first).
+idle, twelve hours in all, and at most ``MAX_SESSIONS`` (anonymous ones go first, then
+the least recently used).
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ IDLE_S = 60 * 60.0
 MAX_AGE_S = 12 * 60 * 60.0
 """No session outlives a 12-hour shift."""
 MAX_SESSIONS = 10_000
-"""The store's bound: the least recently used sessions go first (anonymous ones come with
-every visit of the sign-in page)."""
+"""The store's bound: anonymous sessions (one comes with every visit of the sign-in page)
+go first, then the least recently used."""
 TOUCH_S = 30.0
 """A session's last use is written at most this often (not on every page and poll)."""
 
@@ -68,11 +69,13 @@ class SessionStore:
         *,
         idle_s: float = IDLE_S,
         max_age_s: float = MAX_AGE_S,
+        max_sessions: int = MAX_SESSIONS,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.db = db
         self.idle_s = idle_s
         self.max_age_s = max_age_s
+        self.max_sessions = max_sessions
         self._clock = clock
 
     def new(self, key_sha256: str | None = None) -> Session:
@@ -98,7 +101,7 @@ class SessionStore:
                 tx,
                 seen_before=now - self.idle_s,
                 created_before=now - self.max_age_s,
-                keep=MAX_SESSIONS - 1,
+                keep=self.max_sessions - 1,
             )
             web_sessions.insert(tx, row)
         return session

@@ -116,6 +116,15 @@ def test_session_store_rotation_idle_age_and_csrf(database: Database) -> None:
     assert store.get(None) is None
 
 
+def test_a_flood_of_anonymous_sessions_signs_nobody_out(database: Database) -> None:
+    store = SessionStore(database, max_sessions=3)
+    signed = store.new(key_sha256="a" * 64)
+    anonymous = [store.new() for _ in range(6)]
+    assert store.get(signed.id) is not None
+    assert sum(store.get(s.id) is not None for s in anonymous) == 2
+    assert store.get(anonymous[-1].id) is not None  # the newest anonymous one is kept
+
+
 def test_sessions_are_shared_by_processes_and_hold_no_secret(database: Database) -> None:
     """Two stores on one database are two ``serve`` workers: a browser signed in on one
     is signed in on the other, its flash line follows it, and sign-out ends it for both.
