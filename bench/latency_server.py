@@ -56,8 +56,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-MAX_SENTENCE_CHARS = 240
-"""The drafting schema's bound on one sentence (``model_rewrite.MAX_SENTENCE_CHARS``)."""
+from reportdraft.backends.fake import schema_choices
+from reportdraft.drafting.model_rewrite import MAX_SENTENCE_CHARS
 
 SOURCE = re.compile(r'<source id="([^"]+)">(.*?)</source>', re.DOTALL)
 
@@ -72,28 +72,6 @@ def schema_of(body: dict[str, Any]) -> dict[str, Any] | None:
     else:
         schema = fmt.get("schema")
     return schema if isinstance(schema, dict) else None
-
-
-def enum_ids(schema: Any) -> list[str]:
-    """Every string a schema allows through ``enum`` or ``const``, in order, once each."""
-    found: dict[str, None] = {}
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if isinstance(node.get("const"), str):
-                found.setdefault(node["const"], None)
-            for value in node.get("enum") or ():
-                if isinstance(value, str):
-                    found.setdefault(value, None)
-            for key, child in node.items():
-                if key not in ("const", "enum"):
-                    walk(child)
-        elif isinstance(node, list):
-            for child in node:
-                walk(child)
-
-    walk(schema)
-    return list(found)
 
 
 def max_items(schema: dict[str, Any]) -> int:
@@ -124,7 +102,7 @@ def answer(body: dict[str, Any]) -> str:
     schema = schema_of(body)
     if schema is None:
         return "ok"
-    ids = enum_ids(schema)
+    ids = list(schema_choices(schema))
     texts = prompt_sources(body)
     limit = max_items(schema)
     groups: list[list[str]] = [[i] for i in ids[: limit - 1]]
