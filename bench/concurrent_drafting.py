@@ -260,41 +260,43 @@ def eval_throughput(
     }
 
 
-def start_llama_server(log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """``python -m llama_cpp.server`` with the embedded model on a free loopback port."""
+def start_openai_server(
+    module: str, options: list[str], log_path: Path, *, wait_s: float, poll_s: float = 0.5
+) -> tuple[subprocess.Popen[bytes], str]:
+    """``python -m module`` (an OpenAI-compatible server taking ``--host``/``--port``) with
+    ``options`` on a free loopback port; returns the process and base URL once
+    ``/v1/models`` answers (llama.cpp's here, vLLM's in ``gpu_vllm_concurrency.py``)."""
     import socket
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    command = [
-        sys.executable,
-        "-m",
-        "llama_cpp.server",
-        "--model",
-        str(embedded_model_path()),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--n_ctx",
-        "2048",
-    ]
+    command = [sys.executable, "-m", module, *options, "--host", "127.0.0.1", "--port", str(port)]
     with log_path.open("wb") as out:
         proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"llama_cpp.server exited: {log_path.read_text()[-2000:]}")
+            raise RuntimeError(
+                f"{module} exited ({proc.returncode}): {log_path.read_text()[-3000:]}"
+            )
         try:
             if httpx.get(f"{url}/v1/models", timeout=2).status_code == 200:
                 return proc, url
         except httpx.TransportError:
             pass
-        time.sleep(0.5)
+        time.sleep(poll_s)
     proc.kill()
-    raise RuntimeError("llama_cpp.server did not start in 180 s")
+    raise RuntimeError(
+        f"{module} did not serve within {wait_s:.0f} s: {log_path.read_text()[-3000:]}"
+    )
+
+
+def start_llama_server(log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """``python -m llama_cpp.server`` with the embedded model on a free loopback port."""
+    options = ["--model", str(embedded_model_path()), "--n_ctx", "2048"]
+    return start_openai_server("llama_cpp.server", options, log_path, wait_s=180)
 
 
 def latency_part(args: argparse.Namespace, examples: list[Path]) -> dict[str, Any]:

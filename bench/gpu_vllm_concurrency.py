@@ -35,17 +35,13 @@ import importlib.metadata
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from concurrent_drafting import draft_latency, eval_throughput, machine
+from concurrent_drafting import draft_latency, eval_throughput, machine, start_openai_server
 
 from reportdraft import drafting
 from reportdraft.backends import BackendOptions, create_backend
@@ -75,36 +71,9 @@ def vllm_version() -> str | None:
 
 def start_vllm(model: str, extra: list[str], log_path: Path, wait_s: float) -> tuple[Any, str]:
     """Start vLLM's OpenAI-compatible server on a free loopback port; wait until it serves."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    command = [
-        sys.executable,
-        "-m",
-        "vllm.entrypoints.openai.api_server",
-        "--model",
-        model,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        *extra,
-    ]
-    with log_path.open("wb") as out:
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + wait_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"vLLM exited ({proc.returncode}): {log_path.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/v1/models", timeout=2).status_code == 200:
-                return proc, url
-        except httpx.TransportError:
-            pass
-        time.sleep(1.0)
-    proc.kill()
-    raise RuntimeError(f"vLLM did not serve within {wait_s:.0f} s: {log_path.read_text()[-3000:]}")
+    module = "vllm.entrypoints.openai.api_server"
+    options = ["--model", model, *extra]
+    return start_openai_server(module, options, log_path, wait_s=wait_s, poll_s=1.0)
 
 
 def main() -> None:
