@@ -27,7 +27,6 @@ import os
 import platform
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -47,9 +46,7 @@ from reportdraft.store import Database, reports, upgrade  # noqa: E402
 from reportdraft.store.signing_keys import KekRing, KeyEncryptionKey  # noqa: E402
 from reportdraft.web.demo_cases import example_cases  # noqa: E402
 from tests.api.helpers import FACILITY, seed_keys  # noqa: E402
-from tests.api.server import free_port  # noqa: E402
-
-LAUNCH = "from reportdraft.cli import main; main()"
+from tests.api.server import serve_process  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -137,39 +134,9 @@ def main() -> None:
         probe = fill(db, args.reports)
         fill_s = time.perf_counter() - started
         db.dispose()
-        port = free_port()
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(ROOT),
-            "REPORTDRAFT_KEY_ENCRYPTION_KEY": kek.encoded(),
-            "REPORTDRAFT_BACKEND": "rules",
-        }
-        cmd = [
-            sys.executable,
-            "-c",
-            LAUNCH,
-            "serve",
-            "--port",
-            str(port),
-            "--database-url",
-            url,
-            "--no-workers",
-            "--log-level",
-            "warning",
-        ]
-        process = subprocess.Popen(cmd, env=env, cwd=tmp)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError("server did not start")
-                time.sleep(0.2)
+        env = {"PYTHONPATH": str(ROOT), "REPORTDRAFT_KEY_ENCRYPTION_KEY": kek.encoded()}
+        options = ("--no-workers", "--log-level", "warning")
+        with serve_process(url, Path(tmp) / "serve.log", *options, env=env) as (base, _pid):
             key = headers["attending"]["Authorization"].removeprefix("Bearer ")
             paths = {
                 "health (baseline)": "/health",
@@ -187,9 +154,6 @@ def main() -> None:
                 for _ in range(args.rounds):
                     for name, path in paths.items():
                         times[name].append(ttfb(client, path))
-        finally:
-            process.terminate()
-            process.wait(20)
     base_p50 = statistics.median(times["health (baseline)"])
     results: dict[str, Any] = {}
     for name, values in times.items():

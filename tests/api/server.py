@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -49,13 +49,15 @@ LAUNCH = "import sys; from reportdraft.cli.serve import serve; sys.exit(serve())
 
 
 @contextmanager
-def serve_process(url: str, log: Path, *options: str) -> Iterator[tuple[str, int]]:
-    """``reportdraft serve`` on ``url``'s database in a process of its own (rules backend),
-    with ``options``; yields the base URL and the process id once ``/health`` answers, and
-    stops it after the block."""
+def serve_process(
+    url: str, log: Path, *options: str, env: Mapping[str, str] | None = None
+) -> Iterator[tuple[str, int]]:
+    """``reportdraft serve`` on ``url``'s database in a process of its own (rules backend,
+    ``env`` added to the environment), with ``options``; yields the base URL and the
+    process id once ``/health`` answers, and stops it after the block."""
     port = free_port()
     cmd = [sys.executable, "-c", LAUNCH, "--port", str(port), "--database-url", url, *options]
-    env = {**os.environ, "REPORTDRAFT_BACKEND": "rules"}
+    env = {**os.environ, "REPORTDRAFT_BACKEND": "rules", **(env or {})}
     proc = subprocess.Popen(cmd, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
