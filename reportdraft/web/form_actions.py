@@ -82,13 +82,15 @@ async def _action(
     roles: frozenset[Role],
     act: Callable[[Session, Principal, dict[str, str], Response], str | Response | None],
 ) -> Response:
-    """Run one state-changing form: CSRF, role, then ``act`` in the thread pool.
+    """Run one state-changing form: CSRF, role, then ``act``, all database work in the
+    thread pool.
 
     ``act`` returns a flash line (then the browser is sent back to the report), or a
     response of its own. A domain refusal becomes the flash line; the page lists it.
     """
     form = await form_of(request)
-    session, principal = signed_in(request)
+    # The session and the key are database reads: off the event loop, like ``act``.
+    session, principal = await run_in_threadpool(signed_in, request)
     if not csrf_ok(session, form.get("csrf")):
         return forbidden(request)
     back = f"/reports/{report_id}"
@@ -104,7 +106,7 @@ async def _action(
     if isinstance(outcome, Response):
         return outcome
     if outcome:
-        session_store(request).flash(session, outcome)
+        await run_in_threadpool(session_store(request).flash, session, outcome)
     return redirect(back + form.get("anchor", ""))
 
 

@@ -105,9 +105,9 @@ def signin_form(request: Request) -> Response:
 
 @router.post("/signin")
 async def signin(request: Request) -> Response:
-    """Check the key and keep it in a new server-side session."""
+    """Check the key and keep it in a new session (the database work in the thread pool)."""
     store = session_store(request)
-    session = session_of(request, store)
+    session = await run_in_threadpool(session_of, request, store)
     form = await form_of(request)
     if not csrf_ok(session, form.get("csrf")):
         return forbidden(request)
@@ -124,8 +124,8 @@ async def signin(request: Request) -> Response:
         error = "That API key was not accepted." if exc.http_status == 401 else exc.message
     if error is not None:
         return page(request, "signin.html", 401, session=session, error=error)
-    store.drop(session.id if session else None)
-    fresh = store.new(key_sha256=principals.key_hash(key))
+    await run_in_threadpool(store.drop, session.id if session else None)
+    fresh = await run_in_threadpool(store.new, principals.key_hash(key))
     response = redirect("/worklist")
     set_cookie(request, response, fresh)
     return response
@@ -135,11 +135,11 @@ async def signin(request: Request) -> Response:
 async def signout(request: Request) -> Response:
     """End the session."""
     store = session_store(request)
-    session = session_of(request, store)
+    session = await run_in_threadpool(session_of, request, store)
     form = await form_of(request)
     if not csrf_ok(session, form.get("csrf")):
         return forbidden(request)
-    store.drop(session.id if session else None)
+    await run_in_threadpool(store.drop, session.id if session else None)
     response = redirect("/signin")
     response.delete_cookie("rd_session", path="/")
     return response
