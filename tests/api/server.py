@@ -58,6 +58,7 @@ def serve_process(
     port = free_port()
     cmd = [sys.executable, "-c", LAUNCH, "--port", str(port), "--database-url", url, *options]
     env = {**os.environ, "REPORTDRAFT_BACKEND": "rules", **(env or {})}
+    env.pop("REPORTDRAFT_SIGNING_KEY", None)  # the service ignores it, with a warning
     proc = subprocess.Popen(cmd, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -8,11 +8,7 @@ given in its environment. Cases are created through the JSON API, as a workstati
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +20,8 @@ import pytest
 from reportdraft.store import Database, upgrade
 from reportdraft.store.signing_keys import KekRing, KeyEncryptionKey
 from tests.api.helpers import seed_keys
-from tests.api.server import free_port
+from tests.api.server import serve_process
+from tests.store.dbfixtures import database
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -46,7 +43,6 @@ class Server:
 
     url: str
     headers: dict[str, dict[str, str]]
-    process: subprocess.Popen[bytes]
     log: Path
     reports: dict[str, str] = field(default_factory=dict)
 
@@ -66,20 +62,6 @@ class Server:
         return str(response.json()["id"])
 
 
-def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"reportdraft serve exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"reportdraft serve did not start: {log.read_text()[-2000:]}")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """``reportdraft serve`` on SQLite in a subprocess, with a key per role."""
@@ -90,48 +72,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     upgrade(db)
     headers = seed_keys(db, KekRing(kek))
     db.dispose()
-    port = free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
-        "REPORTDRAFT_KEY_ENCRYPTION_KEY": kek.encoded(),
-        "REPORTDRAFT_BACKEND": "rules",
-    }
-    env.pop("REPORTDRAFT_SIGNING_KEY", None)
+    env = {"PYTHONPATH": str(REPO), "REPORTDRAFT_KEY_ENCRYPTION_KEY": kek.encoded()}
     log = root / "serve.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "from reportdraft.cli import main; main()",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--database-url",
-                url,
-                "--draft-threads",
-                "1",
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-            cwd=root,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(base, process, log)
-        yield Server(url=base, headers=headers, process=process, log=log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    options = ("--draft-threads", "1", "--log-level", "warning")
+    with serve_process(url, log, *options, env=env) as (base, _pid):
+        yield Server(url=base, headers=headers, log=log)
 
 
 @pytest.fixture(scope="module")
@@ -154,3 +99,6 @@ def browser() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+__all__ = ["database"]

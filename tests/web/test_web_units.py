@@ -68,15 +68,6 @@ def test_dictation_segments_cover_the_raw_text() -> None:
     assert [s.sentence for s in segments if s.sentence] == ["D1", "D2"]
 
 
-@pytest.fixture(params=BACKENDS)
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    db, handle = open_database(request.param, tmp_path)
-    try:
-        yield db
-    finally:
-        close_database(db, handle)
-
-
 class _Clock:
     def __init__(self) -> None:
         self.now = 1_800_000_000.0
