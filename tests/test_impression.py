@@ -133,6 +133,10 @@ def test_critical_class_comes_from_the_critical_package() -> None:
         ("Calcified granuloma in the right upper lobe.", None),
         ("Mild degenerative change of the thoracic spine.", None),
         ("Healed left rib fracture.", None),
+        # named in 6 % of the Open-i training impressions of reports stating it
+        ("Mild dextroscoliosis of the thoracic spine.", None),
+        ("Hilar calcifications suggest a previous granulomatous process.", None),
+        ("Hyperexpanded lungs consistent with obstructive lung disease.", Significance.CHRONIC),
         ("Stable small left pleural effusion.", None),
         # stated last, not dropped: the file's incidental list is chest-only knowledge
         ("The lungs are mildly hyperinflated.", Significance.CHRONIC),
@@ -208,6 +212,18 @@ def test_incidental_and_old_findings_alone_give_the_normal_impression() -> None:
         "Healed right rib fractures. No pneumothorax."
     )
     assert [(st.text, st.sources) for st in _impression(draft)] == [(NORMAL, ["T:impression"])]
+
+
+def test_findings_outside_the_heart_and_lungs_keep_the_no_acute_cardiopulmonary_line() -> None:
+    """ "No acute cardiopulmonary abnormality." says nothing of the ribs, the spine, the chest
+    wall or the bowel: findings there that earn no line leave it standing, unflagged."""
+    draft = _draft(
+        "The lungs are clear. Old healed left rib fractures. Radiopaque foreign body in the "
+        "soft tissues of the left chest wall. Mild dextroscoliosis of the thoracic spine. "
+        "Distended bowel loops in the upper abdomen."
+    )
+    assert [(st.text, st.sources) for st in _impression(draft)] == [(NORMAL, ["T:impression"])]
+    assert not [f for f in draft.flags if f.kind is FlagKind.DEFAULT_CONFLICT]
 
 
 def test_chronic_findings_alone_open_with_the_no_acute_line() -> None:

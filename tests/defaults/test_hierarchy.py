@@ -122,6 +122,16 @@ def _claim(text: str) -> Claim:
         ("No acute cardiopulmonary abnormality.", "Nodular pleural thickening.", True),
         ("No acute cardiopulmonary abnormality.", "A 6 mm right upper lobe nodule.", True),
         ("No acute cardiopulmonary abnormality.", "Right lower lobe opacity.", True),
+        # "cardiopulmonary" is the heart, lungs, pleura, mediastinum, hila, central airways
+        # and pulmonary vessels: not the ribs, the chest wall or the upper abdomen
+        ("No acute cardiopulmonary abnormality.", "Small right pneumothorax.", True),
+        ("No acute cardiopulmonary abnormality.", "Interstitial pulmonary edema.", True),
+        ("No acute cardiopulmonary abnormality.", "Widened mediastinum.", True),
+        ("No acute cardiopulmonary abnormality.", "Prominent pulmonary vasculature.", True),
+        ("No acute cardiopulmonary abnormality.", "Distended bowel loops in the abdomen.", False),
+        ("No acute cardiopulmonary abnormality.", "Foreign body in the chest wall.", False),
+        ("No acute cardiopulmonary abnormality.", "Old left rib fractures.", False),
+        ("No acute cardiopulmonary abnormality.", "Mild thoracic dextroscoliosis.", False),
         (
             "No acute cardiopulmonary abnormality.",
             "Left basilar atelectasis, stable mediastinal contours.",
