@@ -81,7 +81,11 @@ def missing_from_impression(
                 need.origins.append(f"dictated in {sentence.id}")
                 need.evidence.append(f"{sentence.id}: {sentence.text}")
 
-    impression = _impression_mentions(draft, det)
+    # The impression is read in the context of the whole report, as the dictation was: an
+    # ambiguous finding's organ ("a 3 cm nodule within the right hilum") is inferred from
+    # the document, and the impression alone may not name it.
+    document = "\n".join([*(p.text for p in passages), *_impression_texts(draft)])
+    impression = _impression_mentions(draft, det, document)
     flags: list[Flag] = []
     for group, need in required.items():
         if any(
@@ -103,12 +107,17 @@ def _need(required: dict[str, _Required], entry: LexiconEntry) -> _Required:
     return need
 
 
-def _impression_mentions(draft: Draft, det: Detector) -> list[CriticalMention]:
+def _impression_texts(draft: Draft) -> list[str]:
+    return [st.text for st in draft.section(SectionKind.IMPRESSION)]
+
+
+def _impression_mentions(draft: Draft, det: Detector, document: str) -> list[CriticalMention]:
     passages = [
         Passage(st.text, SectionKind.IMPRESSION.value, st.id)
         for st in draft.section(SectionKind.IMPRESSION)
     ]
-    return [m for found in det.detect_passages(passages) for m in found if m.alert]
+    found = det.detect_passages(passages, document=document)
+    return [m for mentions in found for m in mentions if m.alert]
 
 
 def _flag(number: int, need: _Required) -> Flag:

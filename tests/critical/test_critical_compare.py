@@ -64,6 +64,22 @@ def test_dictated_alerting_finding_missing_from_impression_is_flagged() -> None:
     assert "Pneumoperitoneum" in flag.message
 
 
+def test_the_impression_is_read_in_the_context_of_the_whole_report() -> None:
+    """ "A 3.0 cm nodule within the right hilum" is a lung nodule because the report is about
+    the lungs; the impression repeating the sentence word for word reports it (the gap check
+    once read the impression alone, found no organ and flagged the nodule as missing)."""
+    nodule = "A 3.0 cm nodule is present within the right hilum."
+    dictation = make_dictation(
+        (nodule, SectionKind.FINDINGS),
+        ("The pulmonary vasculature is normal.", SectionKind.FINDINGS),
+    )
+    assert missing_from_impression(make_draft(impression=[nodule]), make_case(), dictation) == []
+    (flag,) = missing_from_impression(
+        make_draft(impression=["No acute abnormality."]), make_case(), dictation
+    )
+    assert "Suspicious lung nodule" in flag.message
+
+
 def test_group_covers_a_more_specific_mention_but_not_a_less_urgent_one() -> None:
     dictation = make_dictation(("Acute left subdural hematoma.", SectionKind.FINDINGS))
     covered = make_draft(impression=["Acute intracranial hemorrhage."])
