@@ -52,6 +52,7 @@ SETS = {
     "communication_records": HERE / "communication_records.yaml",
     "guidelines": HERE / "guidelines.yaml",
     "impressions": HERE / "impression_blind.yaml",
+    "chest_scope": HERE / "chest_scope_blind.yaml",
 }
 
 
@@ -630,6 +631,7 @@ SCORERS: dict[str, Callable[[list[dict[str, Any]]], dict[str, Any]]] = {
     "communication_records": score_communication,
     "guidelines": score_guidelines,
     "impressions": score_impressions,
+    "chest_scope": score_impressions,
 }
 
 
