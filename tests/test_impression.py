@@ -133,6 +133,16 @@ def test_critical_class_comes_from_the_critical_package() -> None:
         ("Calcified granuloma in the right upper lobe.", None),
         ("Mild degenerative change of the thoracic spine.", None),
         ("Healed left rib fracture.", None),
+        ("Old compression deformity of T12.", None),
+        # "prior" is about the comparison here: the finding is new, or of unknown age
+        (
+            "New compression deformity of T9, not present on the prior study.",
+            Significance.ACTIONABLE,
+        ),
+        (
+            "Wedge compression deformity of T12, age indeterminate, no prior.",
+            Significance.ACTIONABLE,
+        ),
         # named in 6 % of the Open-i training impressions of reports stating it
         ("Mild dextroscoliosis of the thoracic spine.", None),
         ("Hilar calcifications suggest a previous granulomatous process.", None),
@@ -215,12 +225,11 @@ def test_incidental_and_old_findings_alone_give_the_normal_impression() -> None:
 
 
 def test_findings_outside_the_heart_and_lungs_keep_the_no_acute_cardiopulmonary_line() -> None:
-    """ "No acute cardiopulmonary abnormality." says nothing of the ribs, the spine, the chest
-    wall or the bowel: findings there that earn no line leave it standing, unflagged."""
+    """ "No acute cardiopulmonary abnormality." says nothing of the ribs, the spine or the
+    chest wall: findings there that earn no line leave it standing, unflagged."""
     draft = _draft(
         "The lungs are clear. Old healed left rib fractures. Radiopaque foreign body in the "
-        "soft tissues of the left chest wall. Mild dextroscoliosis of the thoracic spine. "
-        "Distended bowel loops in the upper abdomen."
+        "soft tissues of the left chest wall. Mild dextroscoliosis of the thoracic spine."
     )
     assert [(st.text, st.sources) for st in _impression(draft)] == [(NORMAL, ["T:impression"])]
     assert not [f for f in draft.flags if f.kind is FlagKind.DEFAULT_CONFLICT]
@@ -293,6 +302,10 @@ def test_chest_incidental_findings_are_chest_radiograph_knowledge() -> None:
     assert significance("A 6 mm nodule in the right upper lobe.", template_id=chest) is (
         Significance.ACTIONABLE
     )
+    # dilation there was aortic ectasia; dilated small bowel may be an obstruction
+    assert significance("Mild aortic ectasia.", template_id=chest) is None
+    bowel = "Dilated gas-filled loops of small bowel in the left upper abdomen, up to 3.8 cm."
+    assert significance(bowel, template_id=chest) is Significance.ACTIONABLE
 
 
 # --- a dictated impression --------------------------------------------------------------
@@ -401,6 +414,16 @@ def test_rules_reject_unknown_or_conflicting_concepts() -> None:
         validate_rules(
             ImpressionRules.model_validate(
                 rules.model_dump() | {"incidental": {"templates": [], "concepts": ["cardiomegaly"]}}
+            )
+        )
+    with pytest.raises(ConfigurationError, match="unknown places"):
+        validate_rules(
+            ImpressionRules.model_validate(
+                rules.model_dump()
+                | {
+                    "incidental": rules.incidental.model_dump()
+                    | {"unless_within": {"dilation": ["bowels"]}}
+                }
             )
         )
     with pytest.raises(ConfigurationError, match="significant"):

@@ -47,7 +47,9 @@ from reportdraft.verification import (
     extract_facts,
     facts_of,
     is_incidental,
+    lies_within,
 )
+from reportdraft.verification.hierarchy import hierarchy
 from reportdraft.verification.vocabularies import lexicon
 from reportdraft.vocab import load_file, vocab_path
 
@@ -71,6 +73,7 @@ class _Incidental(BaseModel):
     templates: list[str]
     concepts: list[str]
     when_qualified: dict[str, list[str]] = {}
+    unless_within: dict[str, list[str]] = {}
 
 
 class _Minor(BaseModel):
@@ -108,6 +111,7 @@ class ImpressionRules(BaseModel):
             "chronic": self.chronic,
             "incidental.concepts": self.incidental.concepts,
             "incidental.when_qualified": list(self.incidental.when_qualified),
+            "incidental.unless_within": list(self.incidental.unless_within),
             "minor.concepts": self.minor.concepts,
         }
 
@@ -120,6 +124,7 @@ class _Compiled:
     incidental: frozenset[str]
     incidental_templates: frozenset[str]
     incidental_when: dict[str, frozenset[str]]
+    incidental_unless_within: dict[str, frozenset[str]]
     minor_concepts: frozenset[str]
     minor_cue: re.Pattern[str]
     normal: re.Pattern[str]
@@ -147,6 +152,14 @@ def validate_rules(rules: ImpressionRules) -> None:
         for b in classes[i + 1 :]:
             if a & b:
                 raise ConfigurationError(f"impression.yaml: {sorted(a & b)} in two classes")
+    places = {p for p, up in hierarchy().containers.items() for p in {p, *up}}
+    for concept, where in rules.incidental.unless_within.items():
+        unknown_places = sorted(set(where) - places)
+        if unknown_places:
+            raise ConfigurationError(
+                f"impression.yaml incidental.unless_within {concept}: "
+                f"unknown places {unknown_places}"
+            )
     significant = sorted(set(rules.incidental.concepts) & lex.significant)
     if significant:
         raise ConfigurationError(
@@ -167,6 +180,9 @@ def impression_rules() -> _Compiled:
         incidental_when={
             concept: frozenset(qualifiers)
             for concept, qualifiers in rules.incidental.when_qualified.items()
+        },
+        incidental_unless_within={
+            concept: frozenset(places) for concept, places in rules.incidental.unless_within.items()
         },
         minor_concepts=frozenset(rules.minor.concepts),
         minor_cue=re.compile(rf"\b(?:{_words(rules.minor.cues)})\b", re.IGNORECASE),
@@ -202,7 +218,8 @@ def significance(
     minimal or subsegmental atelectasis and opacities are chronic; the verifier's
     incidental concepts earn nothing, and so do this file's on the templates it was
     measured on (``template_id`` in ``incidental.templates``), as do its ``when_qualified``
-    mentions there (a calcified nodule on a chest radiograph); any other asserted concept
+    mentions there (a calcified nodule on a chest radiograph), but not its mentions within
+    ``unless_within`` places (dilated small bowel on a chest radiograph); any other asserted concept
     is actionable unless the verifier's hierarchy calls it chronic or benign by nature (a
     hepatic cyst is stated last; a splenic laceration, dilated bowel or fat stranding on
     an abdominal CT is not chronic just because the classes were written from chest
@@ -231,6 +248,12 @@ def significance(
     # concepts are of no known class (dilated bowel, fat stranding, a stone can be the
     # finding there).
     incidental = compiled.incidental if scoped else frozenset()
+    if scoped:  # dilated small-bowel loops on a chest radiograph are no aortic ectasia
+        incidental -= {
+            concept
+            for concept, where in compiled.incidental_unless_within.items()
+            if any(concept in f.closure and lies_within(f, where) for f in facts_of("", text))
+        }
     unknown = {
         t
         for t in terms

@@ -19,7 +19,7 @@ claims, the is-a hierarchy, and the statement, coverage and instruction checks.
 """
 
 from reportdraft.verification.check import verify
-from reportdraft.verification.claims import Fact, facts_of
+from reportdraft.verification.claims import Fact, facts_of, lies_within
 from reportdraft.verification.defaults import (
     case_facts,
     contradiction_flag,
@@ -58,6 +58,7 @@ __all__ = [
     "is_generic",
     "is_incidental",
     "is_significant",
+    "lies_within",
     "plan_defaults",
     "render_ai_finding",
     "source_texts",

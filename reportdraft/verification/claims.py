@@ -470,6 +470,12 @@ def _qualifiers_allow(h: Hierarchy, claim: Claim, fact: Fact) -> bool:
     return True
 
 
+def lies_within(fact: Fact, containers: Iterable[str]) -> bool:
+    """The fact lies inside one of ``containers`` (place ids of the hierarchy), by its named
+    or its implied places: dilated small-bowel loops lie within the bowel."""
+    return _inside(hierarchy(), fact, frozenset(containers))
+
+
 def _inside(h: Hierarchy, fact: Fact, containers: frozenset[str]) -> bool:
     """The fact lies inside one of ``containers`` (by its named or its implied places)."""
     return any(h.within(p, c) for p in fact.places | fact.implied for c in containers)

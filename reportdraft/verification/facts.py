@@ -177,8 +177,12 @@ def is_incidental(term: str) -> bool:
 
 
 def exempt_from_impression(text: str) -> bool:
-    """True when a Findings text marks its finding as old, stable, benign or treated."""
-    return lexicon().impression_exempt.pattern.search(text) is not None
+    """True when a Findings text marks its finding as old, stable, benign or treated, and
+    not also as new ("New compression deformity of T9, not present on the prior study")."""
+    lex = lexicon()
+    if lex.impression_exempt.pattern.search(text) is None:
+        return False
+    return lex.impression_exempt_unless.pattern.search(text) is None
 
 
 def _expand(text: str, lex: VerifierLexicon) -> str:

@@ -187,6 +187,7 @@ class CoverageFile(_File):
 
     ignorable: list[Annotated[str, Field(min_length=1, max_length=200)]]
     impression_exempt: list[Term] = Field(default_factory=list)
+    impression_exempt_unless: list[Term] = Field(default_factory=list)
     remarks: list[Term] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -309,6 +310,7 @@ class VerifierLexicon:
     expansions: dict[str, str]
     ignorable: re.Pattern[str]
     impression_exempt: Vocabulary
+    impression_exempt_unless: Vocabulary
     remarks: Vocabulary
 
 
@@ -408,6 +410,9 @@ def load_lexicon(directory: Path | None = None) -> VerifierLexicon:
             "|".join(f"(?:{p})" for p in coverage.ignorable) or r"(?!)", re.IGNORECASE
         ),
         impression_exempt=_cue_vocabulary("exempt", list(coverage.impression_exempt)),
+        impression_exempt_unless=_cue_vocabulary(
+            "exempt_unless", list(coverage.impression_exempt_unless)
+        ),
         remarks=_cue_vocabulary("remark", list(coverage.remarks)),
     )
 

@@ -39,16 +39,29 @@ FLOORS: dict[str, dict[str, float]] = {
     "guidelines": {"accuracy": 0.96, "category_right": 1.0, "not_applicable_right": 0.8},
     # First scored untuned at 57/78 (bench/results/blind_impressions_untuned.json).
     "impressions": {
-        "items_right": 0.73,
-        "must_mention_found": 0.82,
-        "must_not_mention_absent": 0.93,
-        "normal_required_right": 0.87,
+        "items_right": 0.76,
+        "must_mention_found": 0.83,
+        "must_not_mention_absent": 0.95,
+        "normal_required_right": 0.93,
+    },
+    # First scored untuned at 45/49 (bench/results/blind_chest_scope_untuned.json); 48/49
+    # after fixing the two error patterns it exposed (no longer a blind figure).
+    "chest_scope": {
+        "items_right": 0.97,
+        "must_mention_found": 1.0,
+        "must_not_mention_absent": 0.97,
+        "normal_required_right": 0.95,
     },
 }
 CEILINGS: dict[str, dict[str, float]] = {
     "instructions": {"ordinary_flagged": 0.032, "ordinary_dropped": 0.032},
     "default_conflicts": {"internal_contradiction_false": 0},
     "verifier_anatomy": {"faithful_flagged": 0.061},
+    "chest_scope": {
+        "normal_forbidden_violations": 0,
+        "normal_forbidden_unflagged": 0,
+        "high_flag_items": 0,
+    },
     "impressions": {
         "normal_forbidden_violations": 2,
         "normal_forbidden_unflagged": 0,
