@@ -152,7 +152,8 @@ def validate_rules(rules: ImpressionRules) -> None:
         for b in classes[i + 1 :]:
             if a & b:
                 raise ConfigurationError(f"impression.yaml: {sorted(a & b)} in two classes")
-    places = {p for p, up in hierarchy().containers.items() for p in {p, *up}}
+    containers = hierarchy().containers
+    places = set(containers).union(*containers.values())
     for concept, where in rules.incidental.unless_within.items():
         unknown_places = sorted(set(where) - places)
         if unknown_places:
