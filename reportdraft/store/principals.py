@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -281,17 +282,7 @@ def authenticate_reading(
     row = session.connection().execute(query).first()
     if row is None or row.revoked:
         return None, None
-    key = ApiKey(
-        id=row.id,
-        role=Role(row.role),
-        radiologist_id=row.radiologist_id,
-        label=row.label,
-        revoked=row.revoked,
-        created_at=row.created_at,
-        facilities=frozenset(row.facilities or ()),
-        all_facilities=bool(row.all_facilities),
-    )
-    return key, (None if row.v is None else ReportSeen(int(row.v), row.f))
+    return _key(row), (None if row.v is None else ReportSeen(int(row.v), row.f))
 
 
 def revoke_api_key(session: Session, key_id: str) -> None:
@@ -307,7 +298,28 @@ def list_api_keys(session: Session) -> list[ApiKey]:
     return [_key(r) for r in session.scalars(select(ApiKeyRow).order_by(ApiKeyRow.created_at))]
 
 
-def _key(row: ApiKeyRow) -> ApiKey:
+class _KeyFields(Protocol):
+    """The key's columns: an ``ApiKeyRow``, or a Core row selecting ``_KEY_COLUMNS``."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def radiologist_id(self) -> str | None: ...
+    @property
+    def label(self) -> str | None: ...
+    @property
+    def revoked(self) -> bool: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def facilities(self) -> list[str] | None: ...
+    @property
+    def all_facilities(self) -> bool: ...
+
+
+def _key(row: _KeyFields) -> ApiKey:
     return ApiKey(
         id=row.id,
         role=Role(row.role),
